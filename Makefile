@@ -1,0 +1,31 @@
+# Set-up in two commands: `make run` and `make test`. Nothing else needs installing by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint bench clean docs
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/outage-daemon preview -c config/example.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(STAMP)
+	$(BIN)/python -c 'import re, pathlib; from outage_daemon.schema import reference; p = pathlib.Path("README.md"); s = p.read_text(); p.write_text(re.sub(r"(?s)<!-- schema:start -->.*<!-- schema:end -->", lambda m: "<!-- schema:start -->\n" + reference() + "<!-- schema:end -->", s))'

@@ -1,0 +1,1 @@
+"""outage-daemon: planned outage windows as a calendar feed, with countdown reminders."""

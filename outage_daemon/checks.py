@@ -1,0 +1,71 @@
+"""Warnings about a valid config: things a sysadmin most likely did not mean. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from .errors import Loc, Problem
+from .model import Config, Occurrence, Window
+from .planner import dropped
+
+HORIZON = timedelta(days=366)
+
+
+def _loc(window: Window) -> Loc:
+    return window.loc or Loc("?", 0, f"windows[{window.id}]")
+
+
+def warnings(config: Config, now: datetime) -> list[Problem]:
+    """Given a config and the present instant, return its warnings in file order.
+
+    Overlapping windows of one system (within a year from ``now``), one system with several
+    differing schedules one of which is tentative, windows entirely in the past, and
+    ``before_restore`` reminders dropped because they would fall before the stop.
+    """
+    out: list[Problem] = []
+    live = [w for w in config.windows if w.status != "cancelled"]
+    for window in config.windows:
+        for offset in dropped(window):
+            out.append(Problem(_loc(window), f"before_restore {offset.text} is longer than the "
+                               "window: that reminder would come before the stop and is dropped"))
+        last = window.last_end()
+        if last is not None and last <= now:
+            out.append(Problem(_loc(window), f"window {window.id!r} is entirely in the past "
+                               f"(ended {last:%Y-%m-%d %H:%M %Z})"))
+
+    by_system: dict[str, list[Window]] = defaultdict(list)
+    for window in live:
+        by_system[window.system].append(window)
+    for system, windows in by_system.items():
+        out.extend(_overlaps(windows, now))
+        one_off = [w for w in windows if w.rule is None]
+        if len(one_off) > 1 and any(w.status == "tentative" for w in one_off):
+            ids = ", ".join(f"{w.id} ({w.start:%Y-%m-%d %H:%M}–{w.end:%Y-%m-%d %H:%M}, {w.status})"
+                            for w in one_off)
+            out.append(Problem(_loc(one_off[0]), f"system {system!r} has {len(one_off)} differing "
+                               f"schedules: {ids}; if they describe one outage, keep one and "
+                               "cancel the others"))
+    return sorted(out, key=lambda p: (p.loc.file, p.loc.line, p.message))
+
+
+def _overlaps(windows: list[Window], now: datetime) -> list[Problem]:
+    spans: list[tuple[Occurrence, Window]] = []
+    for window in windows:
+        lo = window.start if window.rule is None else now
+        spans.extend((o, window) for o in window.occurrences(lo, now + HORIZON)[:1000])
+    spans.sort(key=lambda s: s[0].start)
+    reported: set[tuple[str, str]] = set()
+    out = []
+    latest: tuple[Occurrence, Window] | None = None
+    for occurrence, window in spans:
+        if latest is not None and occurrence.start < latest[0].end and latest[1].id != window.id:
+            pair = (latest[1].id, window.id)
+            if pair not in reported:
+                reported.add(pair)
+                out.append(Problem(_loc(window), f"window {window.id!r} overlaps "
+                                   f"{latest[1].id!r} of the same system "
+                                   f"({occurrence.start:%Y-%m-%d %H:%M})"))
+        if latest is None or occurrence.end > latest[0].end:
+            latest = (occurrence, window)
+    return out

@@ -1,0 +1,163 @@
+"""The command line: ``outage-daemon COMMAND``. The shell: the clock is read here, once per command.
+
+Exit codes: 0 ok, 1 invalid config or failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from zoneinfo import ZoneInfo
+
+from . import timerules
+from .checks import warnings
+from .errors import ConfigError
+from .loader import load
+from .model import Config
+from .planner import Reminder, plan
+
+UTC = timerules.UTC
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+def wall_clock() -> datetime:
+    """Return the present instant: the one place the command line reads the clock."""
+    return datetime.now(UTC)
+
+
+def parse_instant(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
+    """Given ISO 8601 with Z or an offset, a local time in ``tz``, or (with ``now``) a duration
+    meaning "from now", return the aware instant; raise UsageError."""
+    try:
+        return timerules.place(timerules.parse_when(text), tz)
+    except timerules.TimeError as exc:
+        if now is not None:
+            try:
+                return timerules.add_absolute(now, timerules.parse_duration(text).approx)
+            except timerules.TimeError:
+                pass
+        raise UsageError(f"bad time {text!r}: {exc}") from exc
+
+
+def _version() -> str:
+    try:
+        return version("outage-daemon")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _load(path: str) -> Config:
+    return load(path)
+
+
+def cmd_check(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args.config)
+    if args.now:
+        now = parse_instant(args.now, config.tz)
+    found = warnings(config, now)
+    for problem in found:
+        print(f"{problem} (warning)", file=sys.stderr)
+    if found and args.strict:
+        print(f"{args.config}: {len(found)} warning(s), failing because of --strict",
+              file=sys.stderr)
+        return 1
+    repeats = sum(1 for w in config.windows if w.rule is not None)
+    print(f"{args.config}: OK — {len(config.windows)} windows ({repeats} repeating), "
+          f"{len(config.audiences)} audiences, {len(found)} warnings")
+    return 0
+
+
+def reminder_json(r: Reminder) -> dict[str, object]:
+    """Given a reminder, return its ``preview --json`` item (the fields are a contract)."""
+    return {
+        "window": r.window.id,
+        "system": r.window.system,
+        "kind": r.kind,
+        "offset": r.offset.text if r.offset is not None else None,
+        "due": r.due.isoformat(),
+        "due_utc": r.due.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "occurrence": r.occurrence.start.isoformat(),
+        "audiences": list(r.audiences),
+        "key": r.key,
+    }
+
+
+def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args.config)
+    if args.now:
+        now = parse_instant(args.now, config.tz)
+    until = parse_instant(args.until, config.tz, now) if args.until else now + timedelta(days=30)
+    if until <= now:
+        raise UsageError("--until must be after --now")
+    reminders = plan(config, now, until)
+    if args.json:
+        json.dump([reminder_json(r) for r in reminders], sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    rows = [("due (local)", "UTC", "window", "kind", "offset", "audiences")]
+    for r in reminders:
+        local = f"{r.due:%Y-%m-%d} {WEEKDAYS[r.due.weekday()]} {r.due:%H:%M %Z}"
+        rows.append((local, f"{r.due.astimezone(UTC):%Y-%m-%d %H:%MZ}", r.window.id, r.kind,
+                     r.offset.text if r.offset else "-", ",".join(r.audiences) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(reminders)} reminders from {now.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
+          f"to {until.astimezone(config.tz):%Y-%m-%d %H:%M %Z}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every command."""
+    top = argparse.ArgumentParser(
+        prog="outage-daemon",
+        description="Publish planned outage windows as a calendar feed and send countdown reminders.",
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, helptext: str, func: Callable[[argparse.Namespace, datetime], int],
+                config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        if config:
+            p.add_argument("-c", "--config", required=True, metavar="FILE", help="config file")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("check", "validate the config; print every error at once", cmd_check)
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--now", metavar="T", help="judge 'in the past' against T instead of now")
+    p = command("preview", "list the planned reminders from now", cmd_preview)
+    p.add_argument("--now", metavar="T", help="ISO 8601 with Z or offset, or local in the config zone")
+    p.add_argument("--until", metavar="T", help="end of the listing (a time, or a duration such "
+                   "as 90d; default 30 days)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        result: int = args.func(args, wall_clock())
+        return result
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{getattr(args, 'config', '')}: {count} error{'s' if count != 1 else ''}",
+              file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,300 @@
+"""Build the model from checked items: zones, times, references and duplicates. Pure.
+
+Given the main file's :class:`Item` tree and those of its included files (from
+:mod:`outage_daemon.loader`), :func:`build` returns a :class:`Config` or raises
+:class:`ConfigError` with every problem, together with those the schema walk found.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from . import timerules
+from .errors import ConfigError, Loc, Problem
+from .model import (
+    Audience,
+    Calendar,
+    Config,
+    Email,
+    Feed,
+    Notify,
+    Smtp,
+    Webhook,
+    Window,
+)
+from .schema import Item
+from .timerules import Offset, TimeError
+
+DEFAULT_DOMAIN = "outage-daemon"
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def error(self, where: Item | Loc, message: str) -> None:
+        loc = where.loc if isinstance(where, Item) else where
+        self.problems.append(Problem(loc, message))
+
+
+def _plain(item: Item | None) -> Any:
+    """Given an item (or None), return its plain Python value, recursively."""
+    if item is None:
+        return None
+    if isinstance(item.value, dict):
+        return {k: _plain(v) for k, v in item.value.items()}
+    if isinstance(item.value, list):
+        return [_plain(v) for v in item.value]
+    return item.value
+
+
+def _texts(item: Item | None) -> tuple[str, ...]:
+    return tuple(str(v) for v in _plain(item) or ())
+
+
+def _sub(item: Item | None, key: str) -> Item | None:
+    return item.get(key) if item is not None else None
+
+
+def build(main: Item, included: list[Item], earlier: list[Problem] | None = None) -> Config:
+    """Given checked items of the main file and its includes, return the Config.
+
+    Raise ConfigError listing ``earlier`` problems and every one found here.
+    """
+    b = _Builder()
+    b.problems.extend(earlier or [])
+    top = main.value if isinstance(main.value, dict) else {}
+    tz = timerules.zone(str(top["timezone"].value)) if "timezone" in top else ZoneInfo("UTC")
+
+    webhooks: dict[str, Webhook] = {}
+    audience_items: dict[str, Item] = {}
+    window_items: list[Item] = []
+    for part in [main, *included]:
+        for name, hook in part.named("webhooks").items():
+            if name in webhooks:
+                b.error(hook, f"webhook {name!r} is defined twice")
+            webhooks[name] = _webhook(b, name, hook)
+        for name, aud in part.named("audiences").items():
+            if name in audience_items:
+                first = audience_items[name].loc
+                b.error(aud, f"audience {name!r} is defined twice (first at {first.file}:{first.line})")
+            audience_items[name] = aud
+        window_items.extend(part.entries("windows"))
+
+    audiences = {}
+    for name, aud in audience_items.items():
+        for ref in aud.entries("webhooks"):
+            if ref.value not in webhooks:
+                b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks))
+        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")))
+
+    notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
+    windows = []
+    seen: dict[str, Loc] = {}
+    for item in window_items:
+        window = _window(b, item, tz, notify, audiences)
+        id_item = item.get("id")
+        if id_item is None:
+            continue
+        if id_item.value in seen:
+            first = seen[str(id_item.value)]
+            b.error(id_item, f"duplicate window id {id_item.value!r} (first at {first.file}:{first.line})")
+            continue
+        seen[str(id_item.value)] = id_item.loc
+        if window is not None:
+            windows.append(window)
+
+    calendar = _calendar(b, _sub(main, "calendar"), audiences)
+    email = _email(b, _sub(main, "email"))
+    if b.problems:
+        raise ConfigError(b.problems)
+    templates = _plain(_sub(main, "templates"))
+    return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
+                  templates, email, webhooks, audiences, calendar, tuple(windows))
+
+
+def _known(names: Any) -> str:
+    return f" (known: {', '.join(sorted(names))})" if names else " (none defined)"
+
+
+def _offsets(b: _Builder, item: Item | None, positive: bool = True) -> tuple[Offset, ...]:
+    out = []
+    for sub in item.value if item is not None and isinstance(item.value, list) else []:
+        offset = timerules.parse_duration(str(sub.value))
+        if positive and offset.days == 0 and offset.seconds == 0:
+            b.error(sub, "must be longer than 0 (use at_stop / at_restore for the moment itself)")
+            continue
+        out.append(offset)
+    return tuple(sorted(set(out), key=lambda o: o.approx, reverse=True))
+
+
+def _duration(item: Item | None, default: str) -> Offset:
+    return timerules.parse_duration(str(item.value) if item is not None else default)
+
+
+_NO_RULES = Notify((), False, (), False, False, Offset(0, 0, "0s"))
+
+
+def _notify(b: _Builder, item: Item | None, base: Notify) -> Notify:
+    """Given a notify mapping and the rules it overrides, return the merged rules."""
+
+    def offsets(key: str, fallback: tuple[Offset, ...]) -> tuple[Offset, ...]:
+        found = _sub(item, key)
+        return _offsets(b, found) if found is not None else fallback
+
+    def flag(key: str, fallback: bool) -> bool:
+        found = _sub(item, key)
+        return bool(found.value) if found is not None else fallback
+
+    late = _sub(item, "late_limit")
+    return Notify(
+        offsets("before_stop", base.before_stop), flag("at_stop", base.at_stop),
+        offsets("before_restore", base.before_restore), flag("at_restore", base.at_restore),
+        flag("on_change", base.on_change),
+        timerules.parse_duration(str(late.value)) if late is not None else base.late_limit,
+    )
+
+
+def _window_notify(b: _Builder, item: Item | None, base: Notify) -> Notify | None:
+    """Given a window's ``notify`` (absent, true, false or a mapping), return its rules or None."""
+    if item is None or item.value is True:
+        return base
+    if item.value is False:
+        return None
+    return _notify(b, item, base)
+
+
+def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
+            audiences: dict[str, Audience]) -> Window | None:
+    """Given a window item, return the Window, or None after recording why it is unusable."""
+    fields: dict[str, Any] = _plain(item) if isinstance(item.value, dict) else {}
+    start_item, end_item = item.get("start"), item.get("end")
+    if start_item is None or end_item is None or "id" not in fields or "system" not in fields:
+        return None  # the schema walk reported what is missing or malformed
+    tz_item = item.get("timezone")
+    tz = timerules.zone(str(tz_item.value)) if tz_item is not None else default_tz
+    start_w = timerules.parse_when(str(start_item.value))
+    end_w = timerules.parse_when(str(end_item.value))
+    ok = True
+    if start_w.is_date != end_w.is_date:
+        b.error(end_item, "start and end must both be dates (an all-day window) or both times")
+        return None
+    try:
+        start = timerules.place(start_w, tz)
+    except TimeError as exc:
+        b.error(start_item, str(exc))
+        ok = False
+    try:
+        if end_w.day is not None:  # the last day, inclusive: the window ends at the next midnight
+            end = timerules.resolve(datetime.combine(end_w.day + timedelta(days=1), time()), tz)
+        else:
+            end = timerules.place(end_w, tz)
+    except TimeError as exc:
+        b.error(end_item, str(exc))
+        ok = False
+    if ok and end <= start:
+        b.error(end_item, "end is before start" if end < start else "end equals start")
+        ok = False
+
+    for ref in item.entries("audiences"):
+        if ref.value not in audiences:
+            b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+            ok = False
+
+    rule = None
+    repeat = fields.get("repeat")
+    if repeat is not None and ok:
+        try:
+            rule = timerules.parse_rrule(repeat, start.replace(tzinfo=None))
+        except TimeError as exc:
+            b.error(_sub(item, "repeat") or item, str(exc))
+            ok = False
+    exceptions: list[date | datetime] = []
+    except_item = _sub(item, "except")
+    if except_item is not None and repeat is None:
+        b.error(except_item, "except: only applies to a window with repeat:")
+    for ex in item.entries("except"):
+        written = timerules.parse_when(str(ex.value))
+        if written.day is not None:
+            exceptions.append(written.day)
+        elif written.fixed is not None:
+            exceptions.append(written.fixed.astimezone(tz).replace(tzinfo=None))
+        elif written.local is not None:
+            exceptions.append(written.local)
+
+    window_notify = _window_notify(b, item.get("notify"), notify)
+    if not ok:
+        return None
+    return Window(
+        id=fields["id"], system=fields["system"], title=fields.get("title"), start=start,
+        end=end, tz=tz, all_day=start_w.is_date, status=fields.get("status", "confirmed"),
+        services=tuple(fields.get("services") or ()), description=fields.get("description"),
+        alternatives=fields.get("alternatives"), contacts=fields.get("contacts"),
+        url=fields.get("url"),
+        audiences=tuple(fields["audiences"]) if "audiences" in fields else tuple(audiences),
+        repeat=repeat, exceptions=tuple(exceptions), notify=window_notify,
+        source=fields.get("source"), rule=rule, loc=item.loc,
+    )
+
+
+def _one_of(b: _Builder, item: Item, keys: tuple[str, ...], required: bool) -> None:
+    given = [k for k in keys if _sub(item, k) is not None]
+    if len(given) > 1:
+        b.error(item, f"set only one of {', '.join(keys)}")
+    elif required and not given:
+        b.error(item, f"one of {', '.join(keys)} is required")
+
+
+def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
+    _one_of(b, item, ("url_file", "url_env"), required=True)
+    _one_of(b, item, ("secret_file", "secret_env"), required=False)
+    f = _plain(item)
+    return Webhook(name, f.get("kind", "generic"), f.get("url_file"), f.get("url_env"),
+                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout"), "10s"))
+
+
+def _email(b: _Builder, item: Item | None) -> Email:
+    f = _plain(item) or {}
+    smtp = None
+    smtp_item = _sub(item, "smtp")
+    if smtp_item is not None:
+        _one_of(b, smtp_item, ("password_file", "password_env", "password_credential"), False)
+        s = _plain(smtp_item)
+        security = s.get("security", "starttls")
+        port = s.get("port") or {"tls": 465, "starttls": 587, "none": 25}[security]
+        smtp = Smtp(s.get("host", ""), port, security, s.get("username"), s.get("password_file"),
+                    s.get("password_env"), s.get("password_credential"),
+                    _duration(_sub(smtp_item, "timeout"), "30s"), s.get("connections", 4))
+    return Email(f.get("from", "outage-daemon <outage-daemon@localhost>"), f.get("reply_to"), smtp)
+
+
+def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) -> Calendar:
+    f = _plain(item) or {}
+    feeds = []
+    names: set[str] = set()
+    for feed_item in item.entries("feeds") if item is not None else []:
+        feed = _plain(feed_item)
+        if "name" not in feed:
+            continue
+        if feed["name"] in names or feed["name"] == "calendar":
+            b.error(feed_item, f"feed name {feed['name']!r} is already used")
+        names.add(feed["name"])
+        _one_of(b, feed_item, ("token_file", "token_env"), required=False)
+        for ref in feed_item.entries("audiences"):
+            if ref.value not in audiences:
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+        feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
+                          tuple(feed.get("systems") or ()), feed.get("token_file"),
+                          feed.get("token_env")))
+    base_url = f.get("base_url")
+    domain = f.get("domain") or (urlsplit(base_url).hostname if base_url else None)
+    return Calendar(
+        name=f.get("name", "Planned outages"), description=f.get("description"),
+        refresh=_duration(_sub(item, "refresh"), "1h"), base_url=base_url,
+        domain=domain or DEFAULT_DOMAIN,
+        keep_cancelled=_duration(_sub(item, "keep_cancelled"), "30d"),
+        alarms=_offsets(b, _sub(item, "alarms")), feeds=tuple(feeds),
+    )

@@ -1,0 +1,98 @@
+"""Read a config file and its includes: safe YAML with line numbers, then the schema, then the model.
+
+The only module of the core that touches files, and only the config's own.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any
+
+import yaml
+
+from .config import build
+from .errors import ConfigError, Loc, Problem
+from .model import Config
+from .schema import Item, Walk, schema, validate
+
+try:  # the C loader is several times faster; compose-only, so still safe
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 64 * 1024 * 1024
+_INCLUDED_KEYS = ("windows", "audiences", "webhooks")
+
+
+def load(path: str) -> Config:
+    """Given the main config file's path, return the Config; raise ConfigError with every problem."""
+    problems: list[Problem] = []
+    main = read(path, schema(), problems, required=True)
+    included: list[Item] = []
+    if main is not None:
+        spec = _include_spec()
+        base = os.path.dirname(path)
+        for pattern in main.entries("include"):
+            files = sorted(glob.glob(os.path.join(base, str(pattern.value))))
+            if not files and not glob.has_magic(str(pattern.value)):
+                problems.append(Problem(pattern.loc, f"no such file {pattern.value!r}"))
+            for name in files:
+                item = read(name, spec, problems, required=False)
+                if item is not None:
+                    included.append(item)
+    if main is None:
+        raise ConfigError(problems)
+    return build(main, included, problems)
+
+
+def _include_spec() -> dict[str, Any]:
+    top = schema()
+    return {"type": "object", "properties": {k: top["properties"][k] for k in _INCLUDED_KEYS}}
+
+
+def read(path: str, spec: dict[str, Any], problems: list[Problem], required: bool) -> Item | None:
+    """Given a YAML file and its schema, return its checked items (None if unusable).
+
+    Every problem found, including unreadable files and YAML syntax errors, goes to ``problems``.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        problems.append(Problem(Loc(path, 0, "(file)"), f"cannot read: {exc.strerror or exc}"))
+        return None
+    if len(data) > MAX_BYTES:
+        problems.append(Problem(Loc(path, 0, "(file)"), "larger than 64 MiB"))
+        return None
+    node = parse(path, data, problems)
+    if node is None:
+        if required and not any(p.loc.file == path for p in problems):
+            problems.append(Problem(Loc(path, 1, "(top)"), "the file is empty"))
+        return None
+    walk = Walk(path)
+    item = validate(node, spec, walk)
+    problems.extend(walk.problems)
+    return item
+
+
+def parse(path: str, data: bytes, problems: list[Problem]) -> yaml.Node | None:
+    """Given a file's bytes, return its single YAML document as nodes, or None (problem recorded)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(Problem(Loc(path, line, "(file)"), "not valid UTF-8"))
+        return None
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+        problems.append(Problem(Loc(path, line, "(yaml)"), what))
+        return None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        problems.append(Problem(Loc(path, 1, "(yaml)"), f"invalid YAML: {exc}"))
+        return None
+    return node

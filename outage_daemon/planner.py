@@ -1,0 +1,84 @@
+"""The planner: which countdown reminders fall due, and when. Pure: ``now`` is a parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import Config, Notify, Occurrence, Window
+from .timerules import Offset, before
+
+KINDS = ("before_stop", "at_stop", "before_restore", "at_restore")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One countdown reminder of one window occurrence; ``due`` is aware, in the window's zone."""
+
+    window: Window
+    occurrence: Occurrence
+    kind: str
+    offset: Offset | None
+    due: datetime
+
+    @property
+    def key(self) -> str:
+        """Return the stable key: window id, occurrence start (UTC), kind, offset (canonical)."""
+        offset = self.offset.canonical if self.offset is not None else ""
+        return f"{self.window.id}/{self.occurrence.key}/{self.kind}/{offset}"
+
+    @property
+    def milestone(self) -> datetime:
+        """Return the stop (for ``*_stop`` kinds) or the restore this reminder counts down to."""
+        return self.occurrence.start if self.kind.endswith("_stop") else self.occurrence.end
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return self.window.audiences
+
+
+def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
+    """Given an occurrence and its rules, return all its reminders in due order.
+
+    A ``before_restore`` reminder that would fall before the stop is dropped (see :func:`dropped`).
+    """
+    out = [Reminder(window, occurrence, "before_stop", o, before(occurrence.start, o))
+           for o in rules.before_stop]
+    if rules.at_stop:
+        out.append(Reminder(window, occurrence, "at_stop", None, occurrence.start))
+    for o in rules.before_restore:
+        due = before(occurrence.end, o)
+        if due >= occurrence.start:
+            out.append(Reminder(window, occurrence, "before_restore", o, due))
+    if rules.at_restore:
+        out.append(Reminder(window, occurrence, "at_restore", None, occurrence.end))
+    return sorted(out, key=lambda r: (r.due, KINDS.index(r.kind)))
+
+
+def dropped(window: Window) -> list[Offset]:
+    """Given a window, return its ``before_restore`` offsets that fall before its (first) stop."""
+    if window.notify is None:
+        return []
+    return [o for o in window.notify.before_restore if before(window.end, o) < window.start]
+
+
+def _lead(rules: Notify) -> timedelta:
+    """Return how long before a stop its earliest reminder can fall (with a day of DST slack)."""
+    longest = max((o.approx for o in rules.before_stop), default=timedelta(0))
+    return longest + timedelta(days=1)
+
+
+def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
+    """Given the config and an aware interval, return the reminders due in ``[now, until)``.
+
+    Cancelled windows and windows with ``notify: false`` have none. Sorted by due time.
+    """
+    out: list[Reminder] = []
+    for window in config.windows:
+        if window.status == "cancelled" or window.notify is None:
+            continue
+        for occurrence in window.occurrences(now, until + _lead(window.notify)):
+            out.extend(r for r in reminders_of(window, occurrence, window.notify)
+                       if now <= r.due < until)
+    out.sort(key=lambda r: (r.due, r.window.id, KINDS.index(r.kind)))
+    return out

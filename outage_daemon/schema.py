@@ -1,0 +1,296 @@
+"""The declarative schema (``schema.yaml``) and the walk that checks a YAML node tree against it.
+
+Given composed YAML nodes (which keep line numbers), :func:`validate` returns a tree of
+:class:`Item` — plain values that remember where they were written — and appends every problem
+it finds to a list, so that all errors are reported at once. Scalars are read as the text that was
+written (no YAML 1.1 dates or ``yes``/``no`` booleans) and converted only where the schema says so.
+Pure: the schema itself is package data, read once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from . import timerules
+from .errors import Loc, Problem
+
+Value = str | int | bool | None | dict[str, "Item"] | list["Item"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """A validated value and where it was written."""
+
+    value: Value
+    loc: Loc
+
+    def get(self, key: str) -> Item | None:
+        """Given a key of a mapping item, return its item, or None when absent (or not a mapping)."""
+        return self.value.get(key) if isinstance(self.value, dict) else None
+
+    def entries(self, key: str) -> list[Item]:
+        """Given a key of a mapping item, return the items of the list there ([] when absent)."""
+        found = self.get(key)
+        return found.value if found is not None and isinstance(found.value, list) else []
+
+    def named(self, key: str) -> dict[str, Item]:
+        """Given a key of a mapping item, return the mapping there ({} when absent)."""
+        found = self.get(key)
+        return found.value if found is not None and isinstance(found.value, dict) else {}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """Return the parsed schema shipped with the package."""
+    text = resources.files(__package__).joinpath("schema.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def _resolve(spec: dict[str, Any]) -> dict[str, Any]:
+    ref = spec.get("$ref")
+    if ref is None:
+        return spec
+    merged = dict(schema()["definitions"][ref])
+    merged.update({k: v for k, v in spec.items() if k != "$ref"})
+    return merged
+
+
+_STD_TAG = "tag:yaml.org,2002:"
+_NULL = _STD_TAG + "null"
+_PLAIN_TAGS = {_STD_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
+_ADDRESS = re.compile(r"^(?:[^<>@\s][^<>@]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$")
+_URL = re.compile(r"^https?://[^\s/?#]+(?:[/?#][^\s]*)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Walk:
+    """One validation walk over one file: where problems go, and a budget against alias bombs."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    budget: int = 200_000
+
+    def problem(self, node: yaml.Node, path: str, message: str) -> None:
+        self.problems.append(Problem(Loc(self.file, node.start_mark.line + 1, path), message))
+
+
+def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
+             depth: int = 0) -> Item | None:
+    """Given a node and its schema, return the checked item; record problems in ``walk``.
+
+    Return None where the node is unusable (the problem is recorded).
+    """
+    walk.budget -= 1
+    if walk.budget < 0 or depth > 40:
+        if walk.budget == -1 or depth == 41:
+            walk.problem(node, path or "(top)", "too deeply nested or too many aliases")
+        return None
+    spec = _resolve(spec)
+    loc = Loc(walk.file, node.start_mark.line + 1, path or "(top)")
+    if node.tag not in _PLAIN_TAGS and node.tag != "!":
+        walk.problem(node, loc.path, f"YAML tags are not allowed here ({node.tag})")
+        return None
+    types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    if isinstance(node, yaml.MappingNode) and "object" in types:
+        return _object(node, spec, walk, path, depth, loc)
+    if isinstance(node, yaml.SequenceNode) and "array" in types:
+        return _array(node, spec, walk, path, depth, loc)
+    if isinstance(node, yaml.ScalarNode) and node.tag != _NULL:
+        for kind in types:
+            if kind not in ("object", "array"):
+                return _scalar(node, kind, spec, walk, loc)
+    walk.problem(node, loc.path, f"expected {_describe(types)}, got {_shape(node)}")
+    return None
+
+
+def _object(node: yaml.MappingNode, spec: dict[str, Any], walk: Walk, path: str, depth: int,
+            loc: Loc) -> Item:
+    props: dict[str, Any] = spec.get("properties", {})
+    free: dict[str, Any] | None = spec.get("values")
+    out: dict[str, Item] = {}
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _NULL:
+            walk.problem(key_node, path or "(top)", f"a key must be text, got {_shape(key_node)}")
+            continue
+        key = key_node.value
+        sub = f"{path}.{key}" if path else key
+        if key == "<<":
+            walk.problem(key_node, sub, "merge keys (<<) are not supported; repeat the keys")
+            continue
+        if key in seen:
+            walk.problem(key_node, sub, f"duplicate key (first at line {seen[key]})")
+            continue
+        seen[key] = key_node.start_mark.line + 1
+        sub_spec = props.get(key, free)
+        if sub_spec is None:
+            hint = _near(key, props)
+            walk.problem(key_node, sub, "unknown key" + (f" (did you mean {hint}?)" if hint else ""))
+            continue
+        item = validate(value_node, sub_spec, walk, sub, depth + 1)
+        if item is not None:
+            out[key] = item
+    for key in spec.get("required", []):
+        if key not in seen:
+            walk.problem(node, f"{path}.{key}" if path else key, "missing (required)")
+    if not spec.get("no_defaults"):
+        for key, sub_spec in props.items():
+            if key not in seen:
+                sub = f"{path}.{key}" if path else key
+                filled = _defaults(_resolve(sub_spec), Loc(loc.file, loc.line, sub))
+                if filled is not None:
+                    out[key] = filled
+    return Item(out, loc)
+
+
+def _defaults(spec: dict[str, Any], loc: Loc) -> Item | None:
+    """Given the schema of an absent key, return its default item, or None when it has none.
+
+    An absent object without required keys gets the defaults of its own properties.
+    """
+    if "default" in spec:
+        return _default(spec["default"], loc)
+    if spec.get("type") != "object" or spec.get("required") or "properties" not in spec:
+        return None
+    out = {}
+    for key, sub_spec in spec["properties"].items():
+        filled = _defaults(_resolve(sub_spec), Loc(loc.file, loc.line, f"{loc.path}.{key}"))
+        if filled is not None:
+            out[key] = filled
+    return Item(out, loc) if out else None
+
+
+def _array(node: yaml.SequenceNode, spec: dict[str, Any], walk: Walk, path: str, depth: int,
+           loc: Loc) -> Item:
+    items = []
+    for index, child in enumerate(node.value):
+        item = validate(child, spec["items"], walk, f"{path}[{index}]", depth + 1)
+        if item is not None:
+            items.append(item)
+    return Item(items, loc)
+
+
+def _scalar(node: yaml.ScalarNode, kind: str, spec: dict[str, Any], walk: Walk,
+            loc: Loc) -> Item | None:
+    text: str = node.value
+    error = None
+    value: str | int | bool = text
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            error = f"expected true or false, got {text!r}"
+        value = text == "true"
+    elif kind == "integer":
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            error = f"expected a whole number, got {text!r}"
+        else:
+            value = int(text)
+            if value < spec.get("minimum", value) or value > spec.get("maximum", value):
+                error = f"{value} is outside {spec.get('minimum')}..{spec.get('maximum')}"
+    elif _CONTROL.search(text):
+        error = "control characters are not allowed"
+    elif kind == "string":
+        if "enum" in spec and text not in spec["enum"]:
+            error = f"{text!r} is not one of {', '.join(spec['enum'])}"
+        elif "pattern" in spec and not re.match(spec["pattern"], text):
+            error = f"{text!r} does not match {spec['pattern']}"
+        elif len(text) > spec.get("max_length", 100_000):
+            error = f"longer than {spec['max_length']} characters"
+    elif kind == "address":
+        if "\n" in text or "\r" in text or not _ADDRESS.match(text.strip()):
+            error = f"{text!r} is not an email address (a@b.c or Name <a@b.c>)"
+    elif kind == "url":
+        if not _URL.match(text):
+            error = f"{text!r} is not an http(s) URL"
+    else:
+        error = _typed_text(kind, text)
+    if error:
+        walk.problem(node, loc.path, error)
+        return None
+    return Item(value, loc)
+
+
+def _typed_text(kind: str, text: str) -> str | None:
+    """Given a text of a time-ish kind, return an error message or None."""
+    try:
+        if kind == "duration":
+            timerules.parse_duration(text)
+        elif kind == "zone":
+            timerules.zone(text)
+        elif kind == "time":
+            timerules.parse_when(text)
+    except timerules.TimeError as exc:
+        return str(exc)
+    return None
+
+
+def _default(value: Any, loc: Loc) -> Item:
+    if isinstance(value, list):
+        return Item([_default(v, loc) for v in value], loc)
+    return Item(value, loc)
+
+
+def _describe(types: list[str]) -> str:
+    names = {"object": "a mapping", "array": "a list", "boolean": "true or false",
+             "integer": "a number"}
+    return " or ".join(names.get(t, "text" if t == "string" else f"a {t}") for t in types)
+
+
+def _shape(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == _NULL:
+        return "nothing"
+    return f"{node.value!r}"
+
+
+def _near(key: str, props: dict[str, Any]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+# --- documentation -----------------------------------------------------------------------------
+
+
+def reference() -> str:
+    """Return the Markdown config reference generated from the schema (for the README)."""
+    lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+
+    def walk(spec: dict[str, Any], prefix: str) -> None:
+        spec = _resolve(spec)
+        for key, sub in spec.get("properties", {}).items():
+            sub = _resolve(sub)
+            name = f"{prefix}{key}"
+            types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
+            kind = " or ".join(types)
+            if "array" in types:
+                kind = f"list of {_resolve(sub['items'])['type']}"
+            if "enum" in sub:
+                kind = " \\| ".join(f"`{v}`" for v in sub["enum"])
+            default = sub.get("default")
+            if isinstance(default, list):
+                default = "[" + ", ".join(map(str, default)) + "]"
+            shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"
+            desc = sub.get("description", "").replace("|", "\\|")
+            lines.append(f"| `{name}` | {kind} | {shown if default is not None else ''} | {desc} |")
+            if "object" in types and not sub.get("no_defaults"):  # overrides are documented once
+                if "values" in sub:
+                    walk(sub["values"], f"{name}.NAME.")
+                else:
+                    walk(sub, f"{name}.")
+            if "array" in types and _resolve(sub["items"])["type"] == "object":
+                walk(sub["items"], f"{name}[].")
+
+    walk(schema(), "")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,296 @@
+"""Time rules: parse times and durations, place them in a zone, apply offsets, expand repeats.
+
+Pure: no clock, no I/O. Every aware datetime here carries a ``zoneinfo.ZoneInfo`` (or UTC).
+Python adds a timedelta to an aware datetime in *wall-clock* terms, so absolute arithmetic always
+goes through UTC (:func:`add_absolute`), and calendar arithmetic through the naive local time
+(:func:`shift_days`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rrulestr
+
+UTC = timezone.utc
+
+
+class TimeError(ValueError):
+    """A time, duration, zone or rule that our rules refuse; the message says why."""
+
+
+# --- zones -------------------------------------------------------------------------------------
+
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*$")
+
+
+def zone(name: str) -> ZoneInfo:
+    """Given an IANA zone name, return its ZoneInfo; raise TimeError if the tz database lacks it."""
+    if not _ZONE_NAME.match(name) or len(name) > 64:
+        raise TimeError(f"unknown time zone {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise TimeError(f"unknown time zone {name!r}") from exc
+
+
+# --- durations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Offset:
+    """A duration: ``days`` are calendar days in the window's zone, ``seconds`` are absolute."""
+
+    days: int
+    seconds: int
+    text: str  # as written
+
+    @property
+    def canonical(self) -> str:
+        """Return a normal form (``1w``, ``1d``, ``1h30m``) so that ``PT15M`` and ``15m`` match."""
+        out = []
+        weeks, days = divmod(self.days, 7)
+        hours, rest = divmod(self.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        for value, unit in ((weeks, "w"), (days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")):
+            if value:
+                out.append(f"{value}{unit}")
+        return "".join(out) or "0s"
+
+    @property
+    def approx(self) -> timedelta:
+        """Return the duration with a day counted as 24 hours (for ordering and bounds only)."""
+        return timedelta(days=self.days, seconds=self.seconds)
+
+
+_SHORT = re.compile(
+    r"^(?:(?P<w>\d+)\s*w)?\s*(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+)\s*h)?\s*"
+    r"(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+)\s*s)?$"
+)
+_ISO = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+_MAX_DAYS = 3660
+
+
+def parse_duration(text: str) -> Offset:
+    """Given ``90s``, ``15m``, ``2h``, ``1d``, ``1w``, ``1h30m`` or ISO 8601 ``PT15M``, return it.
+
+    Raise TimeError for anything else (months and years are refused: their length varies).
+    """
+    raw = text.strip()
+    upper = raw.upper()
+    if upper.startswith("P"):
+        if "Y" in upper or "M" in upper.split("T")[0]:
+            raise TimeError(f"bad duration {text!r}: months and years vary in length, use days")
+        match = _ISO.match(upper)
+    else:
+        match = _SHORT.match(raw.lower())
+    if match is None or not any(match.groupdict().values()):
+        raise TimeError(f"bad duration {text!r}: use e.g. 90s, 15m, 2h, 1d, 1w, 1h30m or PT15M")
+    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+    days = parts["w"] * 7 + parts["d"]
+    seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    if days + seconds // 86400 > _MAX_DAYS:
+        raise TimeError(f"bad duration {text!r}: longer than ten years")
+    return Offset(days, seconds, raw)
+
+
+# --- points in time ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    """A time as written in the config, before it is placed in a zone.
+
+    Exactly one shape: ``day`` alone (a date, all-day), ``local`` (naive wall-clock time), or
+    ``fixed`` (aware, from an explicit offset or ``Z``).
+    """
+
+    text: str
+    day: date | None = None
+    local: datetime | None = None
+    fixed: datetime | None = None
+
+    @property
+    def is_date(self) -> bool:
+        return self.day is not None
+
+
+_WHEN = re.compile(
+    r"^(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:(?:[Tt]|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+    r"\s*(?P<off>[Zz]|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+
+
+def parse_when(text: str) -> Written:
+    """Given ``2023-10-15 22:00``, ``2023-10-15T22:00+08:00``, ``…Z`` or ``2023-10-15``, return it.
+
+    ``24:00`` means midnight at the end of that day. Raise TimeError for anything else.
+    """
+    match = _WHEN.match(text.strip())
+    if match is None:
+        raise TimeError(
+            f"bad time {text!r}: use YYYY-MM-DD HH:MM, with an optional offset (+08:00, Z), "
+            "or YYYY-MM-DD for an all-day window"
+        )
+    g = match.groupdict()
+    try:
+        day = date(int(g["y"]), int(g["mo"]), int(g["d"]))
+    except ValueError as exc:
+        raise TimeError(f"bad time {text!r}: {exc}") from exc
+    if g["h"] is None:
+        return Written(text, day=day)
+    hour, minute, second = int(g["h"]), int(g["mi"]), int(g["s"] or 0)
+    extra = timedelta(0)
+    if hour == 24 and minute == 0 and second == 0:
+        hour, extra = 0, timedelta(days=1)
+    try:
+        naive = datetime.combine(day, time(hour, minute, second)) + extra
+    except (ValueError, OverflowError) as exc:
+        raise TimeError(f"bad time {text!r}: {exc}") from exc
+    if g["off"] is None:
+        return Written(text, local=naive)
+    return Written(text, fixed=naive.replace(tzinfo=_fixed_zone(g["off"], text)))
+
+
+def _fixed_zone(off: str, text: str) -> tzinfo:
+    if off in ("Z", "z"):
+        return UTC
+    sign = -1 if off[0] == "-" else 1
+    digits = off[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 18 or minutes > 59:
+        raise TimeError(f"bad time {text!r}: offset {off} out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """Given a wall-clock time in ``tz``, return it aware; raise TimeError in a DST gap or overlap."""
+    early = naive.replace(tzinfo=tz, fold=0)
+    late = naive.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return early
+    if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise TimeError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks skip it for DST)"
+        )
+    raise TimeError(
+        f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key} (DST ends): "
+        f"write the offset, {_offset_text(early)} or {_offset_text(late)}"
+    )
+
+
+def resolve(naive: datetime, tz: ZoneInfo) -> datetime:
+    """Given a wall-clock time, return it aware as RFC 5545 does: a gap moves later, an overlap
+    takes the first occurrence."""
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+
+
+def place(written: Written, tz: ZoneInfo) -> datetime:
+    """Given a written time, return it aware in ``tz`` (a date means local midnight)."""
+    if written.fixed is not None:
+        return written.fixed.astimezone(tz)
+    if written.local is not None:
+        return localize(written.local, tz)
+    day = written.day or date.min
+    return resolve(datetime.combine(day, time()), tz)
+
+
+def _offset_text(dt: datetime) -> str:
+    off = dt.utcoffset() or timedelta(0)
+    sign = "-" if off < timedelta(0) else "+"
+    minutes = abs(int(off.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# --- arithmetic --------------------------------------------------------------------------------
+
+
+def add_absolute(dt: datetime, delta: timedelta) -> datetime:
+    """Given an aware time, return it moved by ``delta`` of elapsed time, in the same zone."""
+    tz = dt.tzinfo
+    return (dt.astimezone(UTC) + delta).astimezone(tz)
+
+
+def shift_days(dt: datetime, days: int) -> datetime:
+    """Given an aware time in a ZoneInfo zone, return the same wall-clock time ``days`` later."""
+    tz = dt.tzinfo
+    if not isinstance(tz, ZoneInfo):
+        return dt + timedelta(days=days)
+    return resolve(dt.replace(tzinfo=None) + timedelta(days=days), tz)
+
+
+def before(milestone: datetime, offset: Offset) -> datetime:
+    """Given a milestone and an offset, return when "offset before the milestone" is.
+
+    Days and weeks are calendar days in the milestone's zone ("1d before 09:00" is 09:00 the day
+    before, across DST); hours, minutes and seconds are absolute.
+    """
+    return add_absolute(shift_days(milestone, -offset.days), -timedelta(seconds=offset.seconds))
+
+
+# --- repeats -----------------------------------------------------------------------------------
+
+_RRULE_KEYS = frozenset((
+    "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
+    "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
+))
+
+
+def parse_rrule(text: str, dtstart: datetime) -> rrule:
+    """Given an RFC 5545 RRULE value and the naive local first start, return the rule.
+
+    Raise TimeError for anything dateutil refuses or that is not a single RRULE.
+    """
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    if not body or "\n" in body or "\r" in body:
+        raise TimeError("bad repeat rule: write one RRULE, e.g. FREQ=WEEKLY;BYDAY=SU")
+    keys = []
+    for part in body.split(";"):
+        key, sep, value = part.partition("=")
+        if not sep or not value or key.upper() not in _RRULE_KEYS:
+            raise TimeError(f"bad repeat rule {text!r}: {part!r} is not NAME=VALUE of an RRULE")
+        keys.append(key.upper())
+    if "FREQ" not in keys:
+        raise TimeError(f"bad repeat rule {text!r}: FREQ= is required")
+    if "UNTIL" in keys and "COUNT" in keys:
+        raise TimeError(f"bad repeat rule {text!r}: UNTIL and COUNT exclude each other")
+    if "UNTIL" in keys:
+        # A local window's UNTIL is local wall-clock time; drop a trailing Z so dateutil compares
+        # it with our naive dtstart.
+        body = re.sub(r"(?i)(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", body)
+    try:
+        rule = rrulestr(body, dtstart=dtstart)
+        next(iter(rule), None)  # dateutil validates some parts lazily
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise TimeError(f"bad repeat rule {text!r}: {exc}") from exc
+    if not isinstance(rule, rrule):
+        raise TimeError(f"bad repeat rule {text!r}: one RRULE only")
+    return rule
+
+
+def occurrences_between(
+    rule: rrule, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
+) -> Iterator[datetime]:
+    """Given a rule over naive local starts, yield aware starts in ``[lo, hi]`` (aware bounds).
+
+    Each occurrence keeps its wall-clock time across DST (a weekly 02:00 stays at 02:00 local).
+    """
+    lo_local = lo.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
+    hi_local = hi.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
+    count = 0
+    for naive in rule.xafter(lo_local, inc=True):
+        if naive > hi_local or count >= limit:
+            return
+        start = resolve(naive, tz)
+        if lo <= start <= hi:
+            count += 1
+            yield start
