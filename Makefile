@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench clean docs
+.PHONY: run test lint bench clean docs feeds
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ clean:
 
 docs: $(STAMP)
 	$(BIN)/python -c 'import re, pathlib; from outage_daemon.schema import reference; p = pathlib.Path("README.md"); s = p.read_text(); p.write_text(re.sub(r"(?s)<!-- schema:start -->.*<!-- schema:end -->", lambda m: "<!-- schema:start -->\n" + reference() + "<!-- schema:end -->", s))'
+
+# The committed example feeds, rendered at a fixed time so that they only change with the code.
+feeds: $(STAMP)
+	rm -rf .feeds-state && $(BIN)/outage-daemon render -c config/example.yaml -o feeds --state-dir .feeds-state --now 2026-01-01T00:00:00Z && rm -rf .feeds-state

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
-from . import timerules
+from . import feed, timerules
 from .checks import warnings
 from .errors import ConfigError
+from .ledger import Ledger
 from .loader import load
 from .model import Config
 from .planner import Reminder, plan
+from .publish import atomic_write
 
 UTC = timerules.UTC
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -115,6 +118,42 @@ def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def state_dir(given: str | None) -> str:
+    """Return the state directory: ``--state-dir``, else systemd's ``$STATE_DIRECTORY``, else state/."""
+    if given:
+        return given
+    from_systemd = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return from_systemd or "state"
+
+
+def ledger_path(directory: str) -> str:
+    return os.path.join(directory, "ledger.sqlite3")
+
+
+def render_all(config: Config, ledger: Ledger, now: datetime,
+               cache: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Given the config and the open ledger, bump revisions and return every feed by file name."""
+    revisions = feed.revise_all(config, ledger.revisions(), now)
+    ledger.save_revisions(revisions.values())
+    out = {"calendar.ics": feed.render(config, revisions, now, cache=cache)}
+    for extra in config.calendar.feeds:
+        out[f"{extra.name}.ics"] = feed.render(config, revisions, now, extra, cache)
+    return out
+
+
+def cmd_render(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args.config)
+    if args.now:
+        now = parse_instant(args.now, config.tz)
+    with Ledger(ledger_path(state_dir(args.state_dir))) as ledger:
+        feeds = render_all(config, ledger, now)
+    for name, data in feeds.items():
+        path = os.path.join(args.output, name)
+        changed = atomic_write(path, data)
+        print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     top = argparse.ArgumentParser(
@@ -140,6 +179,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="T", help="end of the listing (a time, or a duration such "
                    "as 90d; default 30 days)")
     p.add_argument("--json", action="store_true", help="print one JSON array")
+    p = command("render", "write the feeds atomically, then exit", cmd_render)
+    p.add_argument("-o", "--output", default="feeds", metavar="DIR", help="output folder (feeds/)")
+    p.add_argument("--state-dir", metavar="DIR", help="ledger folder ($STATE_DIRECTORY, else state/)")
+    p.add_argument("--now", metavar="T", help="render as of T (DTSTAMP of new or changed windows)")
     return top
 
 

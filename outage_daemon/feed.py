@@ -1,0 +1,244 @@
+"""The iCalendar feed: windows in, RFC 5545 bytes out. Pure: ``now`` and revisions are parameters.
+
+Each event's bytes are cached by everything they depend on, so re-rendering after one window of
+ten thousand changed renders one event and joins the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, MutableMapping
+from datetime import date, datetime, time, timedelta
+from importlib.metadata import PackageNotFoundError, version
+
+from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
+
+from . import i18n
+from .model import Config, Feed, Window
+from .revisions import Revision, revise
+from .timerules import UTC, add_absolute, resolve
+from .vtimezone import vtimezone
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_LINEBREAKS = re.compile(r"\r\n|\r|\n")
+_END = b"END:VCALENDAR\r\n"
+
+
+def clean(text: str, multiline: bool = False) -> str:
+    """Given any text, return it with control characters gone and, unless ``multiline``, on one
+    line; escaping for iCalendar is the library's job after this."""
+    text = _LINEBREAKS.sub("\n" if multiline else " ", text)
+    return _CONTROL.sub(" ", text).replace("\t", " ").strip()
+
+
+def _prodid() -> str:
+    try:
+        release = version("outage-daemon")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+        release = "dev"
+    return f"-//outage-daemon//outage-daemon {release}//EN"
+
+
+def fingerprint(window: Window, config: Config) -> str:
+    """Given a window and its config, return a hash of everything its event shows."""
+    cal = config.calendar
+    fields = [
+        window.id, window.system, window.title, window.start.isoformat(), window.end.isoformat(),
+        window.tz.key, window.all_day, window.status, list(window.services), window.description,
+        window.alternatives, window.contacts, window.url, window.repeat,
+        [e.isoformat() for e in window.exceptions],
+        config.language, cal.base_url, cal.domain, [a.canonical for a in cal.alarms],
+    ]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+def uid(window: Window, config: Config) -> str:
+    """Given a window, return its stable event UID."""
+    return f"{window.id}@{config.calendar.domain}"
+
+
+def published(config: Config, now: datetime, feed: Feed | None = None) -> list[Window]:
+    """Given the config, ``now`` and an optional extra feed, return the windows that feed shows.
+
+    Cancelled windows stay (as cancelled) until ``calendar.keep_cancelled`` after their end.
+    """
+    keep = config.calendar.keep_cancelled
+    out = []
+    for window in config.windows:
+        if window.status == "cancelled":
+            last = window.last_end()
+            if last is not None and add_absolute(last, keep.approx) < now:
+                continue
+        if feed is not None:
+            if feed.audiences and not set(feed.audiences) & set(window.audiences):
+                continue
+            if feed.systems and window.system not in feed.systems:
+                continue
+        out.append(window)
+    return out
+
+
+def summary(window: Window, language: str) -> str:
+    """Given a window, return its one-line title, marked when cancelled or tentative."""
+    text = window.system + (i18n.label(language, "sep") + window.title if window.title else "")
+    if window.status in ("cancelled", "tentative"):
+        mark = i18n.label(language, window.status)
+        text = f"【{mark}】{text}" if language == "zh-CN" else f"[{mark}] {text}"
+    return clean(text)
+
+
+def status_link(window: Window, config: Config) -> str | None:
+    """Given a window, return its link on the status page, when a base URL is configured."""
+    base = config.calendar.base_url
+    return f"{base.rstrip('/')}/#{window.id}" if base else None
+
+
+def describe(window: Window, config: Config) -> str:
+    """Given a window, return the event description: what a notice would say, in the language."""
+    lang = config.language
+
+    def line(key: str, value: str) -> str:
+        return f"{i18n.label(lang, key)}{i18n.label(lang, 'sep')}{value}"
+
+    lines = []
+    if window.rule is None:
+        lines.append(line("when", i18n.format_span(window.start, window.end, lang, window.all_day)))
+    lines.append(line("duration", i18n.format_duration(window.end - window.start, lang)))
+    if window.services:
+        lines.append(line("services", i18n.label(lang, "list_sep").join(window.services)))
+    if window.description:
+        lines.append(window.description)
+    if window.alternatives:
+        lines.append(line("alternatives", window.alternatives))
+    if window.contacts:
+        lines.append(line("contacts", window.contacts))
+    link = status_link(window, config)
+    if link:
+        lines.append(line("status_page", link))
+    if window.url:
+        lines.append(line("notice", window.url))
+    return clean("\n".join(lines), multiline=True)
+
+
+def _rrule(window: Window) -> vRecur | None:
+    if window.repeat is None:
+        return None
+    body = window.repeat.strip()
+    body = body[6:] if body.upper().startswith("RRULE:") else body
+    recur: vRecur = vRecur.from_ical(body)
+    if "UNTIL" in recur:  # ours is local wall time; RFC 5545 wants UTC (or a DATE for all-day)
+        until = recur["UNTIL"][0]
+        naive = until if isinstance(until, datetime) else datetime.combine(until, time(23, 59, 59))
+        recur["UNTIL"] = [naive.date() if window.all_day else resolve(naive.replace(tzinfo=None),
+                                                                       window.tz).astimezone(UTC)]
+    return recur
+
+
+def _exdates(window: Window) -> list[date | datetime]:
+    out: list[date | datetime] = []
+    for ex in window.exceptions:
+        if window.all_day:
+            out.append(ex.date() if isinstance(ex, datetime) else ex)
+        elif isinstance(ex, datetime):
+            out.append(resolve(ex, window.tz))
+        else:
+            out.append(resolve(datetime.combine(ex, window.start.timetz().replace(tzinfo=None)),
+                               window.tz))
+    return out
+
+
+def event(window: Window, config: Config, revision: Revision) -> Event:
+    """Given a window and its revision, return its VEVENT."""
+    ev = Event()
+    ev.add("uid", uid(window, config))
+    ev.add("dtstamp", revision.last_modified.astimezone(UTC))
+    ev.add("created", revision.created.astimezone(UTC))
+    ev.add("last-modified", revision.last_modified.astimezone(UTC))
+    ev.add("sequence", revision.sequence)
+    if window.all_day:
+        ev.add("dtstart", window.start.date())
+        ev.add("dtend", window.end.date())
+    else:
+        ev.add("dtstart", window.start)
+        ev.add("dtend", window.end)
+    recur = _rrule(window)
+    if recur is not None:
+        ev.add("rrule", recur)
+        exdates = _exdates(window)
+        if exdates:
+            ev.add("exdate", exdates)
+    ev.add("summary", summary(window, config.language))
+    ev.add("description", describe(window, config))
+    ev.add("categories", [clean(window.system)])
+    ev.add("status", window.status.upper())
+    ev.add("transp", "TRANSPARENT")  # an outage does not make the subscriber busy
+    link = status_link(window, config)
+    if link:
+        ev.add("url", link)
+    for offset in config.calendar.alarms:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary(window, config.language))
+        alarm.add("trigger", -timedelta(days=offset.days, seconds=offset.seconds))
+        ev.add_component(alarm)
+    return ev
+
+
+def _zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
+    spans: dict[str, tuple[int, int]] = {}
+    for window in windows:
+        if window.all_day or window.tz.key in ("UTC", "Etc/UTC"):
+            continue
+        last = window.last_end()
+        last_year = last.year if last is not None else max(now.year + 1, window.start.year)
+        lo, hi = spans.get(window.tz.key, (window.start.year, last_year))
+        spans[window.tz.key] = (min(lo, window.start.year), max(hi, last_year))
+    return spans
+
+
+def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
+           feed: Feed | None = None, cache: MutableMapping[str, bytes] | None = None) -> bytes:
+    """Given the config, every window's revision and ``now``, return the feed's bytes.
+
+    ``feed`` None renders the main feed (every published window). ``cache`` keeps event bytes
+    between calls; identical input gives identical bytes.
+    """
+    windows = published(config, now, feed)
+    cal = Calendar()
+    cal.add("prodid", _prodid())
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    name = clean(feed.title if feed is not None and feed.title else config.calendar.name)
+    cal.add("x-wr-calname", vText(name))  # vText: the library writes X- values unescaped
+    cal.add("name", name)
+    if config.calendar.description:
+        cal.add("x-wr-caldesc", vText(clean(config.calendar.description)))
+        cal.add("description", clean(config.calendar.description))
+    cal.add("x-wr-timezone", config.tz.key)
+    refresh = timedelta(days=config.calendar.refresh.days, seconds=config.calendar.refresh.seconds)
+    cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(refresh))
+    for key, (first, last) in sorted(_zone_years(windows, now).items()):
+        cal.add_component(vtimezone(key, first, last))
+    head = cal.to_ical()
+    assert head.endswith(_END)  # noqa: S101 - the library's own framing
+    parts = [head[: -len(_END)]]
+    for window in sorted(windows, key=lambda w: (w.start, w.id)):
+        revision = revisions[window.id]
+        key = f"{revision.fingerprint}/{revision.sequence}/{revision.created}/{revision.last_modified}"
+        data = cache.get(key) if cache is not None else None
+        if data is None:
+            data = event(window, config, revision).to_ical()
+            if cache is not None:
+                cache[key] = data
+        parts.append(data)
+    parts.append(_END)
+    return b"".join(parts)
+
+
+def revise_all(config: Config, stored: Mapping[str, Revision], now: datetime) -> dict[str, Revision]:
+    """Given the config, the stored revisions and ``now``, return every window's revision."""
+    return {w.id: revise(stored.get(w.id), w.id, fingerprint(w, config), now) for w in config.windows}
