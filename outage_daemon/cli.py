@@ -102,8 +102,7 @@ def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
         raise UsageError("--until must be after --now")
     reminders = plan(config, now, until)
     if args.json:
-        json.dump([reminder_json(r) for r in reminders], sys.stdout, ensure_ascii=False, indent=1)
-        print()
+        print(json.dumps([reminder_json(r) for r in reminders], ensure_ascii=False, indent=1))
         return 0
     rows = [("due (local)", "UTC", "window", "kind", "offset", "audiences")]
     for r in reminders:

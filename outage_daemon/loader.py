@@ -5,8 +5,11 @@ The only module of the core that touches files, and only the config's own.
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -25,8 +28,27 @@ MAX_BYTES = 64 * 1024 * 1024
 _INCLUDED_KEYS = ("windows", "audiences", "webhooks")
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a load allocates a large tree without cycles, and the
+    collector's full passes over it made loading grow faster than the file (2.5 s instead of 1 s
+    for 10,000 windows)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load(path: str) -> Config:
     """Given the main config file's path, return the Config; raise ConfigError with every problem."""
+    with _collector_paused():
+        return _load(path)
+
+
+def _load(path: str) -> Config:
     problems: list[Problem] = []
     main = read(path, schema(), problems, required=True)
     included: list[Item] = []

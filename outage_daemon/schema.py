@@ -199,7 +199,7 @@ def _scalar(node: yaml.ScalarNode, kind: str, spec: dict[str, Any], walk: Walk,
     elif kind == "string":
         if "enum" in spec and text not in spec["enum"]:
             error = f"{text!r} is not one of {', '.join(spec['enum'])}"
-        elif "pattern" in spec and not re.match(spec["pattern"], text):
+        elif "pattern" in spec and not _compiled(spec["pattern"]).match(text):
             error = f"{text!r} does not match {spec['pattern']}"
         elif len(text) > spec.get("max_length", 100_000):
             error = f"longer than {spec['max_length']} characters"
@@ -215,6 +215,11 @@ def _scalar(node: yaml.ScalarNode, kind: str, spec: dict[str, Any], walk: Walk,
         walk.problem(node, loc.path, error)
         return None
     return Item(value, loc)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _typed_text(kind: str, text: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,7 +50,7 @@ class Offset:
     seconds: int
     text: str  # as written
 
-    @property
+    @cached_property
     def canonical(self) -> str:
         """Return a normal form (``1w``, ``1d``, ``1h30m``) so that ``PT15M`` and ``15m`` match."""
         out = []

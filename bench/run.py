@@ -1,0 +1,181 @@
+"""Benchmarks: how cost grows with windows and recipients, each figure next to a baseline measured
+in the same run (these machines are noisy). Prints a table and writes bench/results.json.
+
+    python bench/run.py           # the full run (100, 1,000 and 10,000 windows)
+    python bench/run.py --quick   # a smaller run that proves the suite still works
+
+Not a test: nothing here asserts; targets are printed as pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from icalendar import Calendar, Event  # noqa: E402
+
+from outage_daemon import feed  # noqa: E402
+from outage_daemon.loader import load  # noqa: E402
+
+UTC = timezone.utc
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+RESULTS: dict[str, object] = {}
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def config_text(n: int, recipients: int = 2, start: datetime | None = None) -> str:
+    """A config of ``n`` one-off windows, six reminders each, across four zones."""
+    zones = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Australia/Sydney"]
+    first = start or datetime(2026, 2, 1, 9, tzinfo=UTC)
+    lines = [
+        "timezone: Asia/Shanghai",
+        "notify: {before_stop: [1d, 2h, 15m], at_stop: true, before_restore: [30m], at_restore: true}",
+        "audiences:",
+        "  team: {email: [" + ", ".join(f"u{i}@example.com" for i in range(recipients)) + "]}",
+        "calendar: {name: Bench, base_url: 'https://status.example.com'}",
+        "windows:",
+    ]
+    for i in range(n):
+        at = first + timedelta(minutes=37 * i)
+        end = at + timedelta(hours=2)
+        lines.append(f"  - {{id: w{i}, system: 系统{i % 50}, title: 升级, timezone: {zones[i % 4]}, "
+                     f"start: '{at:%Y-%m-%dT%H:%MZ}', end: '{end:%Y-%m-%dT%H:%MZ}', "
+                     f"services: [开具, 查询], description: 第{i}次维护}}")
+    return "\n".join(lines) + "\n"
+
+
+def median_of(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def row(what: str, value: str, baseline: str, verdict: str) -> None:
+    ROWS.append((what, value, baseline, verdict))
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def bench_cli(sizes: list[int], folder: Path, repeat: int) -> None:
+    """1. check and preview as a user runs them: a whole process, config to output."""
+    results = {}
+    for n in sizes:
+        path = folder / f"w{n}.yaml"
+        path.write_text(config_text(n), encoding="utf-8")
+        for command in ("check", "preview"):
+            args = [sys.executable, "-m", "outage_daemon", command, "-c", str(path), "--now", "2026-01-01T00:00:00Z"]
+            if command == "preview":
+                args += ["--until", "3650d", "--json"]
+            seconds = median_of(lambda a=args: subprocess.run(a, capture_output=True, check=False), repeat)
+            results[f"{command}_{n}"] = seconds
+    bare = median_of(lambda: subprocess.run([sys.executable, "-c", "import outage_daemon.cli"], check=True), repeat)
+    results["python_import_baseline"] = bare
+    RESULTS["cli"] = results
+    big, mid = max(sizes), sorted(sizes)[-2] if len(sizes) > 1 else None
+    for command in ("check", "preview"):
+        for n in sizes:
+            target = command == "check" and n == 10_000
+            row(f"{command}, {n:,} windows (process)", f"{results[f'{command}_{n}']:.2f} s",
+                f"{bare:.2f} s start-up", verdict(results[f"{command}_{n}"] < 3) + " (< 3 s)" if target else "")
+        if mid:
+            growth = (results[f"{command}_{big}"] - bare) / max(results[f"{command}_{mid}"] - bare, 1e-9)
+            results[f"{command}_growth"] = growth
+            row(f"{command} growth {mid:,} → {big:,}", f"{growth:.1f}×", f"{big // mid}× windows",
+                verdict(growth <= 12) + " (≤ 12×)")
+
+
+def bare_icalendar(config: object) -> bytes:
+    """The same events built with the bare icalendar library, no caching, no VTIMEZONE work."""
+    cal = Calendar()
+    cal.add("prodid", "-//bench//EN")
+    cal.add("version", "2.0")
+    for window in config.windows:  # type: ignore[attr-defined]
+        ev = Event()
+        ev.add("uid", f"{window.id}@status.example.com")
+        ev.add("dtstamp", NOW)
+        ev.add("created", NOW)
+        ev.add("last-modified", NOW)
+        ev.add("sequence", 0)
+        ev.add("dtstart", window.start)
+        ev.add("dtend", window.end)
+        ev.add("summary", f"{window.system}：{window.title}")
+        ev.add("description", f"{window.description}\n{', '.join(window.services)}")
+        ev.add("categories", [window.system])
+        ev.add("status", "CONFIRMED")
+        ev.add("transp", "TRANSPARENT")
+        ev.add("url", f"https://status.example.com/#{window.id}")
+        cal.add_component(ev)
+    return cal.to_ical()
+
+
+def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
+    """2. Feed render: full, next to bare icalendar; incremental after one window changed."""
+    results = {}
+    for n in sizes:
+        path = folder / f"r{n}.yaml"
+        path.write_text(config_text(n), encoding="utf-8")
+        config = load(str(path))
+        revisions = feed.revise_all(config, {}, NOW)
+        full = median_of(lambda c=config, r=revisions: feed.render(c, r, NOW, cache={}), repeat)
+        bare = median_of(lambda c=config: bare_icalendar(c), repeat)
+        cache: dict[str, bytes] = {}
+        feed.render(config, revisions, NOW, cache=cache)
+        changed = dict(revisions)
+        counter = iter(range(10**9))
+
+        def one_change(c: object = config, r: dict = changed, k: dict = cache) -> None:
+            r["w7"] = feed.revise(r["w7"], "w7", f"changed-{next(counter)}", NOW)
+            feed.render(c, r, NOW, cache=k)  # type: ignore[arg-type]
+
+        incremental = median_of(one_change, repeat)
+        results[n] = {"full_s": full, "bare_icalendar_s": bare, "incremental_s": incremental,
+                      "ratio_full_to_bare": full / bare, "incremental_fraction": incremental / full}
+        row(f"render {n:,} windows, full", f"{full * 1000:.0f} ms", f"{bare * 1000:.0f} ms bare icalendar",
+            f"{full / bare:.2f}× " + verdict(full / bare <= 1.2) + " (≤ 1.2×)")
+        row(f"render {n:,} windows, one changed", f"{incremental * 1000:.1f} ms", f"{full * 1000:.0f} ms full",
+            f"{incremental / full:.1%} " + verdict(incremental / full < 0.05) + " (< 5%)")
+    RESULTS["render"] = results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    args = parser.parse_args()
+    sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
+    repeat = 3 if args.quick else 5
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        bench_cli(sizes, folder, repeat)
+        bench_render(sizes, folder, repeat)
+    RESULTS["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started, "cpus": os.cpu_count(),
+                       "python": sys.version.split()[0]}
+    widths = [max(len(r[i]) for r in [("what", "measured", "baseline (same run)", "target"), *ROWS])
+              for i in range(4)]
+    for r in [("what", "measured", "baseline (same run)", "target"), *ROWS]:
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(RESULTS, indent=1, default=str) + "\n", encoding="utf-8")
+    print(f"\nwritten {out.relative_to(ROOT)} in {RESULTS['meta']['seconds']:.0f} s")  # type: ignore[index]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
