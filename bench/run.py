@@ -138,10 +138,10 @@ def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
         cache: dict[str, bytes] = {}
         feed.render(config, revisions, NOW, cache=cache)
         changed = dict(revisions)
-        counter = iter(range(10**9))
 
-        def one_change(c: object = config, r: dict = changed, k: dict = cache) -> None:
-            r["w7"] = feed.revise(r["w7"], "w7", f"changed-{next(counter)}", NOW)
+        def one_change(c: object = config, r: dict = changed, k: dict = cache,
+                       counter: object = iter(range(10**9))) -> None:
+            r["w7"] = feed.revise(r["w7"], "w7", f"changed-{next(counter)}", NOW)  # type: ignore[call-overload]
             feed.render(c, r, NOW, cache=k)  # type: ignore[arg-type]
 
         incremental = median_of(one_change, repeat)
