@@ -6,22 +6,29 @@ Exit codes: 0 ok, 1 invalid config or failure, 2 usage.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from email.policy import SMTP
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
 from . import feed, timerules
 from .checks import warnings
+from .credentials import CredentialError, secret
+from .delivery import Tally, Transport, run_once
+from .dispatcher import Send
 from .errors import ConfigError
 from .ledger import Ledger
 from .loader import load
+from .messages import email, templates
 from .model import Config
 from .planner import Reminder, plan
 from .publish import atomic_write
+from .transports import Outbox, Outcome, SmtpPool
 
 UTC = timerules.UTC
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -153,6 +160,66 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def transport(config: Config, directory: str) -> Transport:
+    """Given the config and the state directory, return where email goes: SMTP or the outbox."""
+    smtp = config.email.smtp
+    if smtp is None:
+        return Outbox(os.path.join(directory, "outbox"))
+    password = secret(smtp.password_file, smtp.password_env, smtp.password_credential)
+    return SmtpPool(smtp, password)
+
+
+def cmd_run(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args.config)
+    directory = state_dir(args.state_dir)
+    if not args.once:
+        raise UsageError("the long-running daemon is not built yet: use --once (from cron or a timer)")
+
+    async def once() -> Tally:
+        sink = transport(config, directory)
+        try:
+            with Ledger(ledger_path(directory)) as ledger:
+                return await run_once(config, ledger, sink, wall_clock)
+        finally:
+            await sink.close()
+
+    tally = asyncio.run(once())
+    print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
+          f"failed {tally.failed}, still to retry {tally.retrying}")
+    return 1 if tally.failed else 0
+
+
+def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
+    config = _load(args.config)
+    if args.webhook:
+        raise UsageError("webhooks are not supported yet")
+    window = config.window(args.window) if args.window else None
+    if args.window and window is None:
+        raise UsageError(f"no window {args.window!r} in {args.config}")
+    if window is None:
+        upcoming = [w for w in config.windows if w.status != "cancelled" and (w.last_end() or now) >= now]
+        window = upcoming[0] if upcoming else (config.windows[0] if config.windows else None)
+    if window is None:
+        raise UsageError("the config has no window to show in a test message")
+    send = Send(f"{window.id}/test/{now:%Y%m%dT%H%M%S}", "test", window, now, now)
+    msg = email(send, config, args.to, now, templates(config.templates))
+
+    async def deliver() -> Outcome:
+        sink = transport(config, state_dir(args.state_dir))
+        try:
+            return await sink.send(config.email.sender, args.to, msg.as_bytes(policy=SMTP))
+        finally:
+            await sink.close()
+
+    outcome = asyncio.run(deliver())
+    if outcome.ok:
+        where = "the outbox" if config.email.smtp is None else config.email.smtp.host
+        print(f"sent to {args.to} through {where}: {msg['Subject']}")
+        return 0
+    print(f"could not send to {args.to}: {outcome.error}", file=sys.stderr)
+    return 1
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     top = argparse.ArgumentParser(
@@ -182,6 +249,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="feeds", metavar="DIR", help="output folder (feeds/)")
     p.add_argument("--state-dir", metavar="DIR", help="ledger folder ($STATE_DIRECTORY, else state/)")
     p.add_argument("--now", metavar="T", help="render as of T (DTSTAMP of new or changed windows)")
+    p = command("run", "the daemon; with --once, deliver what is due now and exit", cmd_run)
+    p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
+    p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
+    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
+    p = command("send-test", "render and send one notification now", cmd_send_test)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="ADDR", help="an email address")
+    target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
+    p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
+    p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
     return top
 
 
@@ -201,5 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 2
+    except CredentialError as exc:
+        print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0

@@ -266,8 +266,9 @@ def _email(b: _Builder, item: Item | None) -> Email:
         security = s.get("security", "starttls")
         port = s.get("port") or {"tls": 465, "starttls": 587, "none": 25}[security]
         smtp = Smtp(s.get("host", ""), port, security, s.get("username"), s.get("password_file"),
-                    s.get("password_env"), s.get("password_credential"),
-                    _duration(_sub(smtp_item, "timeout"), "30s"), s.get("connections", 4))
+                    s.get("password_env"), s.get("password_credential"), s.get("ca_file"),
+                    _duration(_sub(smtp_item, "timeout"), "30s"), _duration(_sub(smtp_item, "retry"), "30s"),
+                    s.get("connections", 4))
     return Email(f.get("from", "outage-daemon <outage-daemon@localhost>"), f.get("reply_to"), smtp)
 
 

@@ -242,3 +242,31 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
 def revise_all(config: Config, stored: Mapping[str, Revision], now: datetime) -> dict[str, Revision]:
     """Given the config, the stored revisions and ``now``, return every window's revision."""
     return {w.id: revise(stored.get(w.id), w.id, fingerprint(w, config), now) for w in config.windows}
+
+
+def invite(window: Window, config: Config, revision: Revision, method: str, organizer: str,
+           attendee: str) -> bytes:
+    """Given a window, its revision and an iTIP method (REQUEST or CANCEL), return the calendar
+    an email carries: same UID and SEQUENCE as the feed, the organizer and the one attendee."""
+    from email.utils import parseaddr
+
+    cal = Calendar()
+    cal.add("prodid", _prodid())
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    now = revision.last_modified
+    for key, (first, last) in sorted(_zone_years([window], now).items()):
+        cal.add_component(vtimezone(key, first, last))
+    ev = event(window, config, revision)
+    if method == "CANCEL":
+        ev["status"] = "CANCELLED"
+    name, address = parseaddr(organizer)
+    ev.add("organizer", f"mailto:{address}", parameters={"CN": clean(name)} if name else {})
+    name, address = parseaddr(attendee)
+    params = {"ROLE": "NON-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"}
+    if name:
+        params["CN"] = clean(name)
+    ev.add("attendee", f"mailto:{address}", parameters=params)
+    cal.add_component(ev)
+    data: bytes = cal.to_ical()
+    return data

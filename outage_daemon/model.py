@@ -129,7 +129,9 @@ class Smtp:
     password_file: str | None
     password_env: str | None
     password_credential: str | None
+    ca_file: str | None
     timeout: Offset
+    retry: Offset
     connections: int
 
 

@@ -1,0 +1,155 @@
+"""One pass of the notifier: decide what is due, record it in the ledger, deliver, retry.
+
+The shell around :mod:`outage_daemon.dispatcher`. ``now`` comes from the caller's clock; the
+ledger makes every step restartable: a delivery is recorded as pending before it is attempted and
+marked sent only after the server accepted it, so a crash loses nothing and repeats at most what
+was in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.policy import SMTP
+from typing import Protocol
+
+from . import feed
+from .dispatcher import Schedule, Send, changes, decide
+from .ledger import Delivery, Ledger
+from .messages import Templates, email, message_id, templates
+from .model import Config
+from .planner import plan
+from .transports import Outcome
+
+log = logging.getLogger("outage_daemon")
+
+LOOKBACK_CAP = timedelta(days=30)
+MAX_BACKOFF = timedelta(minutes=30)
+Clock = Callable[[], datetime]
+
+
+class Transport(Protocol):
+    concurrency: int
+
+    async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class Tally:
+    """What one pass did, for logs, metrics and the CLI."""
+
+    decided: int = 0
+    skipped: int = 0
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
+    """Given audience names, return their email addresses, each bare address once, in order."""
+    seen: dict[str, str] = {}
+    for name in audiences:
+        audience = config.audiences.get(name)
+        for address in audience.emails if audience else ():
+            seen.setdefault(address.split("<")[-1].rstrip(">").strip().lower(), address)
+    return list(seen.values())
+
+
+def prepare(config: Config, ledger: Ledger, now: datetime, env: Templates) -> Tally:
+    """Decide what is due at ``now`` and record it (pending deliveries included) in the ledger."""
+    tally = Tally()
+    sends: list[Send] = []
+    known = ledger.schedules()
+    if ledger.get_meta("initialized") is None:
+        # First start on an empty ledger: the windows already in the config count as announced.
+        log.info("first start: %d windows taken as already announced", len(config.windows))
+    else:
+        sends.extend(changes(config, known, now))
+    late = max((w.notify.late_limit.approx for w in config.windows if w.notify), default=timedelta(0))
+    last_run = ledger.get_meta("last_run")
+    since = datetime.fromisoformat(last_run) if last_run else now - late
+    since = max(min(since, now - late), now - LOOKBACK_CAP)
+    candidates = plan(config, since, now + timedelta(microseconds=1))
+    reminders, skips = decide(candidates, ledger.decided(r.key for r in candidates), now)
+    sends.extend(reminders)
+    revisions = feed.revise_all(config, ledger.revisions(), now)
+    ledger.save_revisions(revisions.values())
+    batch = []
+    for send in sends:
+        rows = []
+        for address in recipients(config, send.window.audiences):
+            msg = email(send, config, address, now, env, revisions.get(send.window.id))
+            rows.append(Delivery(send.key, address, "email", "pending", 0, None,
+                                 message_id(send.key, address, config.calendar.domain),
+                                 msg.as_bytes(policy=SMTP), send.expires, now))
+        batch.append((send.key, send.window.id, send.kind, send.due, rows))
+    ledger.record(batch, skips, now)
+    ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
+    ledger.set_meta("initialized", "1")
+    ledger.set_meta("last_run", now.isoformat())
+    for skip in skips:
+        log.info("skipped %s: %s", skip.key, skip.reason)
+    tally.decided, tally.skipped = len(sends), len(skips)
+    return tally
+
+
+def backoff(attempts: int, base: timedelta) -> timedelta:
+    """Given how many attempts failed, return the wait before the next one (doubling, capped)."""
+    factor: int = 2 ** max(attempts - 1, 0)
+    return min(base * factor, MAX_BACKOFF)
+
+
+async def deliver(config: Config, ledger: Ledger, transport: Transport, clock: Clock,
+                  retry_base: timedelta, tally: Tally) -> None:
+    """Attempt every pending delivery due for a try now, at most ``transport.concurrency`` at once."""
+    gate = asyncio.Semaphore(max(transport.concurrency, 1))
+
+    async def one(d: Delivery) -> None:
+        async with gate:
+            if clock() >= d.expires:
+                ledger.mark(d, "failed", clock(), f"expired before it could be delivered ({d.last_error})")
+                tally.failed += 1
+                return
+            outcome = await transport.send(config.email.sender, d.recipient, d.payload or b"")
+            now = clock()
+            if outcome.ok:
+                ledger.mark(d, "sent", now)
+                tally.sent += 1
+            elif outcome.temporary and now + backoff(d.attempts + 1, retry_base) < d.expires:
+                ledger.mark(d, "pending", now, outcome.error, now + backoff(d.attempts + 1, retry_base))
+                tally.retrying += 1
+                log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
+            else:
+                ledger.mark(d, "failed", now, outcome.error)
+                tally.failed += 1
+                tally.errors.append(f"{d.recipient}: {outcome.error}")
+                log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+
+    await asyncio.gather(*(one(d) for d in ledger.pending(clock())))
+
+
+async def run_once(config: Config, ledger: Ledger, transport: Transport, clock: Clock,
+                   retry_for: timedelta = timedelta(minutes=2)) -> Tally:
+    """Decide and deliver what is due now; keep retrying temporary failures for ``retry_for``."""
+    env = templates(config.templates)
+    tally = prepare(config, ledger, clock(), env)
+    retry_base = config.email.smtp.retry.approx if config.email.smtp else timedelta(seconds=30)
+    deadline = clock() + retry_for
+    while True:
+        tally.retrying = 0
+        await deliver(config, ledger, transport, clock, retry_base, tally)
+        waiting = ledger.pending()
+        if not waiting:
+            break
+        wake = min(d.next_try for d in waiting)
+        if wake > deadline:
+            tally.retrying = len(waiting)
+            break
+        await asyncio.sleep(max((wake - clock()).total_seconds(), 0.05))
+    return tally

@@ -1,0 +1,107 @@
+"""Email messages from Jinja2 templates: subject, text and HTML, and an iTIP invite. Pure.
+
+Templates ship in the package (``templates/LANG/{subject.txt,body.txt,body.html}``); a folder named
+by ``templates:`` in the config overrides any of them. The HTML environment escapes every value,
+whatever a template's file name; subjects are cleaned to one line, so no field can inject a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import jinja2
+
+from . import i18n
+from .dispatcher import Send
+from .feed import clean, invite, status_link
+from .model import Config
+from .revisions import Revision
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The two Jinja2 environments: text (no escaping) and HTML (autoescape always on)."""
+
+    text: jinja2.Environment
+    html: jinja2.Environment
+
+
+def templates(folder: str | None) -> Templates:
+    """Given an optional override folder, return the template environments (user's first)."""
+    loaders: list[jinja2.BaseLoader] = []
+    if folder:
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders.append(jinja2.PackageLoader("outage_daemon", "templates"))
+    loader = jinja2.ChoiceLoader(loaders)
+
+    def environment(escape: bool) -> jinja2.Environment:
+        return jinja2.Environment(loader=loader, autoescape=escape, undefined=jinja2.StrictUndefined,  # noqa: S701
+                                  keep_trailing_newline=True)
+
+    return Templates(text=environment(False), html=environment(True))
+
+
+def message_id(key: str, recipient: str, domain: str) -> str:
+    """Given a delivery's key and recipient, return its Message-ID: the same on every retry."""
+    digest = hashlib.sha256(f"{key}\n{recipient}".encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def context(send: Send, config: Config) -> dict[str, object]:
+    """Given what to send, return the template variables (all text, in the configured language)."""
+    lang, window = config.language, send.window
+    start, end = (send.occurrence.start, send.occurrence.end) if send.occurrence else (window.start, window.end)
+    values: dict[str, object] = {
+        "kind": send.kind, "language": lang, "system": clean(window.system),
+        "title": clean(window.title or ""), "start": i18n.format_time(start, lang, window.all_day),
+        "end": i18n.format_time(end, lang, window.all_day), "zone": window.tz.key,
+        "duration": i18n.format_duration(end - start, lang),
+        "countdown": i18n.format_duration(send.offset.approx, lang) if send.offset else "",
+        "services": [clean(s) for s in window.services],
+        "description": clean(window.description or "", multiline=True),
+        "alternatives": clean(window.alternatives or "", multiline=True),
+        "contacts": clean(window.contacts or "", multiline=True),
+        "status_url": status_link(window, config) or "",
+        "feed_url": f"{config.calendar.base_url.rstrip('/')}/calendar.ics" if config.calendar.base_url else "",
+        "notice_url": window.url or "", "previous_start": "", "previous_end": "", "key": send.key,
+    }
+    if send.previous is not None:
+        old_start, old_end = send.previous.times()
+        values["previous_start"] = i18n.format_time(old_start.astimezone(window.tz), lang, window.all_day)
+        values["previous_end"] = i18n.format_time(old_end.astimezone(window.tz), lang, window.all_day)
+    return values
+
+
+def email(send: Send, config: Config, recipient: str, now: datetime, env: Templates,
+          revision: Revision | None = None) -> EmailMessage:
+    """Given what to send, one recipient and ``now``, return the complete email.
+
+    Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation) when the
+    window's ``revision`` is given.
+    """
+    values = context(send, config)
+    lang = config.language if config.language in ("zh-CN", "en") else "en"
+    subject = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
+    values["subject"] = subject
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = config.email.sender
+    msg["To"] = recipient
+    if config.email.reply_to:
+        msg["Reply-To"] = config.email.reply_to
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(send.key, recipient, config.calendar.domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Outage-Key"] = send.key
+    msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values))
+    msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html")
+    if revision is not None and send.kind in ("announced", "rescheduled", "cancelled"):
+        method = "CANCEL" if send.kind == "cancelled" else "REQUEST"
+        data = invite(send.window, config, revision, method, config.email.sender, recipient)
+        msg.add_alternative(data, maintype="text", subtype="calendar",
+                            params={"method": method, "charset": "utf-8"})
+    return msg
