@@ -13,13 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.policy import SMTP
 from typing import Protocol
 
 from . import feed
 from .dispatcher import Schedule, Send, changes, decide
 from .ledger import Delivery, Ledger
-from .messages import Templates, email, message_id, templates
+from .messages import Templates, message_id, payloads, templates
 from .model import Config
 from .planner import plan
 from .transports import Outcome
@@ -82,12 +81,11 @@ def prepare(config: Config, ledger: Ledger, now: datetime, env: Templates) -> Ta
     ledger.save_revisions(revisions.values())
     batch = []
     for send in sends:
-        rows = []
-        for address in recipients(config, send.window.audiences):
-            msg = email(send, config, address, now, env, revisions.get(send.window.id))
-            rows.append(Delivery(send.key, address, "email", "pending", 0, None,
-                                 message_id(send.key, address, config.calendar.domain),
-                                 msg.as_bytes(policy=SMTP), send.expires, now))
+        people = recipients(config, send.window.audiences)
+        bodies = payloads(send, config, people, now, env, revisions.get(send.window.id))
+        rows = [Delivery(send.key, address, "email", "pending", 0, None,
+                         message_id(send.key, address, config.calendar.domain), bodies[address], send.expires, now)
+                for address in people]
         batch.append((send.key, send.window.id, send.kind, send.due, rows))
     ledger.record(batch, skips, now)
     ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})

@@ -8,9 +8,11 @@ whatever a template's file name; subjects are cleaned to one line, so no field c
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 import jinja2
@@ -20,6 +22,8 @@ from .dispatcher import Send
 from .feed import clean, invite, status_link
 from .model import Config
 from .revisions import Revision
+
+INVITES = ("announced", "rescheduled", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,11 @@ def context(send: Send, config: Config) -> dict[str, object]:
     return values
 
 
-def email(send: Send, config: Config, recipient: str, now: datetime, env: Templates,
-          revision: Revision | None = None) -> EmailMessage:
-    """Given what to send, one recipient and ``now``, return the complete email.
-
-    Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation) when the
-    window's ``revision`` is given.
-    """
+def compose(send: Send, config: Config, now: datetime, env: Templates, revision: Revision | None = None,
+            attendee: str | None = None) -> EmailMessage:
+    """Given what to send and ``now``, return the email without its per-recipient headers (To,
+    Message-ID). Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation)
+    for ``attendee`` when the window's ``revision`` is given."""
     values = context(send, config)
     lang = config.language if config.language in ("zh-CN", "en") else "en"
     subject = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
@@ -90,18 +92,49 @@ def email(send: Send, config: Config, recipient: str, now: datetime, env: Templa
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = config.email.sender
-    msg["To"] = recipient
     if config.email.reply_to:
         msg["Reply-To"] = config.email.reply_to
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id(send.key, recipient, config.calendar.domain)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Outage-Key"] = send.key
     msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values))
     msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html")
-    if revision is not None and send.kind in ("announced", "rescheduled", "cancelled"):
+    if revision is not None and attendee is not None and send.kind in INVITES:
         method = "CANCEL" if send.kind == "cancelled" else "REQUEST"
-        data = invite(send.window, config, revision, method, config.email.sender, recipient)
-        msg.add_alternative(data, maintype="text", subtype="calendar",
-                            params={"method": method, "charset": "utf-8"})
+        data = invite(send.window, config, revision, method, config.email.sender, attendee)
+        msg.add_alternative(data, maintype="text", subtype="calendar", params={"method": method, "charset": "utf-8"})
+    return msg
+
+
+_BARE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+def personalise(composed: bytes, recipient: str, msgid: str) -> bytes:
+    """Given a composed message's bytes, return them addressed to one recipient with its Message-ID."""
+    if _BARE.match(recipient):  # nothing to quote or encode: skip the email package's header parser
+        to = f"To: {recipient}\r\n"
+    else:
+        to = SMTP.fold("To", SMTP.header_factory("To", recipient))
+    return f"{to}Message-ID: {msgid}\r\n".encode("ascii") + composed
+
+
+def payloads(send: Send, config: Config, recipients: list[str], now: datetime, env: Templates,
+             revision: Revision | None = None) -> dict[str, bytes]:
+    """Given what to send and its recipients, return each recipient's message bytes. The body is
+    composed once, unless it carries an invite naming the recipient."""
+    per_person = revision is not None and send.kind in INVITES
+    shared = None if per_person else compose(send, config, now, env).as_bytes(policy=SMTP)
+    out = {}
+    for recipient in recipients:
+        body = shared or compose(send, config, now, env, revision, recipient).as_bytes(policy=SMTP)
+        out[recipient] = personalise(body, recipient, message_id(send.key, recipient, config.calendar.domain))
+    return out
+
+
+def email(send: Send, config: Config, recipient: str, now: datetime, env: Templates,
+          revision: Revision | None = None) -> EmailMessage:
+    """Given what to send and one recipient, return the complete email as a message object."""
+    msg = compose(send, config, now, env, revision, recipient)
+    msg["To"] = recipient
+    msg["Message-ID"] = message_id(send.key, recipient, config.calendar.domain)
     return msg

@@ -30,6 +30,8 @@ ACCEPTED = Outcome(True)
 
 def envelope(address: str) -> str:
     """Given ``Name <a@b>`` or ``a@b``, return the bare address for the SMTP envelope."""
+    if "<" not in address and '"' not in address:
+        return address.strip()
     return parseaddr(address)[1] or address
 
 
@@ -65,12 +67,12 @@ class SmtpPool:
             self.idle.put_nowait(self._client())
 
     def _client(self) -> aiosmtplib.SMTP:
-        context = ssl.create_default_context(cafile=self.smtp.ca_file)  # verification stays on
+        secure = self.smtp.security != "none"
+        context = ssl.create_default_context(cafile=self.smtp.ca_file) if secure else None  # verification on
         timeout = self.smtp.timeout.approx.total_seconds()
         return aiosmtplib.SMTP(
             hostname=self.smtp.host, port=self.smtp.port, timeout=timeout,
-            use_tls=self.smtp.security == "tls", start_tls=self.smtp.security == "starttls",
-            tls_context=context if self.smtp.security != "none" else None,
+            use_tls=self.smtp.security == "tls", start_tls=self.smtp.security == "starttls", tls_context=context,
             username=self.smtp.username, password=self.password if self.smtp.username else None,
         )
 
