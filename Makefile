@@ -12,7 +12,13 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/outage-daemon preview -c config/example.yaml
+	@echo "outage-daemon on config/example.yaml (Ctrl-C stops it):"
+	@echo "  status page  http://127.0.0.1:8080/"
+	@echo "  feed         http://127.0.0.1:8080/calendar.ics   (and /feeds/finance.ics; files in state/feeds/)"
+	@echo "  outbox       state/outbox/  (a Maildir: mutt -f state/outbox)"
+	@echo "  reminders    $(BIN)/outage-daemon preview -c config/example.yaml"
+	$(BIN)/outage-daemon check -c config/example.yaml
+	exec $(BIN)/outage-daemon run -c config/example.yaml --state-dir state --feeds-dir state/feeds --listen 127.0.0.1:8080
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from . import feed, timerules
 from .checks import warnings
 from .credentials import CredentialError, secret
-from .delivery import Tally, Transport, run_once
+from .daemon import AlreadyRunning, lock, parse_listen, serve
+from .delivery import Tally, Transport, revisions_for, run_once
 from .dispatcher import Send
 from .errors import ConfigError
 from .ledger import Ledger
@@ -136,25 +137,14 @@ def ledger_path(directory: str) -> str:
     return os.path.join(directory, "ledger.sqlite3")
 
 
-def render_all(config: Config, ledger: Ledger, now: datetime,
-               cache: dict[str, bytes] | None = None) -> dict[str, bytes]:
-    """Given the config and the open ledger, bump revisions and return every feed by file name."""
-    revisions = feed.revise_all(config, ledger.revisions(), now)
-    ledger.save_revisions(revisions.values())
-    out = {"calendar.ics": feed.render(config, revisions, now, cache=cache)}
-    for extra in config.calendar.feeds:
-        out[f"{extra.name}.ics"] = feed.render(config, revisions, now, extra, cache)
-    return out
-
-
 def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args.config)
     if args.now:
         now = parse_instant(args.now, config.tz)
     with Ledger(ledger_path(state_dir(args.state_dir))) as ledger:
-        feeds = render_all(config, ledger, now)
+        feeds = feed.render_all(config, revisions_for(config, ledger, now), now)
     for name, data in feeds.items():
-        path = os.path.join(args.output, name)
+        path = os.path.join(args.output, f"{name}.ics")
         changed = atomic_write(path, data)
         print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
     return 0
@@ -172,8 +162,12 @@ def transport(config: Config, directory: str) -> Transport:
 def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args.config)
     directory = state_dir(args.state_dir)
+    try:
+        parse_listen(args.listen)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if not args.once:
-        raise UsageError("the long-running daemon is not built yet: use --once (from cron or a timer)")
+        return serve(config, directory, transport(config, directory), wall_clock, args.feeds_dir, args.listen)
 
     async def once() -> Tally:
         sink = transport(config, directory)
@@ -183,7 +177,11 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         finally:
             await sink.close()
 
-    tally = asyncio.run(once())
+    held = lock(directory)
+    try:
+        tally = asyncio.run(once())
+    finally:
+        held.close()
     print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
           f"failed {tally.failed}, still to retry {tally.retrying}")
     return 1 if tally.failed else 0
@@ -279,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 2
-    except CredentialError as exc:
+    except (CredentialError, AlreadyRunning) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

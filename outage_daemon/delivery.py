@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,7 +20,8 @@ from .dispatcher import Schedule, Send, changes, decide
 from .ledger import Delivery, Ledger
 from .messages import Templates, message_id, payloads, templates
 from .model import Config
-from .planner import plan
+from .planner import Reminder, plan
+from .revisions import Revision
 from .transports import Outcome
 
 log = logging.getLogger("outage_daemon")
@@ -60,27 +61,45 @@ def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
     return list(seen.values())
 
 
-def prepare(config: Config, ledger: Ledger, now: datetime, env: Templates) -> Tally:
-    """Decide what is due at ``now`` and record it (pending deliveries included) in the ledger."""
-    tally = Tally()
-    sends: list[Send] = []
-    known = ledger.schedules()
+def revisions_for(config: Config, ledger: Ledger, now: datetime) -> dict[str, Revision]:
+    """Given a freshly loaded config, return (and store) every window's feed revision."""
+    revisions = feed.revise_all(config, ledger.revisions(), now)
+    ledger.save_revisions(revisions.values())
+    return revisions
+
+
+def notices(config: Config, ledger: Ledger, now: datetime) -> list[Send]:
+    """Given a freshly loaded config, return its lifecycle notices (none on a first start: the
+    windows already in the config are taken as announced by whatever was used before)."""
     if ledger.get_meta("initialized") is None:
-        # First start on an empty ledger: the windows already in the config count as announced.
         log.info("first start: %d windows taken as already announced", len(config.windows))
-    else:
-        sends.extend(changes(config, known, now))
+        return []
+    return changes(config, ledger.schedules(), now)
+
+
+def remember_schedules(config: Config, ledger: Ledger) -> None:
+    """Store the schedules just announced, so the next load compares against them."""
+    ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
+    ledger.set_meta("initialized", "1")
+
+
+def lookback(config: Config, ledger: Ledger, now: datetime) -> datetime:
+    """Return the earliest due time worth looking at: the last pass, but no later than the
+    longest late_limit ago and no earlier than thirty days ago."""
     late = max((w.notify.late_limit.approx for w in config.windows if w.notify), default=timedelta(0))
     last_run = ledger.get_meta("last_run")
     since = datetime.fromisoformat(last_run) if last_run else now - late
-    since = max(min(since, now - late), now - LOOKBACK_CAP)
-    candidates = plan(config, since, now + timedelta(microseconds=1))
+    return max(min(since, now - late), now - LOOKBACK_CAP)
+
+
+def record(config: Config, ledger: Ledger, now: datetime, env: Templates, revisions: Mapping[str, Revision],
+           sends: list[Send], candidates: list[Reminder]) -> Tally:
+    """Decide which of ``candidates`` (reminders due by ``now``) to send, and record those and
+    ``sends`` (notices) in the ledger with a pending delivery per recipient."""
     reminders, skips = decide(candidates, ledger.decided(r.key for r in candidates), now)
-    sends.extend(reminders)
-    revisions = feed.revise_all(config, ledger.revisions(), now)
-    ledger.save_revisions(revisions.values())
+    everything = sends + reminders
     batch = []
-    for send in sends:
+    for send in everything:
         people = recipients(config, send.window.audiences)
         bodies = payloads(send, config, people, now, env, revisions.get(send.window.id))
         rows = [Delivery(send.key, address, "email", "pending", 0, None,
@@ -88,13 +107,10 @@ def prepare(config: Config, ledger: Ledger, now: datetime, env: Templates) -> Ta
                 for address in people]
         batch.append((send.key, send.window.id, send.kind, send.due, rows))
     ledger.record(batch, skips, now)
-    ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
-    ledger.set_meta("initialized", "1")
     ledger.set_meta("last_run", now.isoformat())
     for skip in skips:
         log.info("skipped %s: %s", skip.key, skip.reason)
-    tally.decided, tally.skipped = len(sends), len(skips)
-    return tally
+    return Tally(decided=len(everything), skipped=len(skips))
 
 
 def backoff(attempts: int, base: timedelta) -> timedelta:
@@ -135,8 +151,11 @@ async def deliver(config: Config, ledger: Ledger, transport: Transport, clock: C
 async def run_once(config: Config, ledger: Ledger, transport: Transport, clock: Clock,
                    retry_for: timedelta = timedelta(minutes=2)) -> Tally:
     """Decide and deliver what is due now; keep retrying temporary failures for ``retry_for``."""
-    env = templates(config.templates)
-    tally = prepare(config, ledger, clock(), env)
+    env, now = templates(config.templates), clock()
+    candidates = plan(config, lookback(config, ledger, now), now + timedelta(microseconds=1))
+    tally = record(config, ledger, now, env, revisions_for(config, ledger, now), notices(config, ledger, now),
+                   candidates)
+    remember_schedules(config, ledger)
     retry_base = config.email.smtp.retry.approx if config.email.smtp else timedelta(seconds=30)
     deadline = clock() + retry_for
     while True:

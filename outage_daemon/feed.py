@@ -198,6 +198,11 @@ def _zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int
     return spans
 
 
+def cache_key(revision: Revision) -> str:
+    """Given a window's revision, return the key of its event bytes in a render cache."""
+    return f"{revision.fingerprint}/{revision.sequence}/{revision.created}/{revision.last_modified}"
+
+
 def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
            feed: Feed | None = None, cache: MutableMapping[str, bytes] | None = None) -> bytes:
     """Given the config, every window's revision and ``now``, return the feed's bytes.
@@ -228,7 +233,7 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
     parts = [head[: -len(_END)]]
     for window in sorted(windows, key=lambda w: (w.start, w.id)):
         revision = revisions[window.id]
-        key = f"{revision.fingerprint}/{revision.sequence}/{revision.created}/{revision.last_modified}"
+        key = cache_key(revision)
         data = cache.get(key) if cache is not None else None
         if data is None:
             data = event(window, config, revision).to_ical()
@@ -270,3 +275,19 @@ def invite(window: Window, config: Config, revision: Revision, method: str, orga
     cal.add_component(ev)
     data: bytes = cal.to_ical()
     return data
+
+
+def render_all(config: Config, revisions: Mapping[str, Revision], now: datetime,
+               cache: MutableMapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """Given the config and its revisions, return every feed by name: ``calendar`` and the extras."""
+    out = {"calendar": render(config, revisions, now, cache=cache)}
+    for extra in config.calendar.feeds:
+        out[extra.name] = render(config, revisions, now, extra, cache)
+    return out
+
+
+def last_modified(config: Config, revisions: Mapping[str, Revision], now: datetime,
+                  extra: Feed | None = None) -> datetime:
+    """Given a feed, return when its content last changed (for HTTP Last-Modified)."""
+    return max((revisions[w.id].last_modified for w in published(config, now, extra) if w.id in revisions),
+               default=datetime(2000, 1, 1, tzinfo=UTC))

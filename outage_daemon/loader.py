@@ -56,9 +56,15 @@ def _load(path: str) -> Config:
         spec = _include_spec()
         base = os.path.dirname(path)
         for pattern in main.entries("include"):
-            files = sorted(glob.glob(os.path.join(base, str(pattern.value))))
-            if not files and not glob.has_magic(str(pattern.value)):
-                problems.append(Problem(pattern.loc, f"no such file {pattern.value!r}"))
+            text = str(pattern.value)
+            if not text.strip():
+                problems.append(Problem(pattern.loc, "an empty pattern names no file"))
+                continue
+            found = sorted(glob.glob(os.path.join(base, text)))
+            files = [f for f in found if os.path.isfile(f)]
+            if not files and not glob.has_magic(text):
+                what = "is a folder, not a file" if found else "no such file"
+                problems.append(Problem(pattern.loc, f"{what}: {text!r}"))
             for name in files:
                 item = read(name, spec, problems, required=False)
                 if item is not None:

@@ -129,8 +129,13 @@ def test_include_may_not_set_top_level_keys(write: Callable[..., Path], tmp_path
     with pytest.raises(ConfigError) as info:
         load(str(main))
     text = [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
-    assert text == ["cfg.yaml:1: include[1]: no such file 'nothere.yaml'",
+    assert text == ["cfg.yaml:1: include[1]: no such file: 'nothere.yaml'",
                     "extra.yaml:1: timezone: unknown key"]
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ConfigError) as info:
+        load(str(write("include: ['', sub]\n")))
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems] == [
+        "cfg.yaml:1: include[0]: an empty pattern names no file", "cfg.yaml:1: include[1]: is a folder, not a file: 'sub'"]
 
 
 def test_unreadable_and_empty_files(write: Callable[..., Path], tmp_path: Path) -> None:

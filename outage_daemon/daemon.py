@@ -1,0 +1,284 @@
+"""The long-running daemon: scheduler, HTTP, reload on SIGHUP, systemd notification, clean stop.
+
+The clock is injected once (``clock``); everything the daemon decides goes through the same
+ledger as ``run --once``, so a pass that runs twice sends nothing twice.
+
+Timing: a job fires at each reminder's due time within the next ``HORIZON``, and a watch job every
+``WATCH`` seconds re-plans and runs a pass. Every pass reads the wall clock, so a suspend,
+SIGSTOP/SIGCONT or a clock step delays a reminder by at most ``WATCH`` (then within late_limit, the
+catch-up rules apply) and never sends one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import IO
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import feed
+from .credentials import CredentialError, secret
+from .delivery import Transport, deliver, lookback, notices, record, remember_schedules, revisions_for
+from .errors import ConfigError
+from .ledger import Ledger
+from .loader import load
+from .messages import templates
+from .model import Config
+from .planner import Reminder, plan
+from .publish import atomic_write
+from .revisions import Revision
+from .timerules import UTC
+from .web import Published, State, app
+
+log = logging.getLogger("outage_daemon")
+
+HORIZON = timedelta(hours=2)
+WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
+STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
+Clock = Callable[[], datetime]
+
+
+def sd_notify(message: str) -> None:
+    """Send one datagram to systemd's $NOTIFY_SOCKET (sd_notify(3)); do nothing without one."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as sock:
+            sock.connect(address)
+            sock.send(message.encode())  # never blocks: a full socket drops the message, not the daemon
+    except OSError as exc:
+        log.debug("cannot notify systemd: %s", exc)
+
+
+async def _watchdog() -> None:
+    sd_notify("WATCHDOG=1")
+
+
+class AlreadyRunning(Exception):
+    """Another outage-daemon holds this state directory."""
+
+
+def lock(directory: str) -> IO[str]:
+    """Given the state directory, return its lock file held exclusively (the kernel releases it
+    when the process dies, even by kill -9); raise AlreadyRunning when another process holds it."""
+    os.makedirs(directory, exist_ok=True)
+    handle = open(os.path.join(directory, "lock"), "a+", encoding="utf-8")  # noqa: SIM115 - held for life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise AlreadyRunning(f"another outage-daemon is running on the state directory {directory}") from exc
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """Given ``HOST:PORT`` (``[::1]:8080`` for IPv6), return host and port; raise ValueError."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen {text!r}: use HOST:PORT, e.g. 127.0.0.1:8080")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Daemon:
+    def __init__(self, config: Config, directory: str, sink: Transport, clock: Clock,
+                 feeds_dir: str | None, listen: tuple[str, int]) -> None:
+        self.config, self.directory, self.sink, self.clock = config, directory, sink, clock
+        self.feeds_dir, self.listen = feeds_dir, listen
+        self.ledger = Ledger(os.path.join(directory, "ledger.sqlite3"))
+        self.state = State(config, {}, clock)
+        self.cache: dict[str, bytes] = {}
+        self.revisions: dict[str, Revision] = {}
+        self.env = templates(config.templates)
+        self.upcoming: list[Reminder] = []
+        self.busy = asyncio.Lock()
+        self.stopping = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.runner: web.AppRunner | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # --- the config ------------------------------------------------------------------------
+
+    def apply(self, config: Config) -> None:
+        """Make ``config`` current: revisions, feeds (memory and folder), notices, the plan."""
+        now = self.clock()
+        self.config, self.state.config = config, config
+        self.env = templates(config.templates)
+        self.revisions = revisions_for(config, self.ledger, now)
+        self.publish(now)
+        tally = record(config, self.ledger, now, self.env, self.revisions, notices(config, self.ledger, now), [])
+        remember_schedules(config, self.ledger)
+        if tally.decided:
+            log.info("%d lifecycle notices to send", tally.decided)
+        self.state.metrics.windows.set(len(config.windows))
+        self.state.metrics.reload_ok.set(1)
+        self.state.metrics.reload_time.set(time.time())
+        self.state.reload_error = []
+        self.replan()
+
+    def publish(self, now: datetime) -> None:
+        feeds = feed.render_all(self.config, self.revisions, now, self.cache)
+        extras = {f.name: f for f in self.config.calendar.feeds}
+        published = {}
+        for name, data in feeds.items():
+            extra = extras.get(name)
+            token = secret(extra.token_file, extra.token_env) if extra else None
+            published[name] = Published.of(data, feed.last_modified(self.config, self.revisions, now, extra), token)
+            self.state.metrics.feed_bytes.labels(name).set(len(data))
+            if self.feeds_dir:
+                atomic_write(os.path.join(self.feeds_dir, f"{name}.ics"), data)
+        self.state.feeds = published
+        current = {feed.cache_key(r) for r in self.revisions.values()}
+        self.cache = {k: v for k, v in self.cache.items() if k in current}  # forget removed and old events
+
+    async def reload(self) -> None:
+        """SIGHUP: validate the file fully; keep running on the old config on any error."""
+        sd_notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}\nSTATUS=reloading")
+        try:
+            config = await asyncio.to_thread(load, self.config.path)
+        except ConfigError as exc:
+            self.state.reload_error = [str(p) for p in exc.problems]
+            self.state.metrics.reload_ok.set(0)
+            self.state.metrics.reload_time.set(time.time())
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error("reload refused: %d errors; still running on the previous config", len(exc.problems))
+            sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
+            return
+        async with self.busy:
+            try:
+                self.apply(config)
+            except CredentialError as exc:
+                self.state.reload_error = [str(exc)]
+                self.state.metrics.reload_ok.set(0)
+                log.error("reload refused: %s", exc)
+        log.info("reloaded %s: %d windows", config.path, len(config.windows))
+        await self.tick()
+        sd_notify("READY=1\n" + self.status())
+
+    # --- timing ----------------------------------------------------------------------------
+
+    def replan(self) -> None:
+        """Plan the reminders within HORIZON and give each due time a job (the watch job stays)."""
+        now = self.clock()
+        self.upcoming = plan(self.config, lookback(self.config, self.ledger, now), now + HORIZON)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("due:"):
+                job.remove()
+        for due in sorted({r.due for r in self.upcoming if r.due > now}):
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=due), id=f"due:{due.isoformat()}",
+                                   misfire_grace_time=None, coalesce=True)
+        pending = self.ledger.pending()
+        if pending:
+            wake = max(min(d.next_try for d in pending), now)
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=wake), id="due:retry", misfire_grace_time=None,
+                                   replace_existing=True)
+        later = [r for r in self.upcoming if r.due > now]
+        self.state.metrics.next_due.set(later[0].due.timestamp() if later else 0)
+
+    async def tick(self) -> None:
+        """One pass: decide what is due by the wall clock now, record it, deliver it."""
+        if self.stopping.is_set():
+            return
+        async with self.busy:
+            now = self.clock()
+            since = lookback(self.config, self.ledger, now)
+            due = [r for r in self.upcoming if since <= r.due <= now]
+            tally = record(self.config, self.ledger, now, self.env, self.revisions, [], due)
+            base = self.config.email.smtp.retry.approx if self.config.email.smtp else timedelta(seconds=30)
+            await deliver(self.config, self.ledger, self.sink, self.clock, base, tally)
+            metrics = self.state.metrics
+            metrics.reminders.labels("sent").inc(tally.sent)
+            metrics.reminders.labels("skipped").inc(tally.skipped)
+            metrics.reminders.labels("failed").inc(tally.failed)
+            for state, count in self.ledger.counts().items():
+                metrics.deliveries.labels(state).set(count)
+            if tally.sent or tally.failed or tally.skipped:
+                log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", now.isoformat(),
+                         tally.sent, tally.failed, tally.skipped, tally.retrying)
+            if tally.retrying:
+                self.replan()
+
+    async def watch(self) -> None:
+        """Every WATCH seconds: re-plan against the wall clock, run a pass, tell systemd."""
+        self.replan()
+        await self.tick()
+        sd_notify(self.status())
+
+    def status(self) -> str:
+        now = self.clock()
+        later = [r for r in self.upcoming if r.due > now]
+        nxt = f"next reminder {later[0].due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z} ({later[0].window.id})" \
+            if later else "no reminder in the next 2 hours"
+        return f"STATUS={len(self.config.windows)} windows; {nxt}"
+
+    # --- life ------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Callable[[], Coroutine[object, object, None]]) -> None:
+        task = asyncio.ensure_future(coro())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.apply(self.config)
+        self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
+        await site.start()
+        log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
+        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH), id="watch", misfire_grace_time=None,
+                               coalesce=True)
+        watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+        if watchdog and os.environ.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid()):
+            self.scheduler.add_job(_watchdog, IntervalTrigger(seconds=watchdog / 2e6), id="watchdog",
+                                   misfire_grace_time=None, coalesce=True)
+        self.scheduler.start()
+        loop.add_signal_handler(signal.SIGHUP, self._spawn, self.reload)
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        await self.tick()
+        sd_notify("READY=1\n" + self.status())
+        await self.stopping.wait()
+        sd_notify("STOPPING=1\nSTATUS=stopping")
+        log.info("stopping: finishing in-flight sends (at most %.0f s)", STOP_GRACE)
+        self.scheduler.shutdown(wait=False)
+        try:
+            await asyncio.wait_for(self.busy.acquire(), STOP_GRACE)
+        except asyncio.TimeoutError:
+            log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
+        await self.runner.cleanup()
+        await self.sink.close()
+        self.ledger.close()
+        log.info("stopped")
+        return 0
+
+
+def serve(config: Config, directory: str, sink: Transport, clock: Clock, feeds_dir: str | None,
+          listen: str) -> int:
+    """Run the daemon until SIGTERM; return the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    address = parse_listen(listen)
+    held = lock(directory)
+    try:
+        return asyncio.run(Daemon(config, directory, sink, clock, feeds_dir, address).run())
+    finally:
+        held.close()

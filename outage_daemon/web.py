@@ -1,0 +1,200 @@
+"""The HTTP app: feeds from memory, the status page, /api/windows, /healthz, /metrics, /robots.txt.
+
+Nothing else is routed: no files are served from disk, so no path can reach outside the app.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from importlib import resources
+
+import jinja2
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import Counter as PromCounter
+
+from . import i18n
+from .feed import summary
+from .model import Config
+from .status import api, rows
+
+
+@dataclass(frozen=True)
+class Published:
+    """One feed, ready to serve: its bytes, gzipped bytes, strong ETag and Last-Modified."""
+
+    data: bytes
+    gz: bytes
+    etag: str
+    modified: datetime
+    token: str | None = None
+
+    @classmethod
+    def of(cls, data: bytes, modified: datetime, token: str | None = None) -> Published:
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        return cls(data, gzip.compress(data, 6, mtime=0), etag, modified.replace(microsecond=0), token)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.deliveries = Gauge("outage_deliveries", "Deliveries in the ledger by state", ["state"], registry=r)
+        self.reminders = PromCounter("outage_reminders", "Reminders decided, by outcome", ["outcome"], registry=r)
+        self.reload_ok = Gauge("outage_last_reload_success", "1 if the last (re)load succeeded", registry=r)
+        self.reload_time = Gauge("outage_last_reload_timestamp_seconds", "Time of the last (re)load attempt",
+                                 registry=r)
+        self.next_due = Gauge("outage_next_reminder_timestamp_seconds", "Due time of the next reminder", registry=r)
+        self.feed_bytes = Gauge("outage_feed_bytes", "Size of each published feed", ["feed"], registry=r)
+        self.windows = Gauge("outage_windows", "Windows in the loaded config", registry=r)
+
+
+@dataclass
+class State:
+    """What the app serves; the daemon replaces fields as the config and feeds change."""
+
+    config: Config
+    feeds: dict[str, Published]
+    clock: Callable[[], datetime]
+    metrics: Metrics = field(default_factory=Metrics)
+    reload_error: list[str] = field(default_factory=list)
+    reloaded_at: datetime | None = None
+
+
+STATE = web.AppKey("state", State)
+WORDS = {
+    "zh-CN": {"subscribe": "订阅日历", "apple_outlook": "Apple 日历 / Outlook", "google": "Google 日历（从网址添加）",
+              "current": "正在停机", "upcoming": "即将停机", "past": "近期已结束", "none": "无",
+              "stops_in": "距停机", "back_in": "距恢复", "services": "影响业务", "tentative": "待定", "day": "天"},
+    "en": {"subscribe": "Subscribe", "apple_outlook": "Apple Calendar / Outlook",
+           "google": "Google Calendar (From URL)",
+           "current": "Down now", "upcoming": "Upcoming", "past": "Recently ended", "none": "None",
+           "stops_in": "Stops in", "back_in": "Back in", "services": "Affected services", "tentative": "tentative",
+           "day": "d"},
+}
+
+
+def _page_env() -> jinja2.Environment:
+    loader = jinja2.PackageLoader("outage_daemon", "templates")
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+_ENV = _page_env()
+_SCRIPT = resources.files(__package__).joinpath("templates/page/countdown.js").read_text(encoding="utf-8")
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
+_CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; base-uri 'none'; " \
+       "form-action 'none'; frame-ancestors 'none'"
+
+
+def _base(request: web.Request, config: Config) -> str:
+    if config.calendar.base_url:
+        return config.calendar.base_url.rstrip("/")
+    return f"{request.scheme}://{request.host}"
+
+
+async def status_page(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    config, now = state.config, state.clock()
+    lang = config.language if config.language in WORDS else "en"
+    t = WORDS[lang]
+    https = f"{_base(request, config)}/calendar.ics"
+    html = _ENV.get_template("page/status.html").render(
+        lang=lang, name=config.calendar.name, t=t, rows=rows(config, now), https=https,
+        webcal="webcal://" + https.split("://", 1)[1], script=_SCRIPT, units=json.dumps([t["day"]]),
+        sections=[("current", t["current"]), ("upcoming", t["upcoming"]), ("past", t["past"])],
+        summary=lambda w: summary(w, lang), sep=i18n.label(lang, "list_sep"),
+        span=lambda r: i18n.format_span(r.start, r.end, lang, r.window.all_day))
+    return web.Response(text=html, content_type="text/html", charset="utf-8",
+                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+
+
+def _serve(request: web.Request, published: Published | None) -> web.StreamResponse:
+    if published is None:
+        raise web.HTTPNotFound(text="no such feed\n")
+    if published.token is not None:
+        given = request.query.get("token", "")
+        if not hmac.compare_digest(given.encode(), published.token.encode()):
+            raise web.HTTPForbidden(text="this feed needs its ?token=\n")
+    headers = {"ETag": published.etag, "Last-Modified": format_datetime(published.modified, usegmt=True),
+               "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        if published.etag in [m.strip() for m in match.split(",")] or match.strip() == "*":
+            return web.Response(status=304, headers=headers)
+    elif "If-Modified-Since" in request.headers:
+        try:
+            since = parsedate_to_datetime(request.headers["If-Modified-Since"])
+        except (TypeError, ValueError):
+            since = None
+        if since is not None and since.tzinfo is not None and published.modified <= since:
+            return web.Response(status=304, headers=headers)
+    body = published.data
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body, headers["Content-Encoding"] = published.gz, "gzip"
+    headers["Content-Type"] = "text/calendar; charset=utf-8"
+    return web.Response(body=body, headers=headers)
+
+
+async def main_feed(request: web.Request) -> web.StreamResponse:
+    return _serve(request, request.app[STATE].feeds.get("calendar"))
+
+
+async def extra_feed(request: web.Request) -> web.StreamResponse:
+    return _serve(request, request.app[STATE].feeds.get(request.match_info["name"]))
+
+
+async def windows(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response(api(state.config, state.clock()), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if state.reload_error:
+        body = {"status": "degraded", "reason": "the last reload was refused; running on the previous config",
+                "errors": state.reload_error}
+        return web.json_response(body, status=503)
+    return web.json_response({"status": "ok", "windows": len(state.config.windows)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    data = generate_latest(request.app[STATE].metrics.registry)
+    return web.Response(body=data, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def robots(request: web.Request) -> web.Response:
+    return web.Response(text="User-agent: *\nAllow: /calendar.ics\nAllow: /feeds/\nDisallow: /\n")
+
+
+@web.middleware
+async def hardened(request: web.Request, handler: Callable[[web.Request], object]) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)  # type: ignore[misc]
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def app(state: State) -> web.Application:
+    """Given the shared state, return the aiohttp application (GET and HEAD only)."""
+    application = web.Application(middlewares=[hardened], client_max_size=1024)
+    application[STATE] = state
+    application.router.add_get("/", status_page)
+    application.router.add_get("/calendar.ics", main_feed)
+    application.router.add_get(r"/feeds/{name:[a-z0-9][a-z0-9_-]{0,63}}.ics", extra_feed)
+    application.router.add_get("/api/windows", windows)
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/metrics", metrics)
+    application.router.add_get("/robots.txt", robots)
+    return application
+
