@@ -16,7 +16,9 @@ from email.policy import SMTP
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
-from . import feed, timerules
+import yaml
+
+from . import feed, notice, timerules
 from .checks import warnings
 from .credentials import CredentialError, secret
 from .daemon import AlreadyRunning, lock, parse_listen, serve
@@ -218,6 +220,33 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     return 1
 
 
+def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
+    try:
+        tz = timerules.zone(args.timezone)
+    except timerules.TimeError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        with open(args.file, "rb") as handle:
+            text = handle.read().decode("utf-8-sig")
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"{args.file}: not UTF-8 text (convert it first, e.g. iconv -f GB18030 -t UTF-8)", file=sys.stderr)
+        return 1
+    reading = notice.read(text, tz, now.astimezone(tz).year, args.system)
+    for warning in reading.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    if not reading.windows:
+        print(f"{args.file}: no outage window found", file=sys.stderr)
+        return 1
+    items = notice.to_config(reading, args.prefix)
+    print(f"# Windows read from {os.path.basename(args.file)} by outage-daemon import-notice ({tz.key}).")
+    print("# Check them against the notice, set status: confirmed for the one that holds, then paste.")
+    print(yaml.safe_dump({"windows": items}, allow_unicode=True, sort_keys=False, width=100), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     top = argparse.ArgumentParser(
@@ -258,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
+    p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
+                cmd_import_notice, config=False)
+    p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
+    p.add_argument("--timezone", default="Asia/Shanghai", metavar="ZONE", help="zone of the notice's times")
+    p.add_argument("--system", help="the system's name (default: from the notice's title)")
+    p.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
     return top
 
 
