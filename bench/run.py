@@ -217,7 +217,7 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
             async def ours(c: object = config, n: int = attempt) -> int:
                 pool = SmtpPool(c.email.smtp, None)  # type: ignore[attr-defined]
                 with Ledger(str(folder / f"fan-state{n}" / "ledger.sqlite3")) as ledger:
-                    tally = await run_once(c, ledger, pool, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+                    tally = await run_once(c, ledger, {"email": pool}, lambda: datetime.now(UTC))  # type: ignore[arg-type]
                 await pool.close()
                 return tally.sent
 

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from . import feed, notice, timerules
+from . import feed, notice, timerules, webhooks
 from .checks import warnings
-from .credentials import CredentialError, secret
+from .credentials import CredentialError
 from .daemon import AlreadyRunning, lock, parse_listen, serve
-from .delivery import Tally, Transport, revisions_for, run_once
+from .delivery import Tally, revisions_for, run_once
 from .dispatcher import Send
 from .errors import ConfigError
 from .ledger import Ledger
@@ -31,7 +31,7 @@ from .messages import email, templates
 from .model import Config
 from .planner import Reminder, plan
 from .publish import atomic_write
-from .transports import Outbox, Outcome, SmtpPool
+from .transports import Outcome, close_all, make_transports
 
 UTC = timerules.UTC
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -152,13 +152,9 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
-def transport(config: Config, directory: str) -> Transport:
-    """Given the config and the state directory, return where email goes: SMTP or the outbox."""
-    smtp = config.email.smtp
-    if smtp is None:
-        return Outbox(os.path.join(directory, "outbox"))
-    password = secret(smtp.password_file, smtp.password_env, smtp.password_credential)
-    return SmtpPool(smtp, password)
+def wall_clock_ms() -> int:
+    """Return the present instant in Unix milliseconds (webhook signatures)."""
+    return int(wall_clock().timestamp() * 1000)
 
 
 def cmd_run(args: argparse.Namespace, now: datetime) -> int:
@@ -169,15 +165,16 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not args.once:
-        return serve(config, directory, transport(config, directory), wall_clock, args.feeds_dir, args.listen)
+        return serve(config, directory, make_transports(config, directory, wall_clock_ms), wall_clock,
+                     args.feeds_dir, args.listen)
 
     async def once() -> Tally:
-        sink = transport(config, directory)
+        senders = make_transports(config, directory, wall_clock_ms)
         try:
             with Ledger(ledger_path(directory)) as ledger:
-                return await run_once(config, ledger, sink, wall_clock)
+                return await run_once(config, ledger, senders, wall_clock)
         finally:
-            await sink.close()
+            await close_all(senders)
 
     held = lock(directory)
     try:
@@ -191,8 +188,9 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
 
 def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     config = _load(args.config)
-    if args.webhook:
-        raise UsageError("webhooks are not supported yet")
+    if args.webhook and args.webhook not in config.webhooks:
+        raise UsageError(f"no webhook {args.webhook!r} in {args.config}" + (
+            f" (known: {', '.join(sorted(config.webhooks))})" if config.webhooks else ""))
     window = config.window(args.window) if args.window else None
     if args.window and window is None:
         raise UsageError(f"no window {args.window!r} in {args.config}")
@@ -202,21 +200,28 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     if window is None:
         raise UsageError("the config has no window to show in a test message")
     send = Send(f"{window.id}/test/{now:%Y%m%dT%H%M%S}", "test", window, now, now)
-    msg = email(send, config, args.to, now, templates(config.templates))
+    env = templates(config.templates)
+    if args.webhook:
+        channel, recipient = "webhook", args.webhook
+        body = webhooks.payload(config.webhooks[args.webhook].kind, send, config, env)
+        where = f"webhook {args.webhook} ({config.webhooks[args.webhook].kind})"
+    else:
+        channel, recipient = "email", args.to
+        body = email(send, config, args.to, now, env).as_bytes(policy=SMTP)
+        where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
     async def deliver() -> Outcome:
-        sink = transport(config, state_dir(args.state_dir))
+        senders = make_transports(config, state_dir(args.state_dir), wall_clock_ms)
         try:
-            return await sink.send(config.email.sender, args.to, msg.as_bytes(policy=SMTP))
+            return await senders[channel].send(config.email.sender, recipient, body)
         finally:
-            await sink.close()
+            await close_all(senders)
 
     outcome = asyncio.run(deliver())
     if outcome.ok:
-        where = "the outbox" if config.email.smtp is None else config.email.smtp.host
-        print(f"sent to {args.to} through {where}: {msg['Subject']}")
+        print(f"sent a test message to {recipient} through {where}")
         return 0
-    print(f"could not send to {args.to}: {outcome.error}", file=sys.stderr)
+    print(f"could not send to {recipient} through {where}: {outcome.error}", file=sys.stderr)
     return 1
 
 

@@ -253,7 +253,8 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
     _one_of(b, item, ("secret_file", "secret_env"), required=False)
     f = _plain(item)
     return Webhook(name, f.get("kind", "generic"), f.get("url_file"), f.get("url_env"),
-                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout"), "10s"))
+                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout"), "10s"),
+                   _duration(_sub(item, "retry"), "30s"))
 
 
 def _email(b: _Builder, item: Item | None) -> Email:

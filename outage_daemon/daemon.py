@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import feed
 from .credentials import CredentialError, secret
-from .delivery import Transport, deliver, lookback, notices, record, remember_schedules, revisions_for
+from .delivery import deliver, lookback, notices, record, remember_schedules, revisions_for
 from .errors import ConfigError
 from .ledger import Ledger
 from .loader import load
@@ -40,6 +40,7 @@ from .planner import Reminder, plan
 from .publish import atomic_write
 from .revisions import Revision
 from .timerules import UTC
+from .transports import Sender, close_all
 from .web import Published, State, app
 
 log = logging.getLogger("outage_daemon")
@@ -98,9 +99,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Daemon:
-    def __init__(self, config: Config, directory: str, sink: Transport, clock: Clock,
+    def __init__(self, config: Config, directory: str, senders: dict[str, Sender], clock: Clock,
                  feeds_dir: str | None, listen: tuple[str, int]) -> None:
-        self.config, self.directory, self.sink, self.clock = config, directory, sink, clock
+        self.config, self.directory, self.senders, self.clock = config, directory, senders, clock
         self.feeds_dir, self.listen = feeds_dir, listen
         self.ledger = Ledger(os.path.join(directory, "ledger.sqlite3"))
         self.state = State(config, {}, clock)
@@ -202,8 +203,7 @@ class Daemon:
             since = lookback(self.config, self.ledger, now)
             due = [r for r in self.upcoming if since <= r.due <= now]
             tally = record(self.config, self.ledger, now, self.env, self.revisions, [], due)
-            base = self.config.email.smtp.retry.approx if self.config.email.smtp else timedelta(seconds=30)
-            await deliver(self.config, self.ledger, self.sink, self.clock, base, tally)
+            await deliver(self.config, self.ledger, self.senders, self.clock, tally)
             metrics = self.state.metrics
             metrics.reminders.labels("sent").inc(tally.sent)
             metrics.reminders.labels("skipped").inc(tally.skipped)
@@ -265,13 +265,13 @@ class Daemon:
         except asyncio.TimeoutError:
             log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
         await self.runner.cleanup()
-        await self.sink.close()
+        await close_all(self.senders)
         self.ledger.close()
         log.info("stopped")
         return 0
 
 
-def serve(config: Config, directory: str, sink: Transport, clock: Clock, feeds_dir: str | None,
+def serve(config: Config, directory: str, senders: dict[str, Sender], clock: Clock, feeds_dir: str | None,
           listen: str) -> int:
     """Run the daemon until SIGTERM; return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
@@ -279,6 +279,6 @@ def serve(config: Config, directory: str, sink: Transport, clock: Clock, feeds_d
     address = parse_listen(listen)
     held = lock(directory)
     try:
-        return asyncio.run(Daemon(config, directory, sink, clock, feeds_dir, address).run())
+        return asyncio.run(Daemon(config, directory, senders, clock, feeds_dir, address).run())
     finally:
         held.close()

@@ -13,30 +13,21 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from . import feed
+from . import feed, webhooks
 from .dispatcher import Schedule, Send, changes, decide
 from .ledger import Delivery, Ledger
 from .messages import Templates, message_id, payloads, templates
 from .model import Config
 from .planner import Reminder, plan
 from .revisions import Revision
-from .transports import Outcome
+from .transports import Outcome, Sender
 
 log = logging.getLogger("outage_daemon")
 
 LOOKBACK_CAP = timedelta(days=30)
 MAX_BACKOFF = timedelta(minutes=30)
 Clock = Callable[[], datetime]
-
-
-class Transport(Protocol):
-    concurrency: int
-
-    async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome: ...
-
-    async def close(self) -> None: ...
 
 
 @dataclass
@@ -49,6 +40,12 @@ class Tally:
     failed: int = 0
     retrying: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def hooks_of(config: Config, audiences: tuple[str, ...]) -> list[str]:
+    """Given audience names, return the names of their webhooks, each once, in order."""
+    return list(dict.fromkeys(h for name in audiences if name in config.audiences
+                              for h in config.audiences[name].webhooks))
 
 
 def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
@@ -105,6 +102,9 @@ def record(config: Config, ledger: Ledger, now: datetime, env: Templates, revisi
         rows = [Delivery(send.key, address, "email", "pending", 0, None,
                          message_id(send.key, address, config.calendar.domain), bodies[address], send.expires, now)
                 for address in people]
+        rows += [Delivery(send.key, name, "webhook", "pending", 0, None, None,
+                          webhooks.payload(config.webhooks[name].kind, send, config, env), send.expires, now)
+                 for name in hooks_of(config, send.window.audiences)]
         batch.append((send.key, send.window.id, send.kind, send.due, rows))
     ledger.record(batch, skips, now)
     ledger.set_meta("last_run", now.isoformat())
@@ -119,13 +119,26 @@ def backoff(attempts: int, base: timedelta) -> timedelta:
     return min(base * factor, MAX_BACKOFF)
 
 
-async def deliver(config: Config, ledger: Ledger, transport: Transport, clock: Clock,
-                  retry_base: timedelta, tally: Tally) -> None:
-    """Attempt every pending delivery due for a try now, at most ``transport.concurrency`` at once."""
-    gate = asyncio.Semaphore(max(transport.concurrency, 1))
+def retry_base(config: Config, d: Delivery) -> timedelta:
+    """Given a delivery, return its channel's first wait after a temporary failure."""
+    if d.channel == "webhook" and d.recipient in config.webhooks:
+        return config.webhooks[d.recipient].retry.approx
+    return config.email.smtp.retry.approx if config.email.smtp else timedelta(seconds=30)
+
+
+async def deliver(config: Config, ledger: Ledger, transports: Mapping[str, Sender], clock: Clock,
+                  tally: Tally) -> None:
+    """Attempt every pending delivery due for a try now, each channel ("email", "webhook") through
+    its transport, at most ``transport.concurrency`` at once."""
+    gates = {name: asyncio.Semaphore(max(t.concurrency, 1)) for name, t in transports.items()}
 
     async def one(d: Delivery) -> None:
-        async with gate:
+        transport = transports.get(d.channel)
+        if transport is None:
+            ledger.mark(d, "failed", clock(), f"no transport for {d.channel}")
+            tally.failed += 1
+            return
+        async with gates[d.channel]:
             if clock() >= d.expires:
                 ledger.mark(d, "failed", clock(), f"expired before it could be delivered ({d.last_error})")
                 tally.failed += 1
@@ -135,8 +148,8 @@ async def deliver(config: Config, ledger: Ledger, transport: Transport, clock: C
             if outcome.ok:
                 ledger.mark(d, "sent", now)
                 tally.sent += 1
-            elif outcome.temporary and now + backoff(d.attempts + 1, retry_base) < d.expires:
-                ledger.mark(d, "pending", now, outcome.error, now + backoff(d.attempts + 1, retry_base))
+            elif outcome.temporary and now + _wait(d, outcome, retry_base(config, d)) < d.expires:
+                ledger.mark(d, "pending", now, outcome.error, now + _wait(d, outcome, retry_base(config, d)))
                 tally.retrying += 1
                 log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
             else:
@@ -148,7 +161,13 @@ async def deliver(config: Config, ledger: Ledger, transport: Transport, clock: C
     await asyncio.gather(*(one(d) for d in ledger.pending(clock())))
 
 
-async def run_once(config: Config, ledger: Ledger, transport: Transport, clock: Clock,
+def _wait(d: Delivery, outcome: Outcome, base: timedelta) -> timedelta:
+    """The wait before the next attempt: doubling, but never shorter than the server asked."""
+    wait = backoff(d.attempts + 1, base)
+    return max(wait, timedelta(seconds=outcome.retry_after)) if outcome.retry_after else wait
+
+
+async def run_once(config: Config, ledger: Ledger, transports: Mapping[str, Sender], clock: Clock,
                    retry_for: timedelta = timedelta(minutes=2)) -> Tally:
     """Decide and deliver what is due now; keep retrying temporary failures for ``retry_for``."""
     env, now = templates(config.templates), clock()
@@ -156,11 +175,10 @@ async def run_once(config: Config, ledger: Ledger, transport: Transport, clock: 
     tally = record(config, ledger, now, env, revisions_for(config, ledger, now), notices(config, ledger, now),
                    candidates)
     remember_schedules(config, ledger)
-    retry_base = config.email.smtp.retry.approx if config.email.smtp else timedelta(seconds=30)
     deadline = clock() + retry_for
     while True:
         tally.retrying = 0
-        await deliver(config, ledger, transport, clock, retry_base, tally)
+        await deliver(config, ledger, transports, clock, tally)
         waiting = ledger.pending()
         if not waiting:
             break

@@ -72,6 +72,7 @@ def context(send: Send, config: Config) -> dict[str, object]:
         "status_url": status_link(window, config) or "",
         "feed_url": f"{config.calendar.base_url.rstrip('/')}/calendar.ics" if config.calendar.base_url else "",
         "notice_url": window.url or "", "previous_start": "", "previous_end": "", "key": send.key,
+        "channel": "email",
     }
     if send.previous is not None:
         old_start, old_end = send.previous.times()

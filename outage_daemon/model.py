@@ -151,6 +151,7 @@ class Webhook:
     secret_file: str | None
     secret_env: str | None
     timeout: Offset
+    retry: Offset
 
 
 @dataclass(frozen=True)

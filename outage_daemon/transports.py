@@ -10,12 +10,17 @@ import asyncio
 import mailbox
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
+from typing import Protocol
 
+import aiohttp
 import aiosmtplib
 
-from .model import Smtp
+from . import webhooks
+from .credentials import secret
+from .model import Config, Smtp, Webhook
 
 
 @dataclass(frozen=True)
@@ -23,9 +28,20 @@ class Outcome:
     ok: bool
     temporary: bool = False
     error: str | None = None
+    retry_after: float | None = None  # seconds the other side asked us to wait (HTTP Retry-After)
 
 
 ACCEPTED = Outcome(True)
+
+
+class Sender(Protocol):
+    """Sends one message to one recipient (an address, or a webhook's name)."""
+
+    concurrency: int
+
+    async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome: ...
+
+    async def close(self) -> None: ...
 
 
 def envelope(address: str) -> str:
@@ -122,3 +138,71 @@ async def _reset(client: aiosmtplib.SMTP) -> None:
 async def _drop(client: aiosmtplib.SMTP) -> None:
     if client.is_connected:
         client.close()
+
+
+class WebhookSender:
+    """Chat robots and HTTP endpoints over one aiohttp session; ``recipient`` is the webhook's name.
+
+    URLs and secrets are read once, here (they are secrets: never logged)."""
+
+    def __init__(self, hooks: dict[str, Webhook], clock_ms: Callable[[], int]) -> None:
+        self.hooks = hooks
+        self.targets = {name: (secret(h.url_file, h.url_env) or "", secret(h.secret_file, h.secret_env))
+                        for name, h in hooks.items()}
+        self.clock_ms = clock_ms
+        self.concurrency = 8
+        self.session: aiohttp.ClientSession | None = None
+
+    async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome:
+        hook = self.hooks.get(recipient)
+        if hook is None:
+            return Outcome(False, False, f"no webhook named {recipient!r} in the config")
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        url, key = self.targets[recipient]
+        request = webhooks.signed(hook.kind, url, key, payload, self.clock_ms())
+        timeout = aiohttp.ClientTimeout(total=hook.timeout.approx.total_seconds())
+        try:
+            async with self.session.post(request.url, data=request.body, headers=request.headers,
+                                         timeout=timeout, allow_redirects=False) as response:
+                body = await response.read()
+                status = response.status
+                wait = _retry_after(response.headers.get("Retry-After"))
+        except asyncio.TimeoutError:
+            return Outcome(False, True, f"no answer within {hook.timeout.text}")
+        except aiohttp.ClientError as exc:
+            return Outcome(False, True, f"{type(exc).__name__}: {exc}".replace(url, "<url>"))
+        if status == 429 or status >= 500:
+            return Outcome(False, True, f"HTTP {status}", wait)
+        if not 200 <= status < 300:
+            return Outcome(False, False, f"HTTP {status}: {body[:200].decode(errors='replace')}")
+        accepted, busy, error = webhooks.verdict(hook.kind, body)
+        return ACCEPTED if accepted else Outcome(False, busy, error)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Given a Retry-After header (seconds; an HTTP date is not honoured), return seconds or None."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(float(value), 3600.0)
+
+
+def make_transports(config: Config, directory: str, clock_ms: Callable[[], int]) -> dict[str, Sender]:
+    """Given the config and the state directory, return a sender per channel: "email" (the SMTP
+    relay, else the Maildir outbox in the state directory) and "webhook"."""
+    smtp = config.email.smtp
+    email: Sender
+    if smtp is None:
+        email = Outbox(os.path.join(directory, "outbox"))
+    else:
+        email = SmtpPool(smtp, secret(smtp.password_file, smtp.password_env, smtp.password_credential))
+    return {"email": email, "webhook": WebhookSender(dict(config.webhooks), clock_ms)}
+
+
+async def close_all(senders: dict[str, Sender]) -> None:
+    for sender in senders.values():
+        await sender.close()

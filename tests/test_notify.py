@@ -21,12 +21,12 @@ import icalendar
 import pytest
 from smtpsink import Server, Sink, free_port, make_cert, wait_for
 
-from outage_daemon.cli import transport
 from outage_daemon.delivery import Tally, run_once
 from outage_daemon.ledger import Ledger
 from outage_daemon.loader import load
 from outage_daemon.model import Config
 from outage_daemon.timerules import UTC
+from outage_daemon.transports import close_all, make_transports
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -60,12 +60,12 @@ windows:
 
 def once(config: Config, state: Path, retry_for: float = 30) -> Tally:
     async def go() -> Tally:
-        sink = transport(config, str(state))
+        senders = make_transports(config, str(state), lambda: int(time.time() * 1000))
         try:
             with Ledger(str(state / "ledger.sqlite3")) as ledger:
-                return await run_once(config, ledger, sink, shifted_clock(), timedelta(seconds=retry_for))
+                return await run_once(config, ledger, senders, shifted_clock(), timedelta(seconds=retry_for))
         finally:
-            await sink.close()
+            await close_all(senders)
 
     return asyncio.run(go())
 
