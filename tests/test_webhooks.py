@@ -64,7 +64,7 @@ class Robots:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
         app.router.add_post("/{name}", self.handle)
-        runner = web.AppRunner(app)
+        self.runner = runner = web.AppRunner(app, shutdown_timeout=0.1)
         self.loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
@@ -82,6 +82,7 @@ def robots() -> Iterator[Robots]:
     server.thread.start()
     server.ready.wait(10)
     yield server
+    asyncio.run_coroutine_threadsafe(server.runner.cleanup(), server.loop).result(10)
     server.loop.call_soon_threadsafe(server.loop.stop)
 
 
