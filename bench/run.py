@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from icalendar import Calendar, Event  # noqa: E402
 
@@ -102,7 +103,7 @@ def bench_cli(sizes: list[int], folder: Path, repeat: int) -> None:
 
 
 def bare_icalendar(config: object) -> bytes:
-    """The same events built with the bare icalendar library, no caching, no VTIMEZONE work."""
+    """The same events (same text) built with the bare icalendar library: no caching, no VTIMEZONE."""
     cal = Calendar()
     cal.add("prodid", "-//bench//EN")
     cal.add("version", "2.0")
@@ -115,8 +116,8 @@ def bare_icalendar(config: object) -> bytes:
         ev.add("sequence", 0)
         ev.add("dtstart", window.start)
         ev.add("dtend", window.end)
-        ev.add("summary", f"{window.system}：{window.title}")
-        ev.add("description", f"{window.description}\n{', '.join(window.services)}")
+        ev.add("summary", feed.summary(window, config.language))  # type: ignore[attr-defined]
+        ev.add("description", feed.describe(window, config))  # type: ignore[arg-type]
         ev.add("categories", [window.system])
         ev.add("status", "CONFIRMED")
         ev.add("transp", "TRANSPARENT")
@@ -247,6 +248,40 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
         f"{ours_rate / bare_rate:.2f}× " + verdict(ours_rate / bare_rate >= 0.8) + " (≥ 0.8×)")
 
 
+def bench_running_daemon(sizes: list[int], folder: Path, quick: bool) -> None:
+    """4-6. The running daemon: lateness, HTTP next to a bare aiohttp handler, start-up, reload, RSS."""
+    from daemon_bench import bench_daemon
+
+    results = {n: bench_daemon(n, folder / f"daemon{n}", probes=5 if quick else 20, requests=300 if quick else 2000)
+               for n in sizes}
+    RESULTS["daemon"] = results
+    big = max(sizes)
+    r = results[big]
+    late = r["lateness"]  # type: ignore[index]
+    row(f"reminder lateness, {big:,} windows, first msg", f"{late['first_median_ms']:.0f} ms median",
+        f"{late['first_worst_ms']:.0f} ms worst", verdict(late["first_median_ms"] < 50 and late["first_worst_ms"] < 200)
+        + " (< 50 / < 200 ms)")
+    row(f"reminder lateness, {big:,} windows, last msg", f"{late['last_median_ms']:.0f} ms median",
+        f"{late['last_worst_ms']:.0f} ms worst ({late['messages']} msgs)", "")
+    http = r["http"]  # type: ignore[index]
+    for what, ours, bare in (("full GET", "full_ours_rps", "full_bare_rps"), ("304", "304_ours_rps", "304_bare_rps")):
+        ratio = http[ours] / http[bare]
+        row(f"HTTP feed {what}, {big:,} windows ({http['feed_bytes'] / 1e6:.1f} MB)", f"{http[ours]:.0f} req/s",
+            f"{http[bare]:.0f} req/s bare aiohttp", f"{ratio:.2f}× " + verdict(ratio >= 0.7) + " (≥ 0.7×)")
+    row(f"HTTP feed gzip GET, {big:,} windows", f"{http['gzip_ours_rps']:.0f} req/s", "(pre-compressed once)", "")
+    for n in sizes:
+        row(f"daemon start-up to READY=1, {n:,} windows", f"{results[n]['startup_s']:.2f} s", "", "")
+        row(f"reload (SIGHUP to READY=1), {n:,} windows", f"{results[n]['reload_s']:.2f} s", "", "")
+    rss = r["peak_rss_mb"]
+    row(f"daemon peak RSS, {big:,} windows", f"{rss:.0f} MB", "", verdict(rss < 200) + " (< 200 MB)")
+    if len(sizes) > 1:
+        small = sorted(sizes)[-2]
+        for key in ("startup_s", "reload_s", "peak_rss_mb"):
+            growth = results[big][key] / results[small][key]  # type: ignore[operator]
+            row(f"{key} growth {small:,} → {big:,}", f"{growth:.1f}×", f"{big // small}× windows",
+                verdict(growth <= 12) + " (≤ 12×)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
@@ -259,6 +294,7 @@ def main() -> int:
         bench_cli(sizes, folder, repeat)
         bench_render(sizes, folder, repeat)
         bench_fanout(200 if args.quick else 1000, folder, repeat)
+        bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
     RESULTS["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started, "cpus": os.cpu_count(),
                        "python": sys.version.split()[0]}
     widths = [max(len(r[i]) for r in [("what", "measured", "baseline (same run)", "target"), *ROWS])

@@ -147,7 +147,7 @@ class Daemon:
                 atomic_write(os.path.join(self.feeds_dir, f"{name}.ics"), data)
         self.state.feeds = published
         current = {feed.cache_key(r) for r in self.revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k in current}  # forget removed and old events
+        self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
 
     async def reload(self) -> None:
         """SIGHUP: validate the file fully; keep running on the old config on any error."""

@@ -211,26 +211,15 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
     between calls; identical input gives identical bytes.
     """
     windows = published(config, now, feed)
-    cal = Calendar()
-    cal.add("prodid", _prodid())
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
+    zones = tuple(sorted(_zone_years(windows, now).items()))
     name = clean(feed.title if feed is not None and feed.title else config.calendar.name)
-    cal.add("x-wr-calname", vText(name))  # vText: the library writes X- values unescaped
-    cal.add("name", name)
-    if config.calendar.description:
-        cal.add("x-wr-caldesc", vText(clean(config.calendar.description)))
-        cal.add("description", clean(config.calendar.description))
-    cal.add("x-wr-timezone", config.tz.key)
-    refresh = timedelta(days=config.calendar.refresh.days, seconds=config.calendar.refresh.seconds)
-    cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", vDuration(refresh))
-    for key, (first, last) in sorted(_zone_years(windows, now).items()):
-        cal.add_component(vtimezone(key, first, last))
-    head = cal.to_ical()
-    assert head.endswith(_END)  # noqa: S101 - the library's own framing
-    parts = [head[: -len(_END)]]
+    head_key = f"head/{name}/{config.calendar.description}/{config.tz.key}/{config.calendar.refresh}/{zones}"
+    head = cache.get(head_key) if cache is not None else None
+    if head is None:
+        head = _head(config, name, zones)
+        if cache is not None:
+            cache[head_key] = head
+    parts = [head]
     for window in sorted(windows, key=lambda w: (w.start, w.id)):
         revision = revisions[window.id]
         key = cache_key(revision)
@@ -242,6 +231,29 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
         parts.append(data)
     parts.append(_END)
     return b"".join(parts)
+
+
+def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], ...]) -> bytes:
+    """Return the calendar's properties and VTIMEZONEs, without the closing line."""
+    cal = Calendar()
+    cal.add("prodid", _prodid())
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", vText(name))  # vText: the library writes X- values unescaped
+    cal.add("name", name)
+    if config.calendar.description:
+        cal.add("x-wr-caldesc", vText(clean(config.calendar.description)))
+        cal.add("description", clean(config.calendar.description))
+    cal.add("x-wr-timezone", config.tz.key)
+    refresh = timedelta(days=config.calendar.refresh.days, seconds=config.calendar.refresh.seconds)
+    cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(refresh))
+    for key, (first, last) in zones:
+        cal.add_component(vtimezone(key, first, last))
+    head: bytes = cal.to_ical()
+    assert head.endswith(_END)  # noqa: S101 - the library's own framing
+    return head[: -len(_END)]
 
 
 def revise_all(config: Config, stored: Mapping[str, Revision], now: datetime) -> dict[str, Revision]:
