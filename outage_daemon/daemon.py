@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -133,6 +134,10 @@ class Daemon:
         self.state.metrics.reload_time.set(time.time())
         self.state.reload_error = []
         self.replan()
+        # The config, feeds and caches live until the next reload: keep the collector's full passes
+        # off them (they are freed by reference counting when replaced; none of them forms cycles).
+        gc.collect()
+        gc.freeze()
 
     def publish(self, now: datetime) -> None:
         feeds = feed.render_all(self.config, self.revisions, now, self.cache)

@@ -64,6 +64,7 @@ def _resolve(spec: dict[str, Any]) -> dict[str, Any]:
 
 _STD_TAG = "tag:yaml.org,2002:"
 _NULL = _STD_TAG + "null"
+_SPENT = yaml.ScalarNode(_NULL, "")  # stands in for a node already turned into an item
 _PLAIN_TAGS = {_STD_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _ADDRESS = re.compile(r"^(?:[^<>@\s][^<>@]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$")
 _URL = re.compile(r"^https?://[^\s/?#]+(?:[/?#][^\s]*)?$")
@@ -117,7 +118,8 @@ def _object(node: yaml.MappingNode, spec: dict[str, Any], walk: Walk, path: str,
     free: dict[str, Any] | None = spec.get("values")
     out: dict[str, Item] = {}
     seen: dict[str, int] = {}
-    for key_node, value_node in node.value:
+    for position, (key_node, value_node) in enumerate(node.value):
+        node.value[position] = (key_node, _SPENT)  # let the node go once its item exists (memory at 10k windows)
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _NULL:
             walk.problem(key_node, path or "(top)", f"a key must be text, got {_shape(key_node)}")
             continue
@@ -172,6 +174,7 @@ def _array(node: yaml.SequenceNode, spec: dict[str, Any], walk: Walk, path: str,
            loc: Loc) -> Item:
     items = []
     for index, child in enumerate(node.value):
+        node.value[index] = _SPENT  # as above: only this parent's reference goes, aliases keep theirs
         item = validate(child, spec["items"], walk, f"{path}[{index}]", depth + 1)
         if item is not None:
             items.append(item)

@@ -75,9 +75,9 @@ class Server:
     """Start a Sink on a free loopback port; ``tls`` is None, 'starttls' or 'tls'."""
 
     def __init__(self, sink: Sink, tls: str | None = None, cert: tuple[Path, Path] | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, **options: Any) -> None:
         self.sink, self.port = sink, port or free_port()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(options)  # e.g. authenticator=…, auth_require_tls=False
         if tls:
             assert cert is not None
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

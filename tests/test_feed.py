@@ -247,3 +247,15 @@ def test_committed_example_feed_is_current(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=60)
     for name in ("calendar.ics", "finance.ics"):
         assert (out / name).read_bytes() == (ROOT / "feeds" / name).read_bytes(), f"feeds/{name} is stale: make feeds"
+
+
+def test_alarms_from_calendar_alarms(config_of: Callable[[str], Config], ledger: Ledger) -> None:
+    config = config_of("calendar: {alarms: [1d, 15m]}\n"
+                       "windows:\n  - {id: a, system: s, start: 2026-05-01 10:00, end: 2026-05-01 11:00}\n")
+    data = render(config, ledger)
+    lint(data)
+    [event] = icalendar.Calendar.from_ical(data.decode()).walk("VEVENT")
+    triggers = sorted(a.decoded("TRIGGER") for a in event.walk("VALARM"))
+    assert triggers == [-timedelta(days=1), -timedelta(minutes=15)]
+    assert {str(a["ACTION"]) for a in event.walk("VALARM")} == {"DISPLAY"}
+    parse_three(data)

@@ -230,3 +230,43 @@ def test_kill_9_in_the_middle_of_a_fan_out(write: Callable[..., Path], tmp_path:
     for person in duplicates:
         ids = {m["Message-ID"] for r, m in sink.received if r == person}
         assert len(ids) == 1
+
+
+def test_user_templates_override_and_html_stays_escaped(config_of: Callable[[str], Config], tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "zh-CN"
+    folder.mkdir(parents=True)
+    (folder / "subject.txt").write_text("自定义：{{ system }} {{ countdown }}", encoding="utf-8")
+    (folder / "body.html").write_text("<p>{{ title }}</p>", encoding="utf-8")
+    sink = Sink()
+    with Server(sink) as server:
+        text = config_text(server.port, ["a@example.com"], title="<b>x</b>")
+        text = text.replace("timezone: Asia/Shanghai\n", f"timezone: Asia/Shanghai\ntemplates: {tmp_path / 'templates'}\n")
+        assert once(config_of(text), tmp_path / "state").sent == 1
+    [(_, msg)] = sink.received
+    assert str(msg["Subject"]) == "自定义：西安增值税发票管理系统 2小时"
+    assert msg.get_body(("html",)).get_content().strip() == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
+    assert "系统：西安增值税发票管理系统" in msg.get_body(("plain",)).get_content()  # not overridden: shipped
+
+
+@pytest.mark.parametrize("source", ["password_file", "password_credential", "password_env"])
+def test_smtp_auth_password_sources(config_of: Callable[[str], Config], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    from aiosmtpd.smtp import AuthResult
+
+    seen: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        seen.append((data.login, data.password))  # type: ignore[attr-defined]
+        return AuthResult(success=data.password == b"hunter2")  # type: ignore[attr-defined]
+
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "smtp-password").write_text("hunter2\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    monkeypatch.setenv("SMTP_PASSWORD", "hunter2")
+    where = {"password_file": str(tmp_path / "creds" / "smtp-password"), "password_credential": "smtp-password",
+             "password_env": "SMTP_PASSWORD"}[source]
+    sink = Sink()
+    with Server(sink, authenticator=authenticator, auth_require_tls=False) as server:  # plain AUTH: loopback only
+        text = config_text(server.port, ["a@example.com"], extra=f", username: ops, {source}: {where}")
+        assert once(config_of(text), tmp_path / "state").sent == 1
+    assert seen == [(b"ops", b"hunter2")] and sink.recipients() == ["a@example.com"]
