@@ -33,11 +33,12 @@ TOKENS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern, re.IGNOR
     ("date", _DAYNAME + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y>(?:19|20)\d\d))?(?![\d:])"),
     ("date", _DAYNAME + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:,?\s+(?P<y>(?:19|20)\d\d))?"),
     ("monthday", r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"),
+    ("dayonly", r"(?<![\d月.年/-])(?P<d>\d{1,2})\s*[日号]"),
     ("nextyear", r"次年|翌年|第二年|明年"),
     ("nextday", r"次日|第二天|翌日|隔天|the\s+(?:next|following)\s+day|next\s+day"),
     ("sameday", r"当日|当天|同日|the\s+same\s+day"),
     ("weekday", r"[(（]?\s*(?:周|星期|礼拜)\s*(?P<wd>[一二三四五六日天])\s*[)）]?"),
-    ("period", r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜"),
+    ("period", r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|晚|早"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>[ap]\.?m\.?)(?![a-z]))?(?![\d:])"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?m\.?)(?![a-z])"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})\s*[点时](?:\s*(?P<half>半)|\s*(?P<mi>\d{1,2})\s*分|(?P<zheng>整))?"),
@@ -48,7 +49,8 @@ TOKENS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern, re.IGNOR
     ("begin", r"开始|起(?!至)|\bfrom\b|\bstarting\b|\bbeginning\b|\bbetween\b"),
     ("finish", r"完成|结束|恢复|止(?!$)|\brestored\b|\bback\b|\bcompleted?\b|\bends?\b|\bresume[sd]?\b"),
 ]]
-_POINT_KINDS = {"date", "monthday", "nextyear", "nextday", "sameday", "weekday", "period", "time"}
+_DAY_KINDS = {"date", "monthday", "dayonly", "nextday", "sameday"}
+_POINT_KINDS = _DAY_KINDS | {"nextyear", "weekday", "period", "time"}
 _FILLER = re.compile(r"^[\s,，、的在于(（)）]*(?:on|at|of)?[\s,，、的在于(（)）]*$", re.IGNORECASE)
 _OUTAGE = re.compile(r"停机|维护|升级|暂停|中断|停止服务|停止对外|恢复|不可用|无法(?:访问|使用|登录)|割接|"
                      r"downtime|maintenance|outage|unavailable|offline|\bdown\b|restor|upgrade", re.IGNORECASE)
@@ -141,7 +143,7 @@ def points(sentence: str, toks: list[Token]) -> list[Point]:
     return out
 
 
-_AFTERNOON = {"下午", "傍晚", "晚上", "晚间", "夜间", "夜里"}  # "N点" means N+12
+_AFTERNOON = {"下午", "傍晚", "晚上", "晚间", "晚", "夜间", "夜里"}  # "N点" means N+12
 _LATE_NIGHT = {"深夜", "半夜"}  # 11点 is 23:00, 1点 is 01:00
 
 
@@ -187,7 +189,7 @@ def _resolve(point: Point, ctx: _Context, after: Point | None) -> Point:
     """Fill in the point's day and clock from its tokens and the context (earlier days and years)."""
     kinds = {t.kind: t for t in point.tokens}
     period = kinds["period"].text if "period" in kinds else None
-    if period is None and after is not None and not kinds.keys() & {"date", "monthday", "nextday", "sameday"}:
+    if period is None and after is not None and not kinds.keys() & _DAY_KINDS:
         period = after.period  # "晚上8点至10点": the end is in the evening too
     point.period = period
     day = None
@@ -208,6 +210,15 @@ def _resolve(point: Point, ctx: _Context, after: Point | None) -> Point:
         if day is not None and after is not None and after.day is not None and day < after.day \
                 and "nextyear" not in kinds:
             day = _date(year + 1, day.month, day.day)  # a range across the year end
+    elif "dayonly" in kinds and ((after is not None and after.day is not None) or ctx.day is not None):
+        # "10月15日至16日": the month (and year) of the day before; past it, the next month.
+        base = after.day if after is not None and after.day is not None else ctx.day
+        assert base is not None  # noqa: S101 - checked in the condition above
+        wanted = int(kinds["dayonly"].groups["d"] or 0)
+        day = _date(base.year, base.month, wanted)
+        if day is not None and day < base:
+            nxt = (base.replace(day=1) + timedelta(days=32)).replace(day=1)
+            day = _date(nxt.year, nxt.month, wanted)
     elif "nextday" in kinds:
         base = after.day if after is not None and after.day else ctx.day
         day = base + timedelta(days=1) if base else None

@@ -20,8 +20,9 @@ from smtpsink import Server, Sink, wait_for
 from outage_daemon.timerules import UTC
 
 
-def config_text(port: int, start: datetime, offsets: str = "[5s, 3s]", extra_windows: str = "",
-                at_stop: str = "true") -> str:
+def config_text(port: int, start: datetime, offsets: str = "[5s, 3s]", at_stop: str = "true",
+                private_feed: bool = False) -> str:
+    feeds = "  feeds: [{name: private, token_env: OUTAGE_TEST_TOKEN}]\n" if private_feed else ""
     return f"""
 timezone: Asia/Shanghai
 language: en
@@ -32,14 +33,13 @@ email:
 audiences: {{team: {{email: [a@example.com]}}}}
 calendar:
   name: Test feeds
-  feeds: [{{name: private, token_env: FEED_TOKEN_UNSET_IN_TESTS_NOT_USED}}]
-windows:
+{feeds}windows:
   - id: soon
     system: 发票系统
     title: "<img src=x onerror=alert(1)>"
     start: {start:%Y-%m-%dT%H:%M:%S}Z
     end: {start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z
-{extra_windows}"""
+"""
 
 
 @pytest.fixture
@@ -53,8 +53,7 @@ def test_reminders_on_time_and_systemd_protocol(tmp_path: Path, sink: tuple[Sink
     box, port = sink
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
     path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start).replace(
-        "  feeds: [{name: private, token_env: FEED_TOKEN_UNSET_IN_TESTS_NOT_USED}]\n", ""))
+    path.write_text(config_text(port, start))
     daemon = Daemon(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
@@ -79,8 +78,7 @@ def test_kill_9_and_restart_loses_nothing(tmp_path: Path, sink: tuple[Sink, int]
     box, port = sink
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
     path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[9s, 6s]", at_stop="false").replace(
-        "  feeds: [{name: private, token_env: FEED_TOKEN_UNSET_IN_TESTS_NOT_USED}]\n", ""))
+    path.write_text(config_text(port, start, offsets="[9s, 6s]", at_stop="false"))
     first = Daemon(path, tmp_path / "state")
     assert first.read_notify("READY=1"), first.output()
     assert wait_for(lambda: len(box.received) == 1, 20)  # the 9s reminder, due at +3 s
@@ -109,8 +107,7 @@ def test_reload_bad_then_good_and_second_instance(tmp_path: Path, sink: tuple[Si
     box, port = sink
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     path = tmp_path / "c.yaml"
-    text = config_text(port, start, offsets="[1d]").replace(
-        "  feeds: [{name: private, token_env: FEED_TOKEN_UNSET_IN_TESTS_NOT_USED}]\n", "")
+    text = config_text(port, start, offsets="[1d]")
     path.write_text(text)
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None, feeds=tmp_path / "feeds")
     try:
@@ -155,8 +152,7 @@ def test_http_surface(tmp_path: Path, sink: tuple[Sink, int], monkeypatch: pytes
     _, port = sink
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[1d]").replace(
-        "FEED_TOKEN_UNSET_IN_TESTS_NOT_USED", "OUTAGE_TEST_TOKEN"))
+    path.write_text(config_text(port, start, offsets="[1d]", private_feed=True))
     monkeypatch.setenv("OUTAGE_TEST_TOKEN", "s3cret")
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
     try:
@@ -199,8 +195,7 @@ def test_sigstop_across_a_due_time_sends_it_once_on_sigcont(tmp_path: Path, sink
     box, port = sink
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
     path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[5s]", at_stop="false").replace(
-        "  feeds: [{name: private, token_env: FEED_TOKEN_UNSET_IN_TESTS_NOT_USED}]\n", ""))
+    path.write_text(config_text(port, start, offsets="[5s]", at_stop="false"))
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
