@@ -72,6 +72,14 @@ class Robots:
         self.ready.set()
         self.loop.run_forever()
 
+    async def stop(self) -> None:
+        """Close the server and cancel handlers still running (the slow one), in its own loop."""
+        await self.runner.cleanup()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
 
@@ -82,7 +90,7 @@ def robots() -> Iterator[Robots]:
     server.thread.start()
     server.ready.wait(10)
     yield server
-    asyncio.run_coroutine_threadsafe(server.runner.cleanup(), server.loop).result(10)
+    asyncio.run_coroutine_threadsafe(server.stop(), server.loop).result(10)
     server.loop.call_soon_threadsafe(server.loop.stop)
 
 
