@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import gc
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -300,6 +301,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command != "run" or args.once:
         # A one-shot command allocates, prints and exits: the cyclic collector's passes over the
         # growing heap only cost time (a quarter of preview at 10,000 windows). The daemon keeps it.

@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import feed
 from .credentials import CredentialError, secret
-from .delivery import deliver, lookback, notices, record, remember_schedules, revisions_for
+from .delivery import Clock, deliver, lookback, notices, record, remember_schedules, revisions_for
 from .errors import ConfigError
 from .ledger import Ledger
 from .loader import load
@@ -49,7 +48,6 @@ log = logging.getLogger("outage_daemon")
 HORIZON = timedelta(hours=2)
 WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
-Clock = Callable[[], datetime]
 
 
 def sd_notify(message: str) -> None:
@@ -278,9 +276,7 @@ class Daemon:
 
 def serve(config: Config, directory: str, senders: dict[str, Sender], clock: Clock, feeds_dir: str | None,
           listen: str) -> int:
-    """Run the daemon until SIGTERM; return the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
     address = parse_listen(listen)
     held = lock(directory)
     try:

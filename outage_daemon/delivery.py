@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import feed, webhooks
@@ -39,7 +39,6 @@ class Tally:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def hooks_of(config: Config, audiences: tuple[str, ...]) -> list[str]:
@@ -155,7 +154,6 @@ async def deliver(config: Config, ledger: Ledger, transports: Mapping[str, Sende
             else:
                 ledger.mark(d, "failed", now, outcome.error)
                 tally.failed += 1
-                tally.errors.append(f"{d.recipient}: {outcome.error}")
                 log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
 
     await asyncio.gather(*(one(d) for d in ledger.pending(clock())))

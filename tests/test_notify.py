@@ -8,6 +8,7 @@ import email.policy
 import json
 import mailbox
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -197,7 +198,7 @@ def test_run_once_into_the_maildir_outbox(write: Callable[..., Path], tmp_path: 
     state = tmp_path / "state"
     run = [sys.executable, "-m", "outage_daemon", "run", "--once", "-c", str(path), "--state-dir", str(state)]
     first = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 0 and "ERROR" not in first.stderr and "Traceback" not in first.stderr, first.stderr
     assert "sent 1" in first.stdout
     second = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
     assert "decided 0" in second.stdout and "sent 0" in second.stdout
@@ -270,3 +271,16 @@ def test_smtp_auth_password_sources(config_of: Callable[[str], Config], tmp_path
         text = config_text(server.port, ["a@example.com"], extra=f", username: ops, {source}: {where}")
         assert once(config_of(text), tmp_path / "state").sent == 1
     assert seen == [(b"ops", b"hunter2")] and sink.recipients() == ["a@example.com"]
+
+
+def test_run_once_reports_a_refused_recipient(write: Callable[..., Path], tmp_path: Path) -> None:
+    sink = Sink(refuse={"bad@example.com": "550 5.1.1 no such user"})
+    with Server(sink) as server:
+        path = write(config_text(server.port, ["ok@example.com", "bad@example.com"]))
+        result = subprocess.run([sys.executable, "-m", "outage_daemon", "run", "--once", "-c", str(path),
+                                 "--state-dir", str(tmp_path / "state")], capture_output=True, text=True,
+                                timeout=60, check=False)
+    assert result.returncode == 1 and "sent 1, failed 1" in result.stdout
+    assert re.search(r"^ERROR delivery of vat/\S+/before_stop/2h to bad@example.com failed: 550 5.1.1 no such user$",
+                     result.stderr, re.M), result.stderr
+    assert sink.recipients() == ["ok@example.com"]
