@@ -27,7 +27,7 @@ from .daemon import AlreadyRunning, lock, parse_listen, serve
 from .delivery import Tally, revisions_for, run_once
 from .dispatcher import Send
 from .errors import ConfigError
-from .ledger import Ledger
+from .ledger import Ledger, ledger_path
 from .loader import load
 from .messages import email, templates
 from .planner import Reminder, plan
@@ -132,10 +132,6 @@ def state_dir(given: str | None) -> str:
     return from_systemd or "state"
 
 
-def ledger_path(directory: str) -> str:
-    return os.path.join(directory, "ledger.sqlite3")
-
-
 def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
     if args.now:
@@ -158,12 +154,11 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
     directory = state_dir(args.state_dir)
     try:
-        parse_listen(args.listen)
+        listen = parse_listen(args.listen)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not args.once:
-        return serve(config, directory, make_transports(config, directory, wall_clock_ms), wall_clock,
-                     args.feeds_dir, args.listen)
+        return serve(config, directory, wall_clock, args.feeds_dir, listen)
 
     async def once() -> Tally:
         senders = make_transports(config, directory, wall_clock_ms)

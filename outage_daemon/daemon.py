@@ -30,9 +30,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import feed
 from .credentials import CredentialError, secret
-from .delivery import Clock, deliver, lookback, notices, record, remember_schedules, revisions_for
+from .delivery import Clock, accept, deliver, lookback, record
 from .errors import ConfigError
-from .ledger import Ledger
+from .ledger import Ledger, ledger_path
 from .loader import load
 from .messages import templates
 from .model import Config
@@ -40,7 +40,7 @@ from .planner import Reminder, plan
 from .publish import atomic_write
 from .revisions import Revision
 from .timerules import UTC
-from .transports import Sender, close_all
+from .transports import Sender, close_all, make_transports
 from .web import Published, State, app
 
 log = logging.getLogger("outage_daemon")
@@ -98,12 +98,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Daemon:
-    def __init__(self, config: Config, directory: str, senders: dict[str, Sender], clock: Clock,
-                 feeds_dir: str | None, listen: tuple[str, int]) -> None:
-        self.config, self.directory, self.senders, self.clock = config, directory, senders, clock
+    def __init__(self, config: Config, directory: str, clock: Clock, feeds_dir: str | None,
+                 listen: tuple[str, int]) -> None:
+        self.config, self.directory, self.clock = config, directory, clock
         self.feeds_dir, self.listen = feeds_dir, listen
-        self.ledger = Ledger(os.path.join(directory, "ledger.sqlite3"))
+        self.ledger = Ledger(ledger_path(directory))
         self.state = State(config, {}, clock)
+        self.senders: dict[str, Sender] = {}
         self.cache: dict[str, bytes] = {}
         self.revisions: dict[str, Revision] = {}
         self.env = templates(config.templates)
@@ -116,15 +117,20 @@ class Daemon:
 
     # --- the config ------------------------------------------------------------------------
 
-    def apply(self, config: Config) -> None:
-        """Make ``config`` current: revisions, feeds (memory and folder), notices, the plan."""
+    async def apply(self, config: Config) -> None:
+        """Make ``config`` current: senders, revisions, feeds (memory and folder), notices, the plan.
+
+        Everything that can fail on the new config (its secrets) is read before anything is
+        swapped, so a refused config leaves the old one whole; raise CredentialError then."""
+        tokens = {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
+        senders = make_transports(config, self.directory, lambda: int(self.clock().timestamp() * 1000))
+        old, self.senders = self.senders, senders
+        await close_all(old)
         now = self.clock()
         self.config, self.state.config = config, config
         self.env = templates(config.templates)
-        self.revisions = revisions_for(config, self.ledger, now)
-        self.publish(now)
-        tally = record(config, self.ledger, now, self.env, self.revisions, notices(config, self.ledger, now), [])
-        remember_schedules(config, self.ledger)
+        self.revisions, tally = accept(config, self.ledger, now, self.env, [])
+        self.publish(now, tokens)
         if tally.decided:
             log.info("%d lifecycle notices to send", tally.decided)
         self.state.metrics.windows.set(len(config.windows))
@@ -137,14 +143,13 @@ class Daemon:
         gc.collect()
         gc.freeze()
 
-    def publish(self, now: datetime) -> None:
+    def publish(self, now: datetime, tokens: dict[str, str | None]) -> None:
         feeds = feed.render_all(self.config, self.revisions, now, self.cache)
         extras = {f.name: f for f in self.config.calendar.feeds}
         published = {}
         for name, data in feeds.items():
-            extra = extras.get(name)
-            token = secret(extra.token_file, extra.token_env) if extra else None
-            published[name] = Published.of(data, feed.last_modified(self.config, self.revisions, now, extra), token)
+            modified = feed.last_modified(self.config, self.revisions, now, extras.get(name))
+            published[name] = Published.of(data, modified, tokens.get(name))
             self.state.metrics.feed_bytes.labels(name).set(len(data))
             if self.feeds_dir:
                 atomic_write(os.path.join(self.feeds_dir, f"{name}.ics"), data)
@@ -152,27 +157,29 @@ class Daemon:
         current = {feed.cache_key(r) for r in self.revisions.values()}
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
 
+    def refuse(self, errors: list[str]) -> None:
+        """Keep running on the previous config; say why in the log, /healthz and the metrics."""
+        self.state.reload_error = errors
+        self.state.metrics.reload_ok.set(0)
+        self.state.metrics.reload_time.set(time.time())
+        for error in errors:
+            log.error("reload refused: %s", error)
+        log.error("reload refused: %d errors; still running on the previous config", len(errors))
+        sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
+
     async def reload(self) -> None:
         """SIGHUP: validate the file fully; keep running on the old config on any error."""
         sd_notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}\nSTATUS=reloading")
         try:
             config = await asyncio.to_thread(load, self.config.path)
+            async with self.busy:
+                await self.apply(config)
         except ConfigError as exc:
-            self.state.reload_error = [str(p) for p in exc.problems]
-            self.state.metrics.reload_ok.set(0)
-            self.state.metrics.reload_time.set(time.time())
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: %d errors; still running on the previous config", len(exc.problems))
-            sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
+            self.refuse([str(p) for p in exc.problems])
             return
-        async with self.busy:
-            try:
-                self.apply(config)
-            except CredentialError as exc:
-                self.state.reload_error = [str(exc)]
-                self.state.metrics.reload_ok.set(0)
-                log.error("reload refused: %s", exc)
+        except CredentialError as exc:
+            self.refuse([f"{self.config.path}: {exc}"])
+            return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()
         sd_notify("READY=1\n" + self.status())
@@ -189,13 +196,16 @@ class Daemon:
         for due in sorted({r.due for r in self.upcoming if r.due > now}):
             self.scheduler.add_job(self.tick, DateTrigger(run_date=due), id=f"due:{due.isoformat()}",
                                    misfire_grace_time=None, coalesce=True)
-        pending = self.ledger.pending()
-        if pending:
-            wake = max(min(d.next_try for d in pending), now)
+        waiting = self.ledger.next_tries()
+        if waiting:
+            wake = max(min(waiting), now)
             self.scheduler.add_job(self.tick, DateTrigger(run_date=wake), id="due:retry", misfire_grace_time=None,
                                    replace_existing=True)
-        later = [r for r in self.upcoming if r.due > now]
-        self.state.metrics.next_due.set(later[0].due.timestamp() if later else 0)
+        nxt = self.next_reminder(now)
+        self.state.metrics.next_due.set(nxt.due.timestamp() if nxt else 0)
+
+    def next_reminder(self, now: datetime) -> Reminder | None:
+        return next((r for r in self.upcoming if r.due > now), None)
 
     async def tick(self) -> None:
         """One pass: decide what is due by the wall clock now, record it, deliver it."""
@@ -226,11 +236,10 @@ class Daemon:
         sd_notify(self.status())
 
     def status(self) -> str:
-        now = self.clock()
-        later = [r for r in self.upcoming if r.due > now]
-        nxt = f"next reminder {later[0].due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z} ({later[0].window.id})" \
-            if later else "no reminder in the next 2 hours"
-        return f"STATUS={len(self.config.windows)} windows; {nxt}"
+        nxt = self.next_reminder(self.clock())
+        said = f"next reminder {nxt.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z} ({nxt.window.id})" \
+            if nxt else "no reminder in the next 2 hours"
+        return f"STATUS={len(self.config.windows)} windows; {said}"
 
     # --- life ------------------------------------------------------------------------------
 
@@ -241,7 +250,7 @@ class Daemon:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        self.apply(self.config)
+        await self.apply(self.config)
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
@@ -274,12 +283,10 @@ class Daemon:
         return 0
 
 
-def serve(config: Config, directory: str, senders: dict[str, Sender], clock: Clock, feeds_dir: str | None,
-          listen: str) -> int:
+def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int]) -> int:
     """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
-    address = parse_listen(listen)
     held = lock(directory)
     try:
-        return asyncio.run(Daemon(config, directory, senders, clock, feeds_dir, address).run())
+        return asyncio.run(Daemon(config, directory, clock, feeds_dir, listen).run())
     finally:
         held.close()

@@ -21,7 +21,7 @@ from .messages import Templates, message_id, payloads, templates
 from .model import Config
 from .planner import Reminder, plan
 from .revisions import Revision
-from .transports import Outcome, Sender
+from .transports import Outcome, Sender, envelope
 
 log = logging.getLogger("outage_daemon")
 
@@ -53,7 +53,7 @@ def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
     for name in audiences:
         audience = config.audiences.get(name)
         for address in audience.emails if audience else ():
-            seen.setdefault(address.split("<")[-1].rstrip(">").strip().lower(), address)
+            seen.setdefault(envelope(address).lower(), address)
     return list(seen.values())
 
 
@@ -73,10 +73,18 @@ def notices(config: Config, ledger: Ledger, now: datetime) -> list[Send]:
     return changes(config, ledger.schedules(), now)
 
 
-def remember_schedules(config: Config, ledger: Ledger) -> None:
-    """Store the schedules just announced, so the next load compares against them."""
+def accept(config: Config, ledger: Ledger, now: datetime, env: Templates,
+           candidates: list[Reminder]) -> tuple[dict[str, Revision], Tally]:
+    """Given a freshly loaded config, store its revisions, record its lifecycle notices (and the
+    due ``candidates``), then remember its schedules; return the revisions and what was decided.
+
+    Notices are recorded before the schedules: a crash in between finds the same notices (same
+    keys) again, never loses them."""
+    revisions = revisions_for(config, ledger, now)
+    tally = record(config, ledger, now, env, revisions, notices(config, ledger, now), candidates)
     ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
     ledger.set_meta("initialized", "1")
+    return revisions, tally
 
 
 def lookback(config: Config, ledger: Ledger, now: datetime) -> datetime:
@@ -144,11 +152,12 @@ async def deliver(config: Config, ledger: Ledger, transports: Mapping[str, Sende
                 return
             outcome = await transport.send(config.email.sender, d.recipient, d.payload or b"")
             now = clock()
+            retry_at = now + _wait(d, outcome, retry_base(config, d))
             if outcome.ok:
                 ledger.mark(d, "sent", now)
                 tally.sent += 1
-            elif outcome.temporary and now + _wait(d, outcome, retry_base(config, d)) < d.expires:
-                ledger.mark(d, "pending", now, outcome.error, now + _wait(d, outcome, retry_base(config, d)))
+            elif outcome.temporary and retry_at < d.expires:
+                ledger.mark(d, "pending", now, outcome.error, retry_at)
                 tally.retrying += 1
                 log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
             else:
@@ -170,17 +179,15 @@ async def run_once(config: Config, ledger: Ledger, transports: Mapping[str, Send
     """Decide and deliver what is due now; keep retrying temporary failures for ``retry_for``."""
     env, now = templates(config.templates), clock()
     candidates = plan(config, lookback(config, ledger, now), now + timedelta(microseconds=1))
-    tally = record(config, ledger, now, env, revisions_for(config, ledger, now), notices(config, ledger, now),
-                   candidates)
-    remember_schedules(config, ledger)
+    _, tally = accept(config, ledger, now, env, candidates)
     deadline = clock() + retry_for
     while True:
         tally.retrying = 0
         await deliver(config, ledger, transports, clock, tally)
-        waiting = ledger.pending()
+        waiting = ledger.next_tries()
         if not waiting:
             break
-        wake = min(d.next_try for d in waiting)
+        wake = min(waiting)
         if wake > deadline:
             tally.retrying = len(waiting)
             break

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import date, datetime, time, timedelta
+from email.utils import parseaddr
 from importlib.metadata import PackageNotFoundError, version
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
@@ -265,7 +266,6 @@ def invite(window: Window, config: Config, revision: Revision, method: str, orga
            attendee: str) -> bytes:
     """Given a window, its revision and an iTIP method (REQUEST or CANCEL), return the calendar
     an email carries: same UID and SEQUENCE as the feed, the organizer and the one attendee."""
-    from email.utils import parseaddr
 
     cal = Calendar()
     cal.add("prodid", _prodid())

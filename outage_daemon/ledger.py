@@ -92,6 +92,11 @@ SCHEMA = [
 ]
 
 
+def ledger_path(directory: str) -> str:
+    """Given the state directory, return the ledger file's path."""
+    return os.path.join(directory, "ledger.sqlite3")
+
+
 class Ledger:
     """An open ledger file. Use as a context manager, or call :meth:`close`."""
 
@@ -187,6 +192,11 @@ class Ledger:
         rows = self.db.execute(sql + " ORDER BY created, key, recipient").fetchall()
         found = [_delivery(r) for r in rows]
         return [d for d in found if now is None or d.next_try <= now]
+
+    def next_tries(self) -> list[datetime]:
+        """Return when each pending delivery is due for its next try (without reading payloads)."""
+        rows = self.db.execute("SELECT next_try FROM deliveries WHERE state = 'pending'")
+        return [datetime.fromisoformat(r[0]) for r in rows]
 
     def deliveries(self, key: str | None = None) -> list[Delivery]:
         sql = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"  # noqa: S608

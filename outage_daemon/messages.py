@@ -55,8 +55,9 @@ def message_id(key: str, recipient: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def context(send: Send, config: Config) -> dict[str, object]:
-    """Given what to send, return the template variables (all text, in the configured language)."""
+def context(send: Send, config: Config, env: Templates, channel: str) -> dict[str, object]:
+    """Given what to send and the channel ("email" or "chat"), return the template variables (all
+    text, in the configured language), the one-line subject among them."""
     lang, window = config.language, send.window
     start, end = (send.occurrence.start, send.occurrence.end) if send.occurrence else (window.start, window.end)
     values: dict[str, object] = {
@@ -72,12 +73,13 @@ def context(send: Send, config: Config) -> dict[str, object]:
         "status_url": status_link(window, config) or "",
         "feed_url": f"{config.calendar.base_url.rstrip('/')}/calendar.ics" if config.calendar.base_url else "",
         "notice_url": window.url or "", "previous_start": "", "previous_end": "", "key": send.key,
-        "channel": "email",
+        "channel": channel,
     }
     if send.previous is not None:
         old_start, old_end = send.previous.times()
         values["previous_start"] = i18n.format_time(old_start.astimezone(window.tz), lang, window.all_day)
         values["previous_end"] = i18n.format_time(old_end.astimezone(window.tz), lang, window.all_day)
+    values["subject"] = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
     return values
 
 
@@ -86,10 +88,8 @@ def compose(send: Send, config: Config, now: datetime, env: Templates, revision:
     """Given what to send and ``now``, return the email without its per-recipient headers (To,
     Message-ID). Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation)
     for ``attendee`` when the window's ``revision`` is given."""
-    values = context(send, config)
-    lang = config.language if config.language in ("zh-CN", "en") else "en"
-    subject = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
-    values["subject"] = subject
+    values = context(send, config, env, "email")
+    lang, subject = config.language, str(values["subject"])
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = config.email.sender

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 from .dispatcher import Send
-from .feed import clean
 from .messages import Templates, context
 from .model import Config
 
@@ -54,11 +53,8 @@ def _slack(text: str) -> str:
 
 def payload(kind: str, send: Send, config: Config, env: Templates) -> bytes:
     """Given a webhook kind and what to send, return the unsigned JSON body."""
-    values = context(send, config)
-    values["channel"] = "chat"
-    lang = config.language if config.language in ("zh-CN", "en") else "en"
-    subject = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
-    values["subject"] = subject
+    values = context(send, config, env, "chat")
+    lang, subject = config.language, str(values["subject"])
     text = env.text.get_template(f"{lang}/body.txt").render(values)
     if kind == "generic":
         window = send.window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import signal
@@ -42,6 +43,14 @@ calendar:
 """
 
 
+def write_config(folder: Path, port: int, ahead: timedelta, **options: object) -> tuple[Path, datetime]:
+    """Write a config whose window stops ``ahead`` from now; return its path and the stop time."""
+    start = datetime.now(UTC).replace(microsecond=0) + ahead
+    path = folder / "c.yaml"
+    path.write_text(config_text(port, start, **options))  # type: ignore[arg-type]
+    return path, start
+
+
 @pytest.fixture
 def sink() -> Iterator[tuple[Sink, int]]:
     box = Sink()
@@ -51,9 +60,7 @@ def sink() -> Iterator[tuple[Sink, int]]:
 
 def test_reminders_on_time_and_systemd_protocol(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     box, port = sink
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
-    path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start))
+    path, start = write_config(tmp_path, port, timedelta(seconds=9))
     daemon = Daemon(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
@@ -76,9 +83,7 @@ def test_reminders_on_time_and_systemd_protocol(tmp_path: Path, sink: tuple[Sink
 
 def test_kill_9_and_restart_loses_nothing(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     box, port = sink
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
-    path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[9s, 6s]", at_stop="false"))
+    path, start = write_config(tmp_path, port, timedelta(seconds=12), offsets="[9s, 6s]", at_stop="false")
     first = Daemon(path, tmp_path / "state")
     assert first.read_notify("READY=1"), first.output()
     assert wait_for(lambda: len(box.received) == 1, 20)  # the 9s reminder, due at +3 s
@@ -105,10 +110,8 @@ def test_kill_9_and_restart_loses_nothing(tmp_path: Path, sink: tuple[Sink, int]
 
 def test_reload_bad_then_good_and_second_instance(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     box, port = sink
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    path = tmp_path / "c.yaml"
-    text = config_text(port, start, offsets="[1d]")
-    path.write_text(text)
+    path, start = write_config(tmp_path, port, timedelta(days=3), offsets="[1d]")
+    text = path.read_text()
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None, feeds=tmp_path / "feeds")
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
@@ -150,9 +153,7 @@ def test_reload_bad_then_good_and_second_instance(tmp_path: Path, sink: tuple[Si
 
 def test_http_surface(tmp_path: Path, sink: tuple[Sink, int], monkeypatch: pytest.MonkeyPatch) -> None:
     _, port = sink
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[1d]", private_feed=True))
+    path, _ = write_config(tmp_path, port, timedelta(days=3), offsets="[1d]", private_feed=True)
     monkeypatch.setenv("OUTAGE_TEST_TOKEN", "s3cret")
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
     try:
@@ -193,9 +194,7 @@ def test_http_surface(tmp_path: Path, sink: tuple[Sink, int], monkeypatch: pytes
 
 def test_sigstop_across_a_due_time_sends_it_once_on_sigcont(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     box, port = sink
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
-    path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, offsets="[5s]", at_stop="false"))
+    path, start = write_config(tmp_path, port, timedelta(seconds=9), offsets="[5s]", at_stop="false")
     daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
@@ -208,3 +207,44 @@ def test_sigstop_across_a_due_time_sends_it_once_on_sigcont(tmp_path: Path, sink
         assert len(box.received) == 1
     finally:
         assert daemon.stop() == 0
+
+
+def test_reload_brings_new_webhooks_and_refuses_a_missing_secret(tmp_path: Path, sink: tuple[Sink, int],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_webhooks import Robots
+
+    _, port = sink
+    robots = Robots()
+    robots.thread.start()
+    robots.ready.wait(10)
+    monkeypatch.setenv("ROBOT_URL", robots.url("reloaded"))
+    path, start = write_config(tmp_path, port, timedelta(days=3), offsets="[1d]")
+    text = path.read_text()
+    daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
+    try:
+        assert daemon.read_notify("READY=1"), daemon.output()
+        feed = daemon.get("/calendar.ics")[2]
+        # A feed token from a variable that is not set: the whole reload is refused.
+        path.write_text(text.replace("  name: Test feeds\n", "  name: Test feeds\n"
+                                     "  feeds: [{name: private, token_env: OUTAGE_TEST_UNSET}]\n"))
+        daemon.signal(signal.SIGHUP)
+        assert daemon.read_notify("RELOADING=1") and daemon.read_notify("READY=1")
+        health = daemon.get("/healthz")
+        assert health[0] == 503 and "OUTAGE_TEST_UNSET is not set" in json.loads(health[2])["errors"][0]
+        assert daemon.get("/calendar.ics")[2] == feed and daemon.get("/feeds/private.ics")[0] == 404
+        # A webhook that did not exist at start-up, and a window announced to it.
+        later = start + timedelta(days=1)
+        path.write_text(text.replace("audiences: {team: {email: [a@example.com]}}",
+                                     "webhooks: {robot: {kind: generic, url_env: ROBOT_URL}}\n"
+                                     "audiences: {team: {email: [a@example.com], webhooks: [robot]}}")
+                        + f"  - {{id: added, system: ERP, start: '{later:%Y-%m-%dT%H:%M:%S}Z', "
+                          f"end: '{later + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z'}}\n")
+        daemon.signal(signal.SIGHUP)
+        assert daemon.read_notify("RELOADING=1") and daemon.read_notify("READY=1")
+        assert daemon.get("/healthz")[0] == 200
+        assert wait_for(lambda: robots.counts.get("reloaded") == 1, 10), daemon.output()
+        assert json.loads(robots.hits[-1][4])["kind"] == "announced"
+    finally:
+        assert daemon.stop() == 0
+        asyncio.run_coroutine_threadsafe(robots.stop(), robots.loop).result(10)
+        robots.loop.call_soon_threadsafe(robots.loop.stop)
