@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from icalendar import Calendar, Event  # noqa: E402
 
-from outage_daemon import feed  # noqa: E402
+from outage_daemon.formats import ical as feed  # noqa: E402
 from outage_daemon.loader import load  # noqa: E402
 
 UTC = timezone.utc
@@ -199,9 +199,9 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
     import asyncio
     from email.policy import SMTP
 
-    from outage_daemon.delivery import run_once
-    from outage_daemon.ledger import Ledger
-    from outage_daemon.transports import SmtpPool
+    from outage_daemon.channels.transports import SmtpPool
+    from outage_daemon.ledger.sqlite import Ledger
+    from outage_daemon.pipeline import run_once
 
     proc, port = start_sink()
     try:
@@ -226,9 +226,9 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
             sent = asyncio.run(ours())
             ours_times.append(time.perf_counter() - t0)
             assert sent == count, sent
-            from outage_daemon.dispatcher import decide
-            from outage_daemon.messages import email, templates
-            from outage_daemon.planner import plan
+            from outage_daemon.channels.email.message import email, templates
+            from outage_daemon.core.decide import decide
+            from outage_daemon.core.planner import plan
 
             now = datetime.now(UTC)
             [send], _ = decide(plan(config, now - timedelta(hours=1), now), set(), now)

@@ -20,19 +20,22 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from . import feed, notice, timerules, webhooks
-from .checks import warnings
-from .credentials import CredentialError
-from .daemon import AlreadyRunning, lock, parse_listen, serve
-from .delivery import Tally, revisions_for, run_once
-from .dispatcher import Send
-from .errors import ConfigError
-from .ledger import Ledger, ledger_path
-from .loader import load
-from .messages import email, templates
-from .planner import Reminder, plan
-from .publish import atomic_write
-from .transports import Outcome, close_all, make_transports
+from outage_daemon import notice
+from outage_daemon.channels import webhooks
+from outage_daemon.channels.email.message import email, templates
+from outage_daemon.channels.transports import Outcome, close_all, make_transports
+from outage_daemon.core import timerules
+from outage_daemon.core.checks import warnings
+from outage_daemon.core.decide import Send
+from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.credentials import CredentialError
+from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
+from outage_daemon.formats import ical as feed
+from outage_daemon.ledger.sqlite import Ledger, ledger_path
+from outage_daemon.loader import load
+from outage_daemon.pipeline import Tally, revisions_for, run_once
+from outage_daemon.publish import atomic_write
 
 UTC = timerules.UTC
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -28,20 +28,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import feed
-from .credentials import CredentialError, secret
-from .delivery import Clock, accept, deliver, lookback, record
-from .errors import ConfigError
-from .ledger import Ledger, ledger_path
-from .loader import load
-from .messages import templates
-from .model import Config
-from .planner import Reminder, plan
-from .publish import atomic_write
-from .revisions import Revision
-from .timerules import UTC
-from .transports import Sender, close_all, make_transports
-from .web import Published, State, app
+from outage_daemon.channels.email.message import templates
+from outage_daemon.channels.transports import Sender, close_all, make_transports
+from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.model import Config
+from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.core.revisions import Revision
+from outage_daemon.core.timerules import UTC
+from outage_daemon.credentials import CredentialError, secret
+from outage_daemon.formats import ical as feed
+from outage_daemon.ledger.sqlite import Ledger, ledger_path
+from outage_daemon.loader import load
+from outage_daemon.pipeline import Clock, accept, deliver, lookback, record
+from outage_daemon.publish import atomic_write
+from outage_daemon.web import Published, State, app
 
 log = logging.getLogger("outage_daemon")
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from .config import build
-from .errors import ConfigError, Loc, Problem
-from .model import Config
-from .schema import Item, Walk, schema, validate
+from outage_daemon.core.config import build
+from outage_daemon.core.errors import ConfigError, Loc, Problem
+from outage_daemon.core.model import Config
+from outage_daemon.core.schema import Item, Walk, schema, validate
 
 try:  # the C loader is several times faster; compose-only, so still safe
     from yaml import CSafeLoader as _Loader

@@ -21,10 +21,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
 
-from . import i18n
-from .feed import summary
-from .model import Config
-from .status import api, rows
+from outage_daemon.core import i18n
+from outage_daemon.core.model import Config
+from outage_daemon.formats.ical import summary
+from outage_daemon.formats.status import api, rows
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _page_env() -> jinja2.Environment:
 
 
 _ENV = _page_env()
-_SCRIPT = resources.files(__package__).joinpath("templates/page/countdown.js").read_text(encoding="utf-8")
+_SCRIPT = resources.files("outage_daemon").joinpath("templates/page/countdown.js").read_text(encoding="utf-8")
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 _CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; base-uri 'none'; " \
        "form-action 'none'; frame-ancestors 'none'"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from outage_daemon.errors import ConfigError
+from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.model import Config
 from outage_daemon.loader import load
-from outage_daemon.model import Config
 
 HEAD = """\
 timezone: America/New_York

@@ -18,7 +18,7 @@ import pytest
 from daemonproc import Daemon
 from smtpsink import Server, Sink, wait_for
 
-from outage_daemon.timerules import UTC
+from outage_daemon.core.timerules import UTC
 
 
 def config_text(port: int, start: datetime, offsets: str = "[5s, 3s]", at_stop: str = "true",

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from outage_daemon.dispatcher import Schedule, changes, decide
-from outage_daemon.model import Config
-from outage_daemon.planner import plan
-from outage_daemon.timerules import UTC
+from outage_daemon.core.decide import Schedule, changes, decide
+from outage_daemon.core.model import Config
+from outage_daemon.core.planner import plan
+from outage_daemon.core.timerules import UTC
 
 CONFIG = """
 timezone: Asia/Shanghai

@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT
 
-from outage_daemon.schema import reference, schema
+from outage_daemon.core.schema import reference, schema
 
 
 def test_readme_reference_is_current() -> None:

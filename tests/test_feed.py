@@ -15,11 +15,11 @@ import pytest
 from conftest import ROOT
 from feedcheck import lint, parse_three
 
-from outage_daemon import feed
-from outage_daemon.ledger import Ledger
-from outage_daemon.model import Config
+from outage_daemon.core.model import Config
+from outage_daemon.core.timerules import UTC
+from outage_daemon.formats import ical as feed
+from outage_daemon.ledger.sqlite import Ledger
 from outage_daemon.publish import atomic_write
-from outage_daemon.timerules import UTC
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outage_daemon.errors import ConfigError
+from outage_daemon.core.errors import ConfigError
 from outage_daemon.loader import load
 
 EXAMPLE = (ROOT / "config" / "example.yaml").read_bytes()

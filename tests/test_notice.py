@@ -11,8 +11,8 @@ import yaml
 from conftest import ROOT
 
 from outage_daemon import notice
+from outage_daemon.core.timerules import zone
 from outage_daemon.loader import load
-from outage_daemon.timerules import zone
 
 SHANGHAI = zone("Asia/Shanghai")
 SHARED = ROOT.parent / "shared" / "data" / "notice-xian-vat-2023.txt"

@@ -22,12 +22,12 @@ import icalendar
 import pytest
 from smtpsink import Server, Sink, free_port, make_cert, wait_for
 
-from outage_daemon.delivery import Tally, run_once
-from outage_daemon.ledger import Ledger
+from outage_daemon.channels.transports import close_all, make_transports
+from outage_daemon.core.model import Config
+from outage_daemon.core.timerules import UTC
+from outage_daemon.ledger.sqlite import Ledger
 from outage_daemon.loader import load
-from outage_daemon.model import Config
-from outage_daemon.timerules import UTC
-from outage_daemon.transports import close_all, make_transports
+from outage_daemon.pipeline import Tally, run_once
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 

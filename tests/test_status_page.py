@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from daemonproc import Daemon
 
-from outage_daemon.timerules import UTC
+from outage_daemon.core.timerules import UTC
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from outage_daemon import timerules as tr
-from outage_daemon.timerules import UTC, TimeError
+from outage_daemon.core import timerules as tr
+from outage_daemon.core.timerules import UTC, TimeError
 
 NY, BERLIN, SYDNEY, SHANGHAI = (tr.zone(n) for n in
                                 ("America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Shanghai"))

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, available_timezones
 import pytest
 import vobject
 
-from outage_daemon.timerules import UTC
-from outage_daemon.vtimezone import transitions, vtimezone
+from outage_daemon.core.timerules import UTC
+from outage_daemon.formats.vtimezone import transitions, vtimezone
 
 
 def reread(key: str, first: int, last: int) -> object:

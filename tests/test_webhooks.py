@@ -18,11 +18,11 @@ from urllib.parse import unquote
 import pytest
 from aiohttp import web
 
-from outage_daemon.delivery import Tally, run_once
-from outage_daemon.ledger import Ledger
-from outage_daemon.model import Config
-from outage_daemon.timerules import UTC
-from outage_daemon.transports import close_all, make_transports
+from outage_daemon.channels.transports import close_all, make_transports
+from outage_daemon.core.model import Config
+from outage_daemon.core.timerules import UTC
+from outage_daemon.ledger.sqlite import Ledger
+from outage_daemon.pipeline import Tally, run_once
 
 SECRET = "s3cr3t-robot"  # noqa: S105 - the test robot's secret
 

@@ -18,9 +18,9 @@ from typing import Protocol
 import aiohttp
 import aiosmtplib
 
-from . import webhooks
-from .credentials import secret
-from .model import Config, Smtp, Webhook
+from outage_daemon.channels import webhooks
+from outage_daemon.core.model import Config, Smtp, Webhook
+from outage_daemon.credentials import secret
 
 
 @dataclass(frozen=True)

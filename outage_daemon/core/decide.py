@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Config, Occurrence, Window
-from .planner import KINDS, Reminder
-from .timerules import UTC, Offset, add_absolute
+from outage_daemon.core.model import Config, Occurrence, Window
+from outage_daemon.core.planner import KINDS, Reminder
+from outage_daemon.core.timerules import UTC, Offset, add_absolute
 
 NOTICE_KINDS = ("announced", "rescheduled", "cancelled")
 

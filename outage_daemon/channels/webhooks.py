@@ -18,9 +18,9 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
-from .dispatcher import Send
-from .messages import Templates, context
-from .model import Config
+from outage_daemon.channels.email.message import Templates, context
+from outage_daemon.core.decide import Send
+from outage_daemon.core.model import Config
 
 # Characters that are markup in WeCom/DingTalk markdown, shown as their full-width look-alikes so a
 # window's text cannot add a link, heading or emphasis.

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from . import timerules
-from .errors import Loc, Problem
+from outage_daemon.core import timerules
+from outage_daemon.core.errors import Loc, Problem
 
 Value = str | int | bool | None | dict[str, "Item"] | list["Item"]
 
@@ -48,7 +48,7 @@ class Item:
 @cache
 def schema() -> dict[str, Any]:
     """Return the parsed schema shipped with the package."""
-    text = resources.files(__package__).joinpath("schema.yaml").read_text(encoding="utf-8")
+    text = resources.files("outage_daemon").joinpath("schema.yaml").read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule
 
-from .errors import Loc
-from .timerules import Offset, occurrences_between, resolve
+from outage_daemon.core.errors import Loc
+from outage_daemon.core.timerules import Offset, occurrences_between, resolve
 
 
 @dataclass(frozen=True)

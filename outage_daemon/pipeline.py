@@ -14,14 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import feed, webhooks
-from .dispatcher import Schedule, Send, changes, decide
-from .ledger import Delivery, Ledger
-from .messages import Templates, message_id, payloads, templates
-from .model import Config
-from .planner import Reminder, plan
-from .revisions import Revision
-from .transports import Outcome, Sender, envelope
+from outage_daemon.channels import webhooks
+from outage_daemon.channels.email.message import Templates, message_id, payloads, templates
+from outage_daemon.channels.transports import Outcome, Sender, envelope
+from outage_daemon.core.decide import Schedule, Send, changes, decide
+from outage_daemon.core.model import Config
+from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.core.revisions import Revision
+from outage_daemon.formats import ical as feed
+from outage_daemon.ledger.sqlite import Delivery, Ledger
 
 log = logging.getLogger("outage_daemon")
 

@@ -17,11 +17,11 @@ from email.utils import format_datetime
 
 import jinja2
 
-from . import i18n
-from .dispatcher import Send
-from .feed import clean, invite, status_link
-from .model import Config
-from .revisions import Revision
+from outage_daemon.core import i18n
+from outage_daemon.core.decide import Send
+from outage_daemon.core.model import Config
+from outage_daemon.core.revisions import Revision
+from outage_daemon.formats.ical import clean, invite, status_link
 
 INVITES = ("announced", "rescheduled", "cancelled")
 

@@ -16,11 +16,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
 
-from . import i18n
-from .model import Config, Feed, Window
-from .revisions import Revision, revise
-from .timerules import UTC, add_absolute, resolve
-from .vtimezone import vtimezone
+from outage_daemon.core import i18n
+from outage_daemon.core.model import Config, Feed, Window
+from outage_daemon.core.revisions import Revision, revise
+from outage_daemon.core.timerules import UTC, add_absolute, resolve
+from outage_daemon.formats.vtimezone import vtimezone
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _LINEBREAKS = re.compile(r"\r\n|\r|\n")

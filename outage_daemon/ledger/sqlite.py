@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .dispatcher import Schedule, Skip
-from .revisions import Revision
+from outage_daemon.core.decide import Schedule, Skip
+from outage_daemon.core.revisions import Revision
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .feed import summary
-from .model import Config, Window
+from outage_daemon.core.model import Config, Window
+from outage_daemon.formats.ical import summary
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=120)

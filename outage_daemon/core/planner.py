@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Config, Notify, Occurrence, Window
-from .timerules import Offset, before
+from outage_daemon.core.model import Config, Notify, Occurrence, Window
+from outage_daemon.core.timerules import Offset, before
 
 KINDS = ("before_stop", "at_stop", "before_restore", "at_restore")
 

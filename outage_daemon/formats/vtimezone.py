@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import YEARLY, rrule, weekday
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-from .timerules import UTC
+from outage_daemon.core.timerules import UTC
 
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from .errors import Loc, Problem
-from .model import Config, Occurrence, Window
-from .planner import dropped
+from outage_daemon.core.errors import Loc, Problem
+from outage_daemon.core.model import Config, Occurrence, Window
+from outage_daemon.core.planner import dropped
 
 HORIZON = timedelta(days=366)
 

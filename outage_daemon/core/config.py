@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import timerules
-from .errors import ConfigError, Loc, Problem
-from .model import (
+from outage_daemon.core import timerules
+from outage_daemon.core.errors import ConfigError, Loc, Problem
+from outage_daemon.core.model import (
     Audience,
     Calendar,
     Config,
@@ -25,8 +25,8 @@ from .model import (
     Webhook,
     Window,
 )
-from .schema import Item
-from .timerules import Offset, TimeError
+from outage_daemon.core.schema import Item
+from outage_daemon.core.timerules import Offset, TimeError
 
 DEFAULT_DOMAIN = "outage-daemon"
 
