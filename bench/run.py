@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from icalendar import Calendar, Event  # noqa: E402
 
+from outage_daemon.core.revisions import revise, revise_all  # noqa: E402
 from outage_daemon.formats import ical as feed  # noqa: E402
+from outage_daemon.formats.text import summary  # noqa: E402
 from outage_daemon.loader import load  # noqa: E402
 
 UTC = timezone.utc
@@ -116,7 +118,7 @@ def bare_icalendar(config: object) -> bytes:
         ev.add("sequence", 0)
         ev.add("dtstart", window.start)
         ev.add("dtend", window.end)
-        ev.add("summary", feed.summary(window, config.language))  # type: ignore[attr-defined]
+        ev.add("summary", summary(window, config.language))
         ev.add("description", feed.describe(window, config))  # type: ignore[arg-type]
         ev.add("categories", [window.system])
         ev.add("status", "CONFIRMED")
@@ -133,7 +135,7 @@ def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
         path = folder / f"r{n}.yaml"
         path.write_text(config_text(n), encoding="utf-8")
         config = load(str(path))
-        revisions = feed.revise_all(config, {}, NOW)
+        revisions = revise_all(config, {}, NOW)
         full = median_of(lambda c=config, r=revisions: feed.render(c, r, NOW, cache={}), repeat)
         bare = median_of(lambda c=config: bare_icalendar(c), repeat)
         cache: dict[str, bytes] = {}
@@ -142,7 +144,7 @@ def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
 
         def one_change(c: object = config, r: dict = changed, k: dict = cache,
                        counter: object = iter(range(10**9))) -> None:
-            r["w7"] = feed.revise(r["w7"], "w7", f"changed-{next(counter)}", NOW)  # type: ignore[call-overload]
+            r["w7"] = revise(r["w7"], "w7", f"changed-{next(counter)}", NOW)  # type: ignore[call-overload]
             feed.render(c, r, NOW, cache=k)  # type: ignore[arg-type]
 
         incremental = median_of(one_change, repeat)

@@ -20,8 +20,7 @@ from outage_daemon.channels.transports import Outcome, Sender, envelope
 from outage_daemon.core.decide import Schedule, Send, changes, decide
 from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.revisions import Revision
-from outage_daemon.formats import ical as feed
+from outage_daemon.core.revisions import Revision, revise_all
 from outage_daemon.ledger.sqlite import Delivery, Ledger
 
 log = logging.getLogger("outage_daemon")
@@ -60,7 +59,7 @@ def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
 
 def revisions_for(config: Config, ledger: Ledger, now: datetime) -> dict[str, Revision]:
     """Given a freshly loaded config, return (and store) every window's feed revision."""
-    revisions = feed.revise_all(config, ledger.revisions(), now)
+    revisions = revise_all(config, ledger.revisions(), now)
     ledger.save_revisions(revisions.values())
     return revisions
 

@@ -23,8 +23,8 @@ from prometheus_client import Counter as PromCounter
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
-from outage_daemon.formats.ical import summary
 from outage_daemon.formats.status import api, rows
+from outage_daemon.formats.text import summary
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from conftest import ROOT
 from feedcheck import lint, parse_three
 
 from outage_daemon.core.model import Config
+from outage_daemon.core.revisions import revise, revise_all
 from outage_daemon.core.timerules import UTC
 from outage_daemon.formats import ical as feed
 from outage_daemon.ledger.sqlite import Ledger
@@ -69,7 +70,7 @@ FEEDS = {
 
 
 def render(config: Config, ledger: Ledger, now: datetime = NOW) -> bytes:
-    revisions = feed.revise_all(config, ledger.revisions(), now)
+    revisions = revise_all(config, ledger.revisions(), now)
     ledger.save_revisions(revisions.values())
     return feed.render(config, revisions, now)
 
@@ -147,7 +148,7 @@ def test_hostile_text_cannot_inject(config_of: Callable[[str], Config], ledger: 
     # The config refuses CR, NUL and BEL; the renderer must survive them anyway.
     [window] = config.windows
     raw = dataclasses.replace(window, title="a\r\nBEGIN:VALARM\x00\x07\rX:1", contacts="\x1b[31m\r\n")
-    worse = feed.render(dataclasses.replace(config, windows=(raw,)), feed.revise_all(config, {}, NOW), NOW)
+    worse = feed.render(dataclasses.replace(config, windows=(raw,)), revise_all(config, {}, NOW), NOW)
     lint(worse)
     assert parse_three(worse) == parse_three(data)
     worse_cal = icalendar.Calendar.from_ical(worse.decode())
@@ -189,7 +190,7 @@ def test_cache_renders_only_what_changed(config_of: Callable[[str], Config]) -> 
     config = config_of("windows:\n" + "".join(
         f"  - {{id: w{i}, system: s, start: 2026-05-01 {i:02d}:00, end: 2026-05-01 {i:02d}:30}}\n"
         for i in range(10)))
-    revisions = feed.revise_all(config, {}, NOW)
+    revisions = revise_all(config, {}, NOW)
     cache: dict[str, bytes] = {}
     cold = feed.render(config, revisions, NOW, cache=cache)
     calls = []
@@ -202,7 +203,7 @@ def test_cache_renders_only_what_changed(config_of: Callable[[str], Config]) -> 
     feed.event = counting  # type: ignore[assignment]
     try:
         assert feed.render(config, revisions, NOW, cache=cache) == cold and calls == []
-        bumped = dict(revisions, w4=feed.revise(revisions["w4"], "w4", "other", NOW + timedelta(days=1)))
+        bumped = dict(revisions, w4=revise(revisions["w4"], "w4", "other", NOW + timedelta(days=1)))
         feed.render(config, bumped, NOW, cache=cache)
     finally:
         feed.event = original
@@ -223,7 +224,7 @@ def test_extra_feed_filters_by_audience_and_system(config_of: Callable[[str], Co
           - {id: a, system: db, start: 2026-05-01 10:00, end: 2026-05-01 11:00, audiences: [fin]}
           - {id: b, system: erp, start: 2026-05-01 10:00, end: 2026-05-01 11:00, audiences: [ops]}
         """)
-    revisions = feed.revise_all(config, {}, NOW)
+    revisions = revise_all(config, {}, NOW)
     fin, dbonly = config.calendar.feeds
     assert b"UID:a@" in feed.render(config, revisions, NOW, fin) and b"UID:b@" not in feed.render(
         config, revisions, NOW, fin)

@@ -6,53 +6,28 @@ ten thousand changed renders one event and joins the rest.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import date, datetime, time, timedelta
-from email.utils import parseaddr
 from importlib.metadata import PackageNotFoundError, version
 
 from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Feed, Window
-from outage_daemon.core.revisions import Revision, revise
+from outage_daemon.core.revisions import Revision
 from outage_daemon.core.timerules import UTC, add_absolute, resolve
+from outage_daemon.formats.text import clean, status_link, summary
 from outage_daemon.formats.vtimezone import vtimezone
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
-_LINEBREAKS = re.compile(r"\r\n|\r|\n")
 _END = b"END:VCALENDAR\r\n"
 
 
-def clean(text: str, multiline: bool = False) -> str:
-    """Given any text, return it with control characters gone and, unless ``multiline``, on one
-    line; escaping for iCalendar is the library's job after this."""
-    text = _LINEBREAKS.sub("\n" if multiline else " ", text)
-    return _CONTROL.sub(" ", text).replace("\t", " ").strip()
-
-
-def _prodid() -> str:
+def prodid() -> str:
     try:
         release = version("outage-daemon")
     except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
         release = "dev"
     return f"-//outage-daemon//outage-daemon {release}//EN"
-
-
-def fingerprint(window: Window, config: Config) -> str:
-    """Given a window and its config, return a hash of everything its event shows."""
-    cal = config.calendar
-    fields = [
-        window.id, window.system, window.title, window.start.isoformat(), window.end.isoformat(),
-        window.tz.key, window.all_day, window.status, list(window.services), window.description,
-        window.alternatives, window.contacts, window.url, window.repeat,
-        [e.isoformat() for e in window.exceptions],
-        config.language, cal.base_url, cal.domain, [a.canonical for a in cal.alarms],
-    ]
-    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
 
 
 def uid(window: Window, config: Config) -> str:
@@ -79,21 +54,6 @@ def published(config: Config, now: datetime, feed: Feed | None = None) -> list[W
                 continue
         out.append(window)
     return out
-
-
-def summary(window: Window, language: str) -> str:
-    """Given a window, return its one-line title, marked when cancelled or tentative."""
-    text = window.system + (i18n.label(language, "sep") + window.title if window.title else "")
-    if window.status in ("cancelled", "tentative"):
-        mark = i18n.label(language, window.status)
-        text = f"【{mark}】{text}" if language == "zh-CN" else f"[{mark}] {text}"
-    return clean(text)
-
-
-def status_link(window: Window, config: Config) -> str | None:
-    """Given a window, return its link on the status page, when a base URL is configured."""
-    base = config.calendar.base_url
-    return f"{base.rstrip('/')}/#{window.id}" if base else None
 
 
 def describe(window: Window, config: Config) -> str:
@@ -187,7 +147,7 @@ def event(window: Window, config: Config, revision: Revision) -> Event:
     return ev
 
 
-def _zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
+def zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
     spans: dict[str, tuple[int, int]] = {}
     for window in windows:
         if window.all_day or window.tz.key in ("UTC", "Etc/UTC"):
@@ -212,7 +172,7 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
     between calls; identical input gives identical bytes.
     """
     windows = published(config, now, feed)
-    zones = tuple(sorted(_zone_years(windows, now).items()))
+    zones = tuple(sorted(zone_years(windows, now).items()))
     name = clean(feed.title if feed is not None and feed.title else config.calendar.name)
     head_key = f"head/{name}/{config.calendar.description}/{config.tz.key}/{config.calendar.refresh}/{zones}"
     head = cache.get(head_key) if cache is not None else None
@@ -237,7 +197,7 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
 def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], ...]) -> bytes:
     """Return the calendar's properties and VTIMEZONEs, without the closing line."""
     cal = Calendar()
-    cal.add("prodid", _prodid())
+    cal.add("prodid", prodid())
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
@@ -255,38 +215,6 @@ def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], .
     head: bytes = cal.to_ical()
     assert head.endswith(_END)  # noqa: S101 - the library's own framing
     return head[: -len(_END)]
-
-
-def revise_all(config: Config, stored: Mapping[str, Revision], now: datetime) -> dict[str, Revision]:
-    """Given the config, the stored revisions and ``now``, return every window's revision."""
-    return {w.id: revise(stored.get(w.id), w.id, fingerprint(w, config), now) for w in config.windows}
-
-
-def invite(window: Window, config: Config, revision: Revision, method: str, organizer: str,
-           attendee: str) -> bytes:
-    """Given a window, its revision and an iTIP method (REQUEST or CANCEL), return the calendar
-    an email carries: same UID and SEQUENCE as the feed, the organizer and the one attendee."""
-
-    cal = Calendar()
-    cal.add("prodid", _prodid())
-    cal.add("version", "2.0")
-    cal.add("method", method)
-    now = revision.last_modified
-    for key, (first, last) in sorted(_zone_years([window], now).items()):
-        cal.add_component(vtimezone(key, first, last))
-    ev = event(window, config, revision)
-    if method == "CANCEL":
-        ev["status"] = "CANCELLED"
-    name, address = parseaddr(organizer)
-    ev.add("organizer", f"mailto:{address}", parameters={"CN": clean(name)} if name else {})
-    name, address = parseaddr(attendee)
-    params = {"ROLE": "NON-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"}
-    if name:
-        params["CN"] = clean(name)
-    ev.add("attendee", f"mailto:{address}", parameters=params)
-    cal.add_component(ev)
-    data: bytes = cal.to_ical()
-    return data
 
 
 def render_all(config: Config, revisions: Mapping[str, Revision], now: datetime,

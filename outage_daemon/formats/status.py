@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from outage_daemon.core.model import Config, Window
-from outage_daemon.formats.ical import summary
+from outage_daemon.formats.text import summary
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=120)

@@ -17,11 +17,12 @@ from email.utils import format_datetime
 
 import jinja2
 
+from outage_daemon.channels.email.invite import invite
 from outage_daemon.core import i18n
 from outage_daemon.core.decide import Send
 from outage_daemon.core.model import Config
 from outage_daemon.core.revisions import Revision
-from outage_daemon.formats.ical import clean, invite, status_link
+from outage_daemon.formats.text import clean, status_link
 
 INVITES = ("announced", "rescheduled", "cancelled")
 

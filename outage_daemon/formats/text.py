@@ -1,0 +1,33 @@
+"""Text helpers shared by the feed, the messages and the status page. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from outage_daemon.core import i18n
+from outage_daemon.core.model import Config, Window
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_LINEBREAKS = re.compile(r"\r\n|\r|\n")
+
+
+def clean(text: str, multiline: bool = False) -> str:
+    """Given any text, return it with control characters gone and, unless ``multiline``, on one
+    line; escaping for iCalendar is the library's job after this."""
+    text = _LINEBREAKS.sub("\n" if multiline else " ", text)
+    return _CONTROL.sub(" ", text).replace("\t", " ").strip()
+
+
+def summary(window: Window, language: str) -> str:
+    """Given a window, return its one-line title, marked when cancelled or tentative."""
+    text = window.system + (i18n.label(language, "sep") + window.title if window.title else "")
+    if window.status in ("cancelled", "tentative"):
+        mark = i18n.label(language, window.status)
+        text = f"【{mark}】{text}" if language == "zh-CN" else f"[{mark}] {text}"
+    return clean(text)
+
+
+def status_link(window: Window, config: Config) -> str | None:
+    """Given a window, return its link on the status page, when a base URL is configured."""
+    base = config.calendar.base_url
+    return f"{base.rstrip('/')}/#{window.id}" if base else None
