@@ -14,31 +14,29 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from email.policy import SMTP
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from outage_daemon import notice
-from outage_daemon.channels import webhooks
-from outage_daemon.channels.email.message import email, templates
-from outage_daemon.channels.transports import Outcome, close_all, make_transports
-from outage_daemon.core import timerules
+from outage_daemon.channels.base import Outcome
+from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
-from outage_daemon.core.decide import Send
+from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.core.revisions import revise_all
 from outage_daemon.credentials import CredentialError
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
-from outage_daemon.formats import ical as feed
-from outage_daemon.ledger.sqlite import Ledger, ledger_path
+from outage_daemon.formats import render_all
+from outage_daemon.ledger import LedgerError, default_url, open_ledger
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Tally, revisions_for, run_once
+from outage_daemon.pipeline import Notifier, Tally
 from outage_daemon.publish import atomic_write
 
 UTC = timerules.UTC
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class UsageError(Exception):
@@ -116,7 +114,7 @@ def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
         return 0
     rows = [("due (local)", "UTC", "window", "kind", "offset", "audiences")]
     for r in reminders:
-        local = f"{r.due:%Y-%m-%d} {WEEKDAYS[r.due.weekday()]} {r.due:%H:%M %Z}"
+        local = f"{r.due:%Y-%m-%d} {i18n.WEEKDAYS['en'][r.due.weekday()]} {r.due:%H:%M %Z}"
         rows.append((local, f"{r.due.astimezone(UTC):%Y-%m-%d %H:%MZ}", r.window.id, r.kind,
                      r.offset.text if r.offset else "-", ",".join(r.audiences) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -139,18 +137,22 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
     if args.now:
         now = parse_instant(args.now, config.tz)
-    with Ledger(ledger_path(state_dir(args.state_dir))) as ledger:
-        feeds = feed.render_all(config, revisions_for(config, ledger, now), now)
-    for name, data in feeds.items():
-        path = os.path.join(args.output, f"{name}.ics")
+    ledger = open_ledger(ledger_url(args))
+    try:
+        revisions = revise_all(config, ledger.revisions(), now)
+        ledger.save_revisions(revisions.values())
+    finally:
+        ledger.close()
+    for filename, data in render_all(config, revisions, now).items():
+        path = os.path.join(args.output, filename)
         changed = atomic_write(path, data)
         print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
     return 0
 
 
-def wall_clock_ms() -> int:
-    """Return the present instant in Unix milliseconds (webhook signatures)."""
-    return int(wall_clock().timestamp() * 1000)
+def ledger_url(args: argparse.Namespace) -> str:
+    """Return the ledger's URL: ``--ledger``, else $OUTAGE_DAEMON_LEDGER, else SQLite in the state directory."""
+    return args.ledger or os.environ.get("OUTAGE_DAEMON_LEDGER") or default_url(state_dir(args.state_dir))
 
 
 def cmd_run(args: argparse.Namespace, now: datetime) -> int:
@@ -161,15 +163,14 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not args.once:
-        return serve(config, directory, wall_clock, args.feeds_dir, listen)
+        return serve(config, directory, wall_clock, args.feeds_dir, listen, ledger_url(args), args.node)
 
     async def once() -> Tally:
-        senders = make_transports(config, directory, wall_clock_ms)
+        notifier = Notifier.open(config, directory, wall_clock, ledger_url(args), args.node)
         try:
-            with Ledger(ledger_path(directory)) as ledger:
-                return await run_once(config, ledger, senders, wall_clock)
+            return await notifier.run_once()
         finally:
-            await close_all(senders)
+            await notifier.close()
 
     held = lock(directory)
     try:
@@ -194,23 +195,20 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         window = upcoming[0] if upcoming else (config.windows[0] if config.windows else None)
     if window is None:
         raise UsageError("the config has no window to show in a test message")
-    send = Send(f"{window.id}/test/{now:%Y%m%dT%H%M%S}", "test", window, now, now)
-    env = templates(config.templates)
+    test = Notification(f"{window.id}/test/{now:%Y%m%dT%H%M%S}", Kind.TEST, window, now, now)
     if args.webhook:
         channel, recipient = "webhook", args.webhook
-        body = webhooks.payload(config.webhooks[args.webhook].kind, send, config, env)
         where = f"webhook {args.webhook} ({config.webhooks[args.webhook].kind})"
     else:
         channel, recipient = "email", args.to
-        body = email(send, config, args.to, now, env).as_bytes(policy=SMTP)
         where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
     async def deliver() -> Outcome:
-        senders = make_transports(config, state_dir(args.state_dir), wall_clock_ms)
+        notifier = Notifier.open(config, state_dir(args.state_dir), wall_clock, ledger_url(args))
         try:
-            return await senders[channel].send(config.email.sender, recipient, body)
+            return await notifier.send_now(test, channel, recipient)
         finally:
-            await close_all(senders)
+            await notifier.close()
 
     outcome = asyncio.run(deliver())
     if outcome.ok:
@@ -247,6 +245,12 @@ def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def ledger_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--ledger URL`` to a command that opens the ledger."""
+    p.add_argument("--ledger", metavar="URL", help="the ledger (default: $OUTAGE_DAEMON_LEDGER, else "
+                   "sqlite:///STATE_DIR/ledger.sqlite3)")
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     top = argparse.ArgumentParser(
@@ -275,18 +279,22 @@ def parser() -> argparse.ArgumentParser:
     p = command("render", "write the feeds atomically, then exit", cmd_render)
     p.add_argument("-o", "--output", default="feeds", metavar="DIR", help="output folder (feeds/)")
     p.add_argument("--state-dir", metavar="DIR", help="ledger folder ($STATE_DIRECTORY, else state/)")
+    ledger_option(p)
     p.add_argument("--now", metavar="T", help="render as of T (DTSTAMP of new or changed windows)")
     p = command("run", "the daemon; with --once, deliver what is due now and exit", cmd_run)
     p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
+    ledger_option(p)
+    p.add_argument("--node", metavar="NAME", help="this replica's name in the ledger (default: host name and pid)")
     p = command("send-test", "render and send one notification now", cmd_send_test)
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="ADDR", help="an email address")
     target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
+    ledger_option(p)
     p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
                 cmd_import_notice, config=False)
     p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
@@ -318,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 2
-    except (CredentialError, AlreadyRunning) as exc:
+    except (CredentialError, AlreadyRunning, LedgerError) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

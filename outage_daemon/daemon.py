@@ -28,18 +28,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from outage_daemon.channels.email.message import templates
-from outage_daemon.channels.transports import Sender, close_all, make_transports
+from outage_daemon.channels.base import Channel
+from outage_daemon.channels.render import Templates
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.model import Config
-from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.revisions import Revision
+from outage_daemon.core.planner import Reminder
 from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
-from outage_daemon.formats import ical as feed
-from outage_daemon.ledger.sqlite import Ledger, ledger_path
+from outage_daemon.formats import FORMATS, feeds, render_all
+from outage_daemon.formats.ical import cache_key, last_modified
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Clock, accept, deliver, lookback, record
+from outage_daemon.pipeline import Clock, Notifier
 from outage_daemon.publish import atomic_write
 from outage_daemon.web import Published, State, app
 
@@ -98,16 +97,15 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Daemon:
+    """The running service: one notifier, the HTTP app, the scheduler; the config swapped whole."""
+
     def __init__(self, config: Config, directory: str, clock: Clock, feeds_dir: str | None,
-                 listen: tuple[str, int]) -> None:
-        self.config, self.directory, self.clock = config, directory, clock
+                 listen: tuple[str, int], ledger_url: str | None = None, node: str | None = None) -> None:
+        self.directory, self.clock = directory, clock
         self.feeds_dir, self.listen = feeds_dir, listen
-        self.ledger = Ledger(ledger_path(directory))
+        self.notifier = Notifier.open(config, directory, clock, ledger_url, node)
         self.state = State(config, {}, clock)
-        self.senders: dict[str, Sender] = {}
         self.cache: dict[str, bytes] = {}
-        self.revisions: dict[str, Revision] = {}
-        self.env = templates(config.templates)
         self.upcoming: list[Reminder] = []
         self.busy = asyncio.Lock()
         self.stopping = asyncio.Event()
@@ -115,47 +113,49 @@ class Daemon:
         self.runner: web.AppRunner | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def config(self) -> Config:
+        return self.notifier.config
+
     # --- the config ------------------------------------------------------------------------
 
-    async def apply(self, config: Config) -> None:
-        """Make ``config`` current: senders, revisions, feeds (memory and folder), notices, the plan.
+    async def apply(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> None:
+        """Make ``config`` current: channels, revisions, feeds (memory and folder), notices, the plan.
 
         Everything that can fail on the new config (its secrets) is read before anything is
         swapped, so a refused config leaves the old one whole; raise CredentialError then."""
         tokens = {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
-        senders = make_transports(config, self.directory, lambda: int(self.clock().timestamp() * 1000))
-        old, self.senders = self.senders, senders
-        await close_all(old)
-        now = self.clock()
-        self.config, self.state.config = config, config
-        self.env = templates(config.templates)
-        self.revisions, tally = accept(config, self.ledger, now, self.env, [])
-        self.publish(now, tokens)
-        if tally.decided:
-            log.info("%d lifecycle notices to send", tally.decided)
-        self.state.metrics.windows.set(len(config.windows))
-        self.state.metrics.reload_ok.set(1)
-        self.state.metrics.reload_time.set(time.time())
+        await self.notifier.reload(config, built)
+        self.state.config = config
+        self.state.feeds = await asyncio.to_thread(self.publish, self.clock(), tokens)
+        metrics = self.state.metrics
+        metrics.windows.set(len(config.windows))
+        metrics.reload_ok.set(1)
+        metrics.reload_time.set(time.time())
         self.state.reload_error = []
-        self.replan()
+        await self.replan()
         # The config, feeds and caches live until the next reload: keep the collector's full passes
         # off them (they are freed by reference counting when replaced; none of them forms cycles).
         gc.collect()
         gc.freeze()
 
-    def publish(self, now: datetime, tokens: dict[str, str | None]) -> None:
-        feeds = feed.render_all(self.config, self.revisions, now, self.cache)
-        extras = {f.name: f for f in self.config.calendar.feeds}
+    def publish(self, now: datetime, tokens: dict[str, str | None]) -> dict[str, Published]:
+        """Render every feed (on a worker thread), write it to the feeds folder, return it ready to serve."""
+        config, revisions = self.notifier.config, self.notifier.revisions
+        rendered = render_all(config, revisions, now, self.cache)
         published = {}
-        for name, data in feeds.items():
-            modified = feed.last_modified(self.config, self.revisions, now, extras.get(name))
-            published[name] = Published.of(data, modified, tokens.get(name))
-            self.state.metrics.feed_bytes.labels(name).set(len(data))
-            if self.feeds_dir:
-                atomic_write(os.path.join(self.feeds_dir, f"{name}.ics"), data)
-        self.state.feeds = published
-        current = {feed.cache_key(r) for r in self.revisions.values()}
+        for fmt in FORMATS:
+            for name, extra in feeds(config):
+                filename = f"{name}.{fmt.extension}"
+                data = rendered[filename]
+                modified = last_modified(config, revisions, now, extra)
+                published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
+                self.state.metrics.feed_bytes.labels(name).set(len(data))
+                if self.feeds_dir:
+                    atomic_write(os.path.join(self.feeds_dir, filename), data)
+        current = {cache_key(r) for r in revisions.values()}
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
+        return published
 
     def refuse(self, errors: list[str]) -> None:
         """Keep running on the previous config; say why in the log, /healthz and the metrics."""
@@ -173,7 +173,7 @@ class Daemon:
         try:
             config = await asyncio.to_thread(load, self.config.path)
             async with self.busy:
-                await self.apply(config)
+                await self.apply(config, self.notifier.build(config))
         except ConfigError as exc:
             self.refuse([str(p) for p in exc.problems])
             return
@@ -186,21 +186,20 @@ class Daemon:
 
     # --- timing ----------------------------------------------------------------------------
 
-    def replan(self) -> None:
+    async def replan(self) -> None:
         """Plan the reminders within HORIZON and give each due time a job (the watch job stays)."""
+        self.upcoming = await self.notifier.plan(HORIZON)
         now = self.clock()
-        self.upcoming = plan(self.config, lookback(self.config, self.ledger, now), now + HORIZON)
         for job in self.scheduler.get_jobs():
             if job.id.startswith("due:"):
                 job.remove()
         for due in sorted({r.due for r in self.upcoming if r.due > now}):
             self.scheduler.add_job(self.tick, DateTrigger(run_date=due), id=f"due:{due.isoformat()}",
                                    misfire_grace_time=None, coalesce=True)
-        waiting = self.ledger.next_tries()
-        if waiting:
-            wake = max(min(waiting), now)
-            self.scheduler.add_job(self.tick, DateTrigger(run_date=wake), id="due:retry", misfire_grace_time=None,
-                                   replace_existing=True)
+        wake = await self.notifier.next_try()
+        if wake is not None:
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=max(wake, now)), id="due:retry",
+                                   misfire_grace_time=None, replace_existing=True)
         nxt = self.next_reminder(now)
         self.state.metrics.next_due.set(nxt.due.timestamp() if nxt else 0)
 
@@ -212,26 +211,25 @@ class Daemon:
         if self.stopping.is_set():
             return
         async with self.busy:
-            now = self.clock()
-            since = lookback(self.config, self.ledger, now)
-            due = [r for r in self.upcoming if since <= r.due <= now]
-            tally = record(self.config, self.ledger, now, self.env, self.revisions, [], due)
-            await deliver(self.config, self.ledger, self.senders, self.clock, tally)
+            notifier = self.notifier
+            since = await notifier.since(self.clock())
+            tally = await notifier.record(r for r in self.upcoming if since <= r.due)
+            await notifier.deliver(tally)
             metrics = self.state.metrics
             metrics.reminders.labels("sent").inc(tally.sent)
             metrics.reminders.labels("skipped").inc(tally.skipped)
             metrics.reminders.labels("failed").inc(tally.failed)
-            for state, count in self.ledger.counts().items():
+            for state, count in (await notifier.db(notifier.ledger.counts)).items():
                 metrics.deliveries.labels(state).set(count)
             if tally.sent or tally.failed or tally.skipped:
-                log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", now.isoformat(),
+                log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
                          tally.sent, tally.failed, tally.skipped, tally.retrying)
             if tally.retrying:
-                self.replan()
+                await self.replan()
 
     async def watch(self) -> None:
         """Every WATCH seconds: re-plan against the wall clock, run a pass, tell systemd."""
-        self.replan()
+        await self.replan()
         await self.tick()
         sd_notify(self.status())
 
@@ -248,8 +246,9 @@ class Daemon:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
+    async def start(self) -> None:
+        """Load the ledger's view of the config, publish, plan, serve HTTP and start the timers."""
+        await self.notifier.recover()
         await self.apply(self.config)
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
@@ -263,6 +262,10 @@ class Daemon:
             self.scheduler.add_job(_watchdog, IntervalTrigger(seconds=watchdog / 2e6), id="watchdog",
                                    misfire_grace_time=None, coalesce=True)
         self.scheduler.start()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        await self.start()
         loop.add_signal_handler(signal.SIGHUP, self._spawn, self.reload)
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
@@ -276,17 +279,23 @@ class Daemon:
             await asyncio.wait_for(self.busy.acquire(), STOP_GRACE)
         except asyncio.TimeoutError:
             log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
-        await self.runner.cleanup()
-        await close_all(self.senders)
-        self.ledger.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        await self.notifier.close()
         log.info("stopped")
         return 0
 
 
-def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int]) -> int:
+def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],
+          ledger_url: str | None = None, node: str | None = None) -> int:
     """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
     held = lock(directory)
     try:
-        return asyncio.run(Daemon(config, directory, clock, feeds_dir, listen).run())
+        return asyncio.run(_serve(config, directory, clock, feeds_dir, listen, ledger_url, node))
     finally:
         held.close()
+
+
+async def _serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],
+                 ledger_url: str | None, node: str | None) -> int:
+    return await Daemon(config, directory, clock, feeds_dir, listen, ledger_url, node).run()

@@ -1,33 +1,43 @@
-"""One pass of the notifier: decide what is due, record it in the ledger, deliver, retry.
+"""The notifier: plan → decide → render → record → claim → send → mark.
 
-The shell around :mod:`outage_daemon.dispatcher`. ``now`` comes from the caller's clock; the
-ledger makes every step restartable: a delivery is recorded as pending before it is attempted and
-marked sent only after the server accepted it, so a crash loses nothing and repeats at most what
-was in flight.
+One :class:`Notifier` owns the ledger, the channels and the templates of one config; the daemon,
+``run --once``, ``send-test``, the benchmarks and the tests all go through it. ``now`` comes from
+the clock it is given (the one place a caller injects time). The ledger makes every step
+restartable: a delivery is recorded as pending before it is attempted and marked sent only after
+the other side accepted it, under a claim, so a crash loses nothing and repeats at most what was
+in flight. Ledger calls, rendering and planning run off the event loop (the ledger on one worker
+thread of its own), so HTTP and timers stay responsive during a large pass.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import os
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
-from outage_daemon.channels import webhooks
-from outage_daemon.channels.email.message import Templates, message_id, payloads, templates
-from outage_daemon.channels.transports import Outcome, Sender, envelope
-from outage_daemon.core.decide import Schedule, Send, changes, decide
+from outage_daemon.channels import close_all, make_channels
+from outage_daemon.channels.base import Channel, Outcome
+from outage_daemon.channels.render import Templates, templates
+from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.revisions import Revision, revise_all
-from outage_daemon.ledger.sqlite import Delivery, Ledger
+from outage_daemon.core.records import Attempt, Delivery, Revision, Schedule
+from outage_daemon.core.revisions import revise_all
+from outage_daemon.ledger import Ledger, default_url, open_ledger
 
 log = logging.getLogger("outage_daemon")
 
 LOOKBACK_CAP = timedelta(days=30)
 MAX_BACKOFF = timedelta(minutes=30)
 Clock = Callable[[], datetime]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,83 +51,9 @@ class Tally:
     retrying: int = 0
 
 
-def hooks_of(config: Config, audiences: tuple[str, ...]) -> list[str]:
-    """Given audience names, return the names of their webhooks, each once, in order."""
-    return list(dict.fromkeys(h for name in audiences if name in config.audiences
-                              for h in config.audiences[name].webhooks))
-
-
-def recipients(config: Config, audiences: tuple[str, ...]) -> list[str]:
-    """Given audience names, return their email addresses, each bare address once, in order."""
-    seen: dict[str, str] = {}
-    for name in audiences:
-        audience = config.audiences.get(name)
-        for address in audience.emails if audience else ():
-            seen.setdefault(envelope(address).lower(), address)
-    return list(seen.values())
-
-
-def revisions_for(config: Config, ledger: Ledger, now: datetime) -> dict[str, Revision]:
-    """Given a freshly loaded config, return (and store) every window's feed revision."""
-    revisions = revise_all(config, ledger.revisions(), now)
-    ledger.save_revisions(revisions.values())
-    return revisions
-
-
-def notices(config: Config, ledger: Ledger, now: datetime) -> list[Send]:
-    """Given a freshly loaded config, return its lifecycle notices (none on a first start: the
-    windows already in the config are taken as announced by whatever was used before)."""
-    if ledger.get_meta("initialized") is None:
-        log.info("first start: %d windows taken as already announced", len(config.windows))
-        return []
-    return changes(config, ledger.schedules(), now)
-
-
-def accept(config: Config, ledger: Ledger, now: datetime, env: Templates,
-           candidates: list[Reminder]) -> tuple[dict[str, Revision], Tally]:
-    """Given a freshly loaded config, store its revisions, record its lifecycle notices (and the
-    due ``candidates``), then remember its schedules; return the revisions and what was decided.
-
-    Notices are recorded before the schedules: a crash in between finds the same notices (same
-    keys) again, never loses them."""
-    revisions = revisions_for(config, ledger, now)
-    tally = record(config, ledger, now, env, revisions, notices(config, ledger, now), candidates)
-    ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
-    ledger.set_meta("initialized", "1")
-    return revisions, tally
-
-
-def lookback(config: Config, ledger: Ledger, now: datetime) -> datetime:
-    """Return the earliest due time worth looking at: the last pass, but no later than the
-    longest late_limit ago and no earlier than thirty days ago."""
-    late = max((w.notify.late_limit.approx for w in config.windows if w.notify), default=timedelta(0))
-    last_run = ledger.get_meta("last_run")
-    since = datetime.fromisoformat(last_run) if last_run else now - late
-    return max(min(since, now - late), now - LOOKBACK_CAP)
-
-
-def record(config: Config, ledger: Ledger, now: datetime, env: Templates, revisions: Mapping[str, Revision],
-           sends: list[Send], candidates: list[Reminder]) -> Tally:
-    """Decide which of ``candidates`` (reminders due by ``now``) to send, and record those and
-    ``sends`` (notices) in the ledger with a pending delivery per recipient."""
-    reminders, skips = decide(candidates, ledger.decided(r.key for r in candidates), now)
-    everything = sends + reminders
-    batch = []
-    for send in everything:
-        people = recipients(config, send.window.audiences)
-        bodies = payloads(send, config, people, now, env, revisions.get(send.window.id))
-        rows = [Delivery(send.key, address, "email", "pending", 0, None,
-                         message_id(send.key, address, config.calendar.domain), bodies[address], send.expires, now)
-                for address in people]
-        rows += [Delivery(send.key, name, "webhook", "pending", 0, None, None,
-                          webhooks.payload(config.webhooks[name].kind, send, config, env), send.expires, now)
-                 for name in hooks_of(config, send.window.audiences)]
-        batch.append((send.key, send.window.id, send.kind, send.due, rows))
-    ledger.record(batch, skips, now)
-    ledger.set_meta("last_run", now.isoformat())
-    for skip in skips:
-        log.info("skipped %s: %s", skip.key, skip.reason)
-    return Tally(decided=len(everything), skipped=len(skips))
+def node_name() -> str:
+    """Return this process's default name as a sender: host name and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def backoff(attempts: int, base: timedelta) -> timedelta:
@@ -126,46 +62,13 @@ def backoff(attempts: int, base: timedelta) -> timedelta:
     return min(base * factor, MAX_BACKOFF)
 
 
-def retry_base(config: Config, d: Delivery) -> timedelta:
-    """Given a delivery, return its channel's first wait after a temporary failure."""
-    if d.channel == "webhook" and d.recipient in config.webhooks:
-        return config.webhooks[d.recipient].retry.approx
-    return config.email.smtp.retry.approx if config.email.smtp else timedelta(seconds=30)
-
-
-async def deliver(config: Config, ledger: Ledger, transports: Mapping[str, Sender], clock: Clock,
-                  tally: Tally) -> None:
-    """Attempt every pending delivery due for a try now, each channel ("email", "webhook") through
-    its transport, at most ``transport.concurrency`` at once."""
-    gates = {name: asyncio.Semaphore(max(t.concurrency, 1)) for name, t in transports.items()}
-
-    async def one(d: Delivery) -> None:
-        transport = transports.get(d.channel)
-        if transport is None:
-            ledger.mark(d, "failed", clock(), f"no transport for {d.channel}")
-            tally.failed += 1
-            return
-        async with gates[d.channel]:
-            if clock() >= d.expires:
-                ledger.mark(d, "failed", clock(), f"expired before it could be delivered ({d.last_error})")
-                tally.failed += 1
-                return
-            outcome = await transport.send(config.email.sender, d.recipient, d.payload or b"")
-            now = clock()
-            retry_at = now + _wait(d, outcome, retry_base(config, d))
-            if outcome.ok:
-                ledger.mark(d, "sent", now)
-                tally.sent += 1
-            elif outcome.temporary and retry_at < d.expires:
-                ledger.mark(d, "pending", now, outcome.error, retry_at)
-                tally.retrying += 1
-                log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
-            else:
-                ledger.mark(d, "failed", now, outcome.error)
-                tally.failed += 1
-                log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
-
-    await asyncio.gather(*(one(d) for d in ledger.pending(clock())))
+def lookback(config: Config, last_run: str | None, now: datetime) -> datetime:
+    """Given the config, the last pass's time (or None) and ``now``, return the earliest due time
+    worth looking at: the last pass, but no later than the longest late_limit ago and no earlier
+    than thirty days ago."""
+    late = max((w.notify.late_limit.approx for w in config.windows if w.notify), default=timedelta(0))
+    since = datetime.fromisoformat(last_run) if last_run else now - late
+    return max(min(since, now - late), now - LOOKBACK_CAP)
 
 
 def _wait(d: Delivery, outcome: Outcome, base: timedelta) -> timedelta:
@@ -174,22 +77,206 @@ def _wait(d: Delivery, outcome: Outcome, base: timedelta) -> timedelta:
     return max(wait, timedelta(seconds=outcome.retry_after)) if outcome.retry_after else wait
 
 
-async def run_once(config: Config, ledger: Ledger, transports: Mapping[str, Sender], clock: Clock,
-                   retry_for: timedelta = timedelta(minutes=2)) -> Tally:
-    """Decide and deliver what is due now; keep retrying temporary failures for ``retry_for``."""
-    env, now = templates(config.templates), clock()
-    candidates = plan(config, lookback(config, ledger, now), now + timedelta(microseconds=1))
-    _, tally = accept(config, ledger, now, env, candidates)
-    deadline = clock() + retry_for
-    while True:
-        tally.retrying = 0
-        await deliver(config, ledger, transports, clock, tally)
-        waiting = ledger.next_tries()
-        if not waiting:
-            break
-        wake = min(waiting)
-        if wake > deadline:
-            tally.retrying = len(waiting)
-            break
-        await asyncio.sleep(max((wake - clock()).total_seconds(), 0.05))
-    return tally
+class Notifier:
+    """The ledger, the channels and the templates of the current config, and what to do with them."""
+
+    def __init__(self, config: Config, ledger: Ledger, directory: str, clock: Clock, owner: str | None = None) -> None:
+        self.ledger, self.directory, self.clock = ledger, directory, clock
+        self.owner = owner or node_name()
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="ledger")
+        self.config = config
+        self.env, self.channels = self.build(config)
+        self.revisions: dict[str, Revision] = {}
+        self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
+        self.writer: asyncio.Future[None] | None = None
+
+    @classmethod
+    def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
+             owner: str | None = None) -> Notifier:
+        """Given a config and the state directory, return a notifier on the ledger at ``ledger_url``
+        (default: SQLite in the state directory); raise LedgerError or CredentialError."""
+        ledger = open_ledger(ledger_url or default_url(directory))
+        try:
+            return cls(config, ledger, directory, clock, owner)
+        except BaseException:
+            ledger.close()
+            raise
+
+    def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
+        """Given a config, return its templates and channels (secrets read now); raise CredentialError."""
+        env = templates(config.templates)
+        return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
+
+    async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one ledger call on the ledger's own thread, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: func(*args, **kwargs))
+
+    async def close(self) -> None:
+        """Give up this sender's claims, close the channels and the ledger."""
+        await close_all(self.channels)
+        await self.db(self.ledger.release, self.owner)
+        await self.db(self.ledger.close)
+        self.executor.shutdown(wait=True)
+
+    async def recover(self) -> None:
+        """On a ledger only this process uses, give up the claims a killed predecessor left."""
+        if not self.ledger.shared:
+            await self.db(self.ledger.release)
+
+    # --- the config ----------------------------------------------------------------------------
+
+    async def reload(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None,
+                     candidates: Sequence[Reminder] = ()) -> Tally:
+        """Make ``config`` current (with channels from :meth:`build`, if given): store its revisions,
+        record its lifecycle notices (and the due ``candidates``), then remember its schedules.
+
+        Notices are recorded before the schedules: a crash in between finds the same notices (same
+        keys) again, never loses them. On a first start (empty ledger) the windows already in the
+        config are taken as announced by whatever was used before."""
+        env, channels = built or (self.env, self.channels)
+        old, (self.config, self.env, self.channels) = self.channels, (config, env, channels)
+        if old is not channels:
+            await close_all(old)
+        now = self.clock()
+        return await self.db(self._accept, config, now, list(candidates))
+
+    def _accept(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
+        ledger = self.ledger
+        self.revisions = revise_all(config, ledger.revisions(), now)
+        ledger.save_revisions(self.revisions.values())
+        if ledger.get_meta("initialized") is None:
+            log.info("first start: %d windows taken as already announced", len(config.windows))
+            notices: list[Notification] = []
+        else:
+            notices = changes(config, ledger.schedules(), now)
+        tally = self._record(now, candidates, notices)
+        ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
+        ledger.set_meta("initialized", "1")
+        if tally.decided:
+            log.info("%d notifications to send", tally.decided)
+        return tally
+
+    # --- a pass --------------------------------------------------------------------------------
+
+    async def since(self, now: datetime) -> datetime:
+        """Given ``now``, return the earliest due time this pass should look at."""
+        return lookback(self.config, await self.db(self.ledger.get_meta, "last_run"), now)
+
+    async def plan(self, until: timedelta) -> list[Reminder]:
+        """Return the reminders due from the lookback until ``until`` from now (planned off the loop)."""
+        now = self.clock()
+        return await asyncio.to_thread(plan, self.config, await self.since(now), now + until)
+
+    async def record(self, candidates: Iterable[Reminder]) -> Tally:
+        """Decide which of ``candidates`` are due now, render and record them."""
+        return await self.db(self._record, self.clock(), list(candidates), [])
+
+    def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
+        due = [r for r in candidates if r.due <= now]
+        reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now)
+        everything = notices + reminders
+        rows = [row for notification in everything for row in self.deliveries(notification, now)]
+        self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
+        self.ledger.set_meta("last_run", now.isoformat())
+        for skip in skips:
+            log.info("skipped %s: %s", skip.key, skip.reason)
+        return Tally(decided=len(everything), skipped=len(skips))
+
+    def deliveries(self, notification: Notification, now: datetime) -> list[Delivery]:
+        """Given a notification, return its pending deliveries on every channel, payloads rendered."""
+        revision = self.revisions.get(notification.window.id)
+        out = []
+        for channel in self.channels.values():
+            people = channel.recipients(notification.window.audiences)
+            bodies = channel.render(notification, people, now, revision) if people else {}
+            out += [Delivery(notification.key, person, channel.name, "pending", 0, None,
+                             channel.message_id(notification.key, person), bodies[person], notification.expires, now)
+                    for person in people]
+        return out
+
+    async def deliver(self, tally: Tally) -> None:
+        """Claim every pending delivery due for a try now and attempt it, each channel at most
+        ``channel.concurrency`` at once; record each outcome under the claim it was sent under."""
+        gates = {name: asyncio.Semaphore(max(c.concurrency, 1)) for name, c in self.channels.items()}
+        claimed = await self.db(self.ledger.claim, self.owner, self.clock())
+        await asyncio.gather(*(self._attempt(d, gates, tally) for d in claimed))
+
+    async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally) -> None:
+        channel = self.channels.get(d.channel)
+        if channel is None:
+            await self._mark(d, "failed", f"no channel {d.channel}", tally)
+            return
+        async with gates[d.channel]:
+            if self.clock() >= d.expires:
+                await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+                return
+            outcome = await channel.send(d.recipient, d.payload or b"")
+        retry_at = self.clock() + _wait(d, outcome, channel.retry_base(d.recipient))
+        if outcome.ok:
+            await self._mark(d, "sent", None, tally)
+        elif outcome.temporary and retry_at < d.expires:
+            await self._mark(d, "pending", outcome.error, tally, retry_at)
+            log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
+        else:
+            await self._mark(d, "failed", outcome.error, tally)
+            log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+
+    async def _mark(self, d: Delivery, state: str, error: str | None, tally: Tally,
+                    retry_at: datetime | None = None) -> None:
+        """Record one outcome; outcomes that arrive together are written in one transaction."""
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.marks.append((Attempt(d, state, self.clock(), error, retry_at), waiter))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.ensure_future(self._write_marks())
+        if not await waiter:
+            log.warning("delivery of %s to %s: the claim was lost (lease expired); its outcome is not recorded",
+                        d.key, d.recipient)
+            return
+        if state == "sent":
+            tally.sent += 1
+        elif state == "failed":
+            tally.failed += 1
+        else:
+            tally.retrying += 1
+
+    async def _write_marks(self) -> None:
+        while self.marks:
+            batch, self.marks = self.marks, []
+            try:
+                held = await self.db(self.ledger.mark, [attempt for attempt, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiter of the batch
+                for _, waiter in batch:
+                    waiter.set_exception(exc)
+                continue
+            for (_, waiter), ok in zip(batch, held, strict=True):
+                waiter.set_result(ok)
+
+    async def next_try(self) -> datetime | None:
+        """Return when the earliest pending delivery is due for its next try, or None."""
+        return min(await self.db(self.ledger.next_tries), default=None)
+
+    async def run_once(self, retry_for: timedelta = timedelta(minutes=2)) -> Tally:
+        """Decide and deliver what is due now (notices of changes included); keep retrying temporary
+        failures for ``retry_for``."""
+        await self.recover()
+        candidates = await self.plan(timedelta(microseconds=1))
+        tally = await self.reload(self.config, candidates=candidates)
+        deadline = self.clock() + retry_for
+        while True:
+            tally.retrying = 0
+            await self.deliver(tally)
+            wake = await self.next_try()
+            if wake is None:
+                break
+            if wake > deadline:
+                tally.retrying = len(await self.db(self.ledger.next_tries))
+                break
+            await asyncio.sleep(max((wake - self.clock()).total_seconds(), 0.05))
+        return tally
+
+    async def send_now(self, notification: Notification, channel: str, recipient: str) -> Outcome:
+        """Given a notification, a channel and a recipient, render and send it now, outside the
+        ledger (``send-test``): the same bytes a real delivery of it would carry."""
+        chosen = self.channels[channel]
+        payload = chosen.render(notification, [recipient], self.clock(), None)[recipient]
+        return await chosen.send(recipient, payload)

@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -23,6 +23,7 @@ from prometheus_client import Counter as PromCounter
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
+from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.status import api, rows
 from outage_daemon.formats.text import summary
 
@@ -36,11 +37,13 @@ class Published:
     etag: str
     modified: datetime
     token: str | None = None
+    media_type: str = "text/calendar; charset=utf-8"
 
     @classmethod
-    def of(cls, data: bytes, modified: datetime, token: str | None = None) -> Published:
+    def of(cls, data: bytes, modified: datetime, token: str | None = None,
+           media_type: str = "text/calendar; charset=utf-8") -> Published:
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-        return cls(data, gzip.compress(data, 6, mtime=0), etag, modified.replace(microsecond=0), token)
+        return cls(data, gzip.compress(data, 6, mtime=0), etag, modified.replace(microsecond=0), token, media_type)
 
 
 @dataclass
@@ -141,16 +144,18 @@ def _serve(request: web.Request, published: Published | None) -> web.StreamRespo
     body = published.data
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         body, headers["Content-Encoding"] = published.gz, "gzip"
-    headers["Content-Type"] = "text/calendar; charset=utf-8"
+    headers["Content-Type"] = published.media_type
     return web.Response(body=body, headers=headers)
 
 
-async def main_feed(request: web.Request) -> web.StreamResponse:
-    return _serve(request, request.app[STATE].feeds.get("calendar"))
+def feed_handler(extension: str, name: str | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Given a format's extension (and a fixed feed name, else the one in the path), return its handler."""
 
+    async def handler(request: web.Request) -> web.StreamResponse:
+        chosen = name or request.match_info["name"]
+        return _serve(request, request.app[STATE].feeds.get(f"{chosen}.{extension}"))
 
-async def extra_feed(request: web.Request) -> web.StreamResponse:
-    return _serve(request, request.app[STATE].feeds.get(request.match_info["name"]))
+    return handler
 
 
 async def windows(request: web.Request) -> web.Response:
@@ -190,8 +195,10 @@ def app(state: State) -> web.Application:
     application = web.Application(middlewares=[hardened], client_max_size=1024)
     application[STATE] = state
     application.router.add_get("/", status_page)
-    application.router.add_get("/calendar.ics", main_feed)
-    application.router.add_get(r"/feeds/{name:[a-z0-9][a-z0-9_-]{0,63}}.ics", extra_feed)
+    for fmt in FORMATS:
+        application.router.add_get(f"/{MAIN}.{fmt.extension}", feed_handler(fmt.extension, MAIN))
+        application.router.add_get(rf"/feeds/{{name:[a-z0-9][a-z0-9_-]{{0,63}}}}.{fmt.extension}",
+                                   feed_handler(fmt.extension))
     application.router.add_get("/api/windows", windows)
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/metrics", metrics)

@@ -19,7 +19,7 @@ from outage_daemon.core.model import Config
 from outage_daemon.core.revisions import revise, revise_all
 from outage_daemon.core.timerules import UTC
 from outage_daemon.formats import ical as feed
-from outage_daemon.ledger.sqlite import Ledger
+from outage_daemon.ledger import Ledger, default_url, open_ledger
 from outage_daemon.publish import atomic_write
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -77,7 +77,7 @@ def render(config: Config, ledger: Ledger, now: datetime = NOW) -> bytes:
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(str(tmp_path / "state" / "ledger.sqlite3"))
+    return open_ledger(default_url(str(tmp_path / "state")))
 
 
 def test_example_feed(ledger: Ledger) -> None:

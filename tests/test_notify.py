@@ -20,14 +20,13 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from ledgers import ledger_in
 from smtpsink import Server, Sink, free_port, make_cert, wait_for
 
-from outage_daemon.channels.transports import close_all, make_transports
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
-from outage_daemon.ledger.sqlite import Ledger
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Tally, run_once
+from outage_daemon.pipeline import Notifier, Tally
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -61,12 +60,11 @@ windows:
 
 def once(config: Config, state: Path, retry_for: float = 30) -> Tally:
     async def go() -> Tally:
-        senders = make_transports(config, str(state), lambda: int(time.time() * 1000))
+        notifier = Notifier.open(config, str(state), shifted_clock())
         try:
-            with Ledger(str(state / "ledger.sqlite3")) as ledger:
-                return await run_once(config, ledger, senders, shifted_clock(), timedelta(seconds=retry_for))
+            return await notifier.run_once(timedelta(seconds=retry_for))
         finally:
-            await close_all(senders)
+            await notifier.close()
 
     return asyncio.run(go())
 
@@ -83,7 +81,7 @@ def test_fan_out_to_500_then_restart_sends_nothing(config_of: Callable[[str], Co
         assert (again.decided, again.sent) == (0, 0) and len(sink.recipients()) == 500
     ids = {m["Message-ID"] for _, m in sink.received}
     assert len(ids) == 500  # one per recipient, derived from key and recipient
-    with Ledger(str(tmp_path / "ledger.sqlite3")) as ledger:
+    with ledger_in(tmp_path) as ledger:
         assert ledger.counts() == {"sent": 500}
         assert all(d.payload is None for d in ledger.deliveries())  # sent bodies are not kept
 
@@ -93,7 +91,7 @@ def test_451_twice_then_accepted(config_of: Callable[[str], Config], tmp_path: P
     with Server(sink) as server:
         tally = once(config_of(config_text(server.port, ["a@example.com"])), tmp_path)
     assert tally.sent == 1 and sink.recipients() == ["a@example.com"] and sink.transactions == 3
-    with Ledger(str(tmp_path / "ledger.sqlite3")) as ledger:
+    with ledger_in(tmp_path) as ledger:
         [delivery] = ledger.deliveries()
     assert delivery.state == "sent" and delivery.attempts == 3 and "451" in (delivery.last_error or "451")
 
@@ -105,7 +103,7 @@ def test_550_fails_one_recipient_alone(config_of: Callable[[str], Config], tmp_p
         tally = once(config_of(config_text(server.port, people)), tmp_path)
     assert (tally.sent, tally.failed) == (9, 1)
     assert Counter(sink.recipients()) == Counter({p: 1 for p in people if p != "bad@example.com"})
-    with Ledger(str(tmp_path / "ledger.sqlite3")) as ledger:
+    with ledger_in(tmp_path) as ledger:
         [bad] = [d for d in ledger.deliveries() if d.recipient == "bad@example.com"]
     assert bad.state == "failed" and bad.attempts == 1 and bad.last_error == "550 5.1.1 no such user"
 
@@ -141,7 +139,7 @@ def test_tls_with_checked_certificate(config_of: Callable[[str], Config], tmp_pa
         untrusted = config_of(config_text(server.port, ["b@example.com"], security))
         tally = once(untrusted, tmp_path / "untrusted", retry_for=0)
     assert sink.recipients() == ["a@example.com"] and tally.sent == 0
-    with Ledger(str(tmp_path / "untrusted" / "ledger.sqlite3")) as ledger:
+    with ledger_in(tmp_path / "untrusted") as ledger:
         [delivery] = ledger.deliveries()
     assert delivery.state == "pending" and "CERTIFICATE_VERIFY_FAILED" in (delivery.last_error or "")
 

@@ -17,12 +17,11 @@ from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
+from ledgers import ledger_in
 
-from outage_daemon.channels.transports import close_all, make_transports
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
-from outage_daemon.ledger.sqlite import Ledger
-from outage_daemon.pipeline import Tally, run_once
+from outage_daemon.pipeline import Notifier, Tally
 
 SECRET = "s3cr3t-robot"  # noqa: S105 - the test robot's secret
 
@@ -115,16 +114,13 @@ windows:
 
 def once(config: Config, state: Path, retry_for: float = 30) -> Tally:
     async def go() -> Tally:
-        senders = make_transports(config, str(state), lambda: int(time.time() * 1000))
+        start = time.monotonic()
+        base = datetime.now(UTC)
+        notifier = Notifier.open(config, str(state), lambda: base + timedelta(seconds=time.monotonic() - start))
         try:
-            with Ledger(str(state / "ledger.sqlite3")) as ledger:
-                start = time.monotonic()
-                base = datetime.now(UTC)
-                return await run_once(config, ledger, senders,
-                                      lambda: base + timedelta(seconds=time.monotonic() - start),
-                                      timedelta(seconds=retry_for))
+            return await notifier.run_once(timedelta(seconds=retry_for))
         finally:
-            await close_all(senders)
+            await notifier.close()
 
     return asyncio.run(go())
 
@@ -226,7 +222,7 @@ def test_feishu_signature(hook: Callable[..., Any]) -> None:
 def test_503_twice_then_200_is_one_delivery(hook: Callable[..., Any]) -> None:
     tally, hits, state = hook("generic", "flaky")
     assert tally.sent == 1 and len(hits) == 3
-    with Ledger(str(state / "ledger.sqlite3")) as ledger:
+    with ledger_in(state) as ledger:
         [d] = ledger.deliveries()
     assert (d.state, d.attempts, d.channel) == ("sent", 3, "webhook")
 
@@ -234,7 +230,7 @@ def test_503_twice_then_200_is_one_delivery(hook: Callable[..., Any]) -> None:
 def test_400_is_not_retried(hook: Callable[..., Any]) -> None:
     tally, hits, state = hook("generic", "bad")
     assert (tally.sent, tally.failed, len(hits)) == (0, 1, 1)
-    with Ledger(str(state / "ledger.sqlite3")) as ledger:
+    with ledger_in(state) as ledger:
         [d] = ledger.deliveries()
     assert d.state == "failed" and d.last_error == "HTTP 400: bad request"
 
@@ -242,7 +238,7 @@ def test_400_is_not_retried(hook: Callable[..., Any]) -> None:
 def test_200_with_an_error_body_fails(hook: Callable[..., Any]) -> None:
     tally, hits, state = hook("wecom", "errbody", secret=None)
     assert (tally.sent, tally.failed, len(hits)) == (0, 1, 1)
-    with Ledger(str(state / "ledger.sqlite3")) as ledger:
+    with ledger_in(state) as ledger:
         [d] = ledger.deliveries()
     assert d.last_error == "wecom error 93000: invalid webhook url"
 
@@ -261,6 +257,6 @@ def test_429_waits_for_retry_after(hook: Callable[..., Any]) -> None:
 def test_timeout_is_temporary(hook: Callable[..., Any]) -> None:
     tally, hits, state = hook("generic", "slow", timeout="1s", retry_for=0)
     assert tally.sent == 0 and len(hits) == 1
-    with Ledger(str(state / "ledger.sqlite3")) as ledger:
+    with ledger_in(state) as ledger:
         [d] = ledger.deliveries()
     assert d.state == "pending" and d.last_error == "no answer within 1s"

@@ -1,7 +1,7 @@
 """What to send now, what to skip and why. Pure: the plan, what the ledger knows and ``now`` come in.
 
 Countdown reminders (from the planner) and lifecycle notices (from comparing the config with the
-schedules the ledger last saw) both become :class:`Send` items with a stable key.
+schedules the ledger last saw) both become :class:`Notification` items with a stable key.
 
 Rules (DESIGN §4):
 
@@ -16,25 +16,23 @@ Rules (DESIGN §4):
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config, Occurrence, Window
-from outage_daemon.core.planner import KINDS, Reminder
+from outage_daemon.core.planner import Reminder
+from outage_daemon.core.records import Decision, Schedule
 from outage_daemon.core.timerules import UTC, Offset, add_absolute
-
-NOTICE_KINDS = ("announced", "rescheduled", "cancelled")
 
 
 @dataclass(frozen=True)
-class Send:
+class Notification:
     """One thing to tell a window's audiences: a countdown reminder or a lifecycle notice."""
 
     key: str
-    kind: str  # one of planner.KINDS or NOTICE_KINDS
+    kind: Kind
     window: Window
     due: datetime
     expires: datetime  # after this, a delivery not yet made is no longer worth making
@@ -42,80 +40,38 @@ class Send:
     offset: Offset | None = None
     previous: Schedule | None = None  # for "rescheduled": the times before the change
 
+    def decision(self) -> Decision:
+        """Return the ledger's record of the decision to send this."""
+        return Decision(self.key, self.window.id, self.kind, self.due)
 
-@dataclass(frozen=True)
-class Skip:
-    key: str
-    window_id: str
-    kind: str
-    due: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """What the ledger remembers of a window to notice changes: its times and status."""
-
-    start: str
-    end: str
-    repeat: str | None
-    exceptions: tuple[str, ...]
-    status: str
-
-    @classmethod
-    def of(cls, window: Window) -> Schedule:
-        return cls(window.start.isoformat(), window.end.isoformat(), window.repeat,
-                   tuple(e.isoformat() for e in window.exceptions), window.status)
-
-    def to_json(self) -> str:
-        return json.dumps([self.start, self.end, self.repeat, list(self.exceptions), self.status])
-
-    @classmethod
-    def from_json(cls, text: str) -> Schedule:
-        start, end, repeat, exceptions, status = json.loads(text)
-        return cls(start, end, repeat, tuple(exceptions), status)
-
-    def times(self) -> tuple[datetime, datetime]:
-        return datetime.fromisoformat(self.start), datetime.fromisoformat(self.end)
-
-    @property
-    def timing(self) -> tuple[str, str, str | None, tuple[str, ...]]:
-        return self.start, self.end, self.repeat, self.exceptions
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
 
 def expiry(reminder: Reminder, late_limit: Offset) -> datetime:
     """Given a reminder, return the instant after which it is no longer true or timely."""
     late = add_absolute(reminder.due, late_limit.approx)
-    if reminder.kind.startswith("before_"):
-        return min(reminder.milestone, late)
-    if reminder.kind == "at_stop":
-        return min(reminder.occurrence.end, late)
-    return late
+    true_until = reminder.kind.true_until(reminder.occurrence)
+    return late if true_until is None else min(true_until, late)
 
 
 def _why_not(reminder: Reminder, now: datetime, late_limit: Offset) -> str | None:
-    if reminder.kind.startswith("before_") and now >= reminder.milestone:
-        return "its milestone has passed"
-    if reminder.kind == "at_stop" and now >= reminder.occurrence.end:
-        return "the window is already over"
+    true_until = reminder.kind.true_until(reminder.occurrence)
+    if true_until is not None and now >= true_until:
+        return "its milestone has passed" if reminder.kind.counts_down else "the window is already over"
     if now - reminder.due > late_limit.approx:
         return f"more than late_limit ({late_limit.text}) late"
     return None
 
 
-def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime) -> tuple[list[Send], list[Skip]]:
+def decide(candidates: Iterable[Reminder], decided: set[str],
+           now: datetime) -> tuple[list[Notification], list[Decision]]:
     """Given reminders due by ``now``, the keys the ledger has already decided, and ``now``, return
     what to send and what to skip (with the reason)."""
     groups: dict[tuple[str, str], list[Reminder]] = {}
     for r in candidates:
         if r.key not in decided and r.due <= now:
             groups.setdefault((r.window.id, r.occurrence.key), []).append(r)
-    send: list[Send] = []
-    skip: list[Skip] = []
+    send: list[Notification] = []
+    skip: list[Decision] = []
     for group in groups.values():
         rules = group[0].window.notify
         assert rules is not None  # noqa: S101 - the planner plans nothing for notify: false
@@ -123,16 +79,16 @@ def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime) -> 
         for r in group:
             reason = _why_not(r, now, rules.late_limit)
             if reason:
-                skip.append(Skip(r.key, r.window.id, r.kind, r.due, reason))
+                skip.append(Decision(r.key, r.window.id, r.kind, r.due, reason))
             else:
                 ok.append(r)
-        ok.sort(key=lambda r: (r.due, KINDS.index(r.kind)))
+        ok.sort(key=lambda r: (r.due, r.kind.order))
         for r in ok[:-1]:
-            skip.append(Skip(r.key, r.window.id, r.kind, r.due, f"superseded by the newer {ok[-1].kind}"))
+            skip.append(Decision(r.key, r.window.id, r.kind, r.due, f"superseded by the newer {ok[-1].kind}"))
         if ok:
             newest = ok[-1]
-            send.append(Send(newest.key, newest.kind, newest.window, newest.due,
-                             expiry(newest, rules.late_limit), newest.occurrence, newest.offset))
+            send.append(Notification(newest.key, newest.kind, newest.window, newest.due,
+                                     expiry(newest, rules.late_limit), newest.occurrence, newest.offset))
     send.sort(key=lambda s: (s.due, s.key))
     return send, skip
 
@@ -142,7 +98,7 @@ def _live(window: Window, now: datetime) -> bool:
     return last is None or last > now
 
 
-def changes(config: Config, known: Mapping[str, Schedule], now: datetime) -> list[Send]:
+def changes(config: Config, known: Mapping[str, Schedule], now: datetime) -> list[Notification]:
     """Given the config, the schedules the ledger last saw and ``now``, return lifecycle notices.
 
     A window not seen before is announced, one whose times changed is rescheduled (with the old
@@ -158,15 +114,15 @@ def changes(config: Config, known: Mapping[str, Schedule], now: datetime) -> lis
         kind = None
         if window.status == "cancelled":
             if before is not None and before.status != "cancelled":
-                kind = "cancelled"
+                kind = Kind.CANCELLED
         elif before is None:
-            kind = "announced"
+            kind = Kind.ANNOUNCED
         elif before.status == "cancelled" or before.timing != current.timing:
-            kind = "rescheduled" if before.status != "cancelled" else "announced"
+            kind = Kind.RESCHEDULED if before.status != "cancelled" else Kind.ANNOUNCED
         if kind is None:
             continue
         expires = window.last_end() or add_absolute(now, timedelta(days=1))
-        out.append(Send(f"{window.id}/notice/{kind}/{current.digest}", kind, window, now,
-                        max(expires, add_absolute(now, timedelta(hours=1))).astimezone(UTC),
-                        previous=before if kind == "rescheduled" else None))
+        out.append(Notification(f"{window.id}/notice/{kind}/{current.digest}", kind, window, now,
+                                max(expires, add_absolute(now, timedelta(hours=1))).astimezone(UTC),
+                                previous=before if kind is Kind.RESCHEDULED else None))
     return out

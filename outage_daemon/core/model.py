@@ -137,7 +137,7 @@ class Smtp:
 
 @dataclass(frozen=True)
 class Email:
-    sender: str
+    from_addr: str
     reply_to: str | None
     smtp: Smtp | None
 

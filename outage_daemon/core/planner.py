@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config, Notify, Occurrence, Window
 from outage_daemon.core.timerules import Offset, before
-
-KINDS = ("before_stop", "at_stop", "before_restore", "at_restore")
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class Reminder:
 
     window: Window
     occurrence: Occurrence
-    kind: str
+    kind: Kind
     offset: Offset | None
     due: datetime
 
@@ -30,7 +29,7 @@ class Reminder:
     @property
     def milestone(self) -> datetime:
         """Return the stop (for ``*_stop`` kinds) or the restore this reminder counts down to."""
-        return self.occurrence.start if self.kind.endswith("_stop") else self.occurrence.end
+        return self.kind.milestone(self.occurrence)
 
     @property
     def audiences(self) -> tuple[str, ...]:
@@ -42,17 +41,17 @@ def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[
 
     A ``before_restore`` reminder that would fall before the stop is dropped (see :func:`dropped`).
     """
-    out = [Reminder(window, occurrence, "before_stop", o, before(occurrence.start, o))
+    out = [Reminder(window, occurrence, Kind.BEFORE_STOP, o, before(occurrence.start, o))
            for o in rules.before_stop]
     if rules.at_stop:
-        out.append(Reminder(window, occurrence, "at_stop", None, occurrence.start))
+        out.append(Reminder(window, occurrence, Kind.AT_STOP, None, occurrence.start))
     for o in rules.before_restore:
         due = before(occurrence.end, o)
         if due >= occurrence.start:
-            out.append(Reminder(window, occurrence, "before_restore", o, due))
+            out.append(Reminder(window, occurrence, Kind.BEFORE_RESTORE, o, due))
     if rules.at_restore:
-        out.append(Reminder(window, occurrence, "at_restore", None, occurrence.end))
-    return sorted(out, key=lambda r: (r.due, KINDS.index(r.kind)))
+        out.append(Reminder(window, occurrence, Kind.AT_RESTORE, None, occurrence.end))
+    return sorted(out, key=lambda r: (r.due, r.kind.order))
 
 
 def dropped(window: Window) -> list[Offset]:
@@ -80,5 +79,5 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
         for occurrence in window.occurrences(now, until + _lead(window.notify)):
             out.extend(r for r in reminders_of(window, occurrence, window.notify)
                        if now <= r.due < until)
-    out.sort(key=lambda r: (r.due, r.window.id, KINDS.index(r.kind)))
+    out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))
     return out

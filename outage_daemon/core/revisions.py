@@ -5,21 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from outage_daemon.core.model import Config, Window
-
-
-@dataclass(frozen=True)
-class Revision:
-    """What the feed remembers of one window between renders."""
-
-    window_id: str
-    fingerprint: str
-    sequence: int
-    created: datetime
-    last_modified: datetime
+from outage_daemon.core.records import Revision
 
 
 def revise(old: Revision | None, window_id: str, fingerprint: str, now: datetime) -> Revision:

@@ -14,8 +14,9 @@ from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Feed, Window
-from outage_daemon.core.revisions import Revision
+from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC, add_absolute, resolve
+from outage_daemon.formats.base import FeedFormat
 from outage_daemon.formats.text import clean, status_link, summary
 from outage_daemon.formats.vtimezone import vtimezone
 
@@ -217,17 +218,11 @@ def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], .
     return head[: -len(_END)]
 
 
-def render_all(config: Config, revisions: Mapping[str, Revision], now: datetime,
-               cache: MutableMapping[str, bytes] | None = None) -> dict[str, bytes]:
-    """Given the config and its revisions, return every feed by name: ``calendar`` and the extras."""
-    out = {"calendar": render(config, revisions, now, cache=cache)}
-    for extra in config.calendar.feeds:
-        out[extra.name] = render(config, revisions, now, extra, cache)
-    return out
-
-
 def last_modified(config: Config, revisions: Mapping[str, Revision], now: datetime,
                   extra: Feed | None = None) -> datetime:
     """Given a feed, return when its content last changed (for HTTP Last-Modified)."""
     return max((revisions[w.id].last_modified for w in published(config, now, extra) if w.id in revisions),
                default=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+FORMAT = FeedFormat("icalendar", "ics", "text/calendar; charset=utf-8", render)

@@ -1,0 +1,34 @@
+"""The ledger behind one interface (:class:`Ledger`), opened from a URL by :func:`open_ledger`.
+
+``sqlite:///PATH`` is the embedded default, in the state directory (``sqlite:////abs/path`` for an
+absolute path, ``sqlite:///rel/path`` for a relative one). A backend is a module with
+a class that satisfies :class:`outage_daemon.ledger.base.Ledger`, named here by its URL scheme.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from outage_daemon.ledger.base import LEASE, Ledger, LedgerError
+
+__all__ = ["LEASE", "Ledger", "LedgerError", "default_url", "open_ledger"]
+
+
+def default_url(state_dir: str) -> str:
+    """Given the state directory, return the URL of its SQLite ledger."""
+    return f"sqlite:///{os.path.abspath(os.path.join(state_dir, 'ledger.sqlite3'))}"
+
+
+def open_ledger(url: str) -> Ledger:
+    """Given a ledger URL, return the open, migrated ledger; raise LedgerError."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from outage_daemon.ledger.sqlite import SqliteLedger
+
+        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        if not path or path.endswith("/"):
+            raise LedgerError(f"ledger URL {url!r}: name a file, e.g. sqlite:////var/lib/outage-daemon/ledger.sqlite3 "
+                              "(four slashes for an absolute path, three for a relative one)")
+        return SqliteLedger(path)
+    raise LedgerError(f"ledger URL {url!r}: unknown scheme {scheme!r} (use sqlite:///PATH)")

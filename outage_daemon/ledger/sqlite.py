@@ -1,46 +1,37 @@
-"""The ledger: one SQLite file in the state directory for everything that must survive a restart.
+"""The embedded ledger: one SQLite file in the state directory for everything that must survive a restart.
 
 It holds the feed's revisions (SEQUENCE, CREATED, LAST-MODIFIED per window) and, for the
 notifications, one row per delivery. WAL mode; every write is one transaction, so a kill -9 at any
-point leaves either the old or the new state.
+point leaves either the old or the new state. One daemon per state directory (the daemon's lock),
+so claims here only fence the sends of one process; the connection may be used from one thread
+at a time (the notifier keeps it on one worker thread).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from outage_daemon.core.decide import Schedule, Skip
-from outage_daemon.core.revisions import Revision
+from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.timerules import UTC
+from outage_daemon.ledger.base import LEASE, LedgerError
 
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message to one recipient over one channel, as the ledger holds it."""
-
-    key: str
-    recipient: str
-    channel: str
-    state: str
-    attempts: int
-    last_error: str | None
-    message_id: str | None
-    payload: bytes | None
-    expires: datetime
-    next_try: datetime
-
-
-_DELIVERY_COLUMNS = "key, recipient, channel, state, attempts, last_error, message_id, payload, expires, next_try"
+_DELIVERY_COLUMNS = ("key, recipient, channel, state, attempts, last_error, message_id, payload, expires, next_try, "
+                     "owner, claim")
 
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
-    key, recipient, channel, state, attempts, error, message_id, payload, expires, next_try = row
+    key, recipient, channel, state, attempts, error, message_id, payload, expires, next_try, owner, claim = row
     return Delivery(key, recipient, channel, state, attempts, error, message_id, payload,
-                    datetime.fromisoformat(expires), datetime.fromisoformat(next_try))
+                    datetime.fromisoformat(expires), datetime.fromisoformat(next_try), owner, claim)
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
 
 SCHEMA = [
     # version 1
@@ -89,29 +80,39 @@ SCHEMA = [
         value TEXT NOT NULL
     );
     """,
+    # version 3: claims with a lease, fenced by (owner, claim)
+    """
+    ALTER TABLE deliveries ADD COLUMN owner TEXT;
+    ALTER TABLE deliveries ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    """,
 ]
 
 
-def ledger_path(directory: str) -> str:
-    """Given the state directory, return the ledger file's path."""
-    return os.path.join(directory, "ledger.sqlite3")
-
-
-class Ledger:
+class SqliteLedger:
     """An open ledger file. Use as a context manager, or call :meth:`close`."""
 
+    shared = False
+
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode, NORMAL loses nothing when the process is killed (only on power loss the
-        # last commits); every delivery is marked sent in a commit of its own.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self.url = f"sqlite:///{path}"
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL loses nothing when the process is killed (only on power loss the
+            # last commits); every delivery is marked sent in a commit of its own.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if current > len(SCHEMA):
+            raise LedgerError(f"the ledger {self.path} is at schema version {current}, newer than this "
+                              f"outage-daemon understands ({len(SCHEMA)}): upgrade outage-daemon")
         for number, script in enumerate(SCHEMA[current:], start=current + 1):
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -122,21 +123,19 @@ class Ledger:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> SqliteLedger:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def revisions(self) -> dict[str, Revision]:
-        """Return every stored revision by window id."""
         rows = self.db.execute(
             "SELECT window_id, fingerprint, sequence, created, last_modified FROM revisions")
         return {r[0]: Revision(r[0], r[1], r[2], datetime.fromisoformat(r[3]),
                                datetime.fromisoformat(r[4])) for r in rows}
 
     def save_revisions(self, revisions: Iterable[Revision]) -> None:
-        """Store these revisions (insert or replace), all in one transaction."""
         rows = [(r.window_id, r.fingerprint, r.sequence, r.created.isoformat(),
                  r.last_modified.isoformat()) for r in revisions]
         with self.db:
@@ -146,8 +145,15 @@ class Ledger:
                 "fingerprint=excluded.fingerprint, sequence=excluded.sequence, "
                 "created=excluded.created, last_modified=excluded.last_modified", rows)
 
+    def schedules(self) -> dict[str, Schedule]:
+        return {r[0]: Schedule.from_json(r[1]) for r in self.db.execute("SELECT window_id, schedule FROM schedules")}
 
-    # --- notifications ---------------------------------------------------------------------
+    def save_schedules(self, schedules: Mapping[str, Schedule]) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT INTO schedules VALUES (?, ?) ON CONFLICT(window_id) DO UPDATE SET schedule=excluded.schedule",
+                [(k, v.to_json()) for k, v in schedules.items()])
 
     def get_meta(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -158,7 +164,6 @@ class Ledger:
                         (name, value))
 
     def decided(self, keys: Iterable[str]) -> set[str]:
-        """Given reminder keys, return those already decided (sent or skipped)."""
         wanted = list(keys)
         found: set[str] = set()
         for i in range(0, len(wanted), 500):
@@ -168,33 +173,66 @@ class Ledger:
                 f"SELECT key FROM decisions WHERE key IN ({marks})", chunk))  # noqa: S608 - placeholders only
         return found
 
-    def record(self, sends: Iterable[tuple[str, str, str, datetime, Iterable[Delivery]]],
-               skips: Iterable[Skip], now: datetime) -> None:
-        """In one transaction, record decisions and the pending deliveries of what is to be sent:
-        after a crash they are found and retried, never lost."""
-        stamp = now.isoformat()
+    def record(self, decisions: Iterable[Decision], deliveries: Iterable[Delivery], now: datetime) -> None:
+        stamp = _utc(now)
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            for key, window_id, kind, due, deliveries in sends:
-                self.db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, 'send', NULL, ?)",
-                                (key, window_id, kind, due.isoformat(), stamp))
-                self.db.executemany(
-                    "INSERT OR IGNORE INTO deliveries (key, recipient, channel, state, attempts, message_id, "
-                    "payload, expires, next_try, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)",
-                    [(d.key, d.recipient, d.channel, d.message_id, d.payload, d.expires.isoformat(),
-                      d.next_try.isoformat(), stamp, stamp) for d in deliveries])
-            self.db.executemany("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, 'skipped', ?, ?)",
-                                [(k.key, k.window_id, k.kind, k.due.isoformat(), k.reason, stamp) for k in skips])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(d.key, d.window_id, str(d.kind), d.due.isoformat(), "skipped" if d.skipped else "send", d.reason,
+                  stamp) for d in decisions])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO deliveries (key, recipient, channel, state, attempts, message_id, "
+                "payload, expires, next_try, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)",
+                [(d.key, d.recipient, d.channel, d.message_id, d.payload, _utc(d.expires), _utc(d.next_try),
+                  stamp, stamp) for d in deliveries])
+
+    def claim(self, owner: str, now: datetime, lease: timedelta = LEASE, limit: int | None = None) -> list[Delivery]:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            rows = self.db.execute(
+                "SELECT key, recipient, channel, next_try, owner, lease_until FROM deliveries "
+                "WHERE state = 'pending' ORDER BY created, key, recipient").fetchall()
+            free = [(k, r, c) for k, r, c, next_try, holder, until in rows
+                    if datetime.fromisoformat(next_try) <= now
+                    and (holder is None or until is None or datetime.fromisoformat(until) <= now)]
+            free = free[:limit] if limit is not None else free
+            self.db.executemany(
+                "UPDATE deliveries SET owner = ?, claim = claim + 1, lease_until = ? "
+                "WHERE key = ? AND recipient = ? AND channel = ?",
+                [(owner, _utc(now + lease), *row) for row in free])
+        return [d for d in self.pending() if d.owner == owner and (d.key, d.recipient, d.channel) in set(free)]
+
+    def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
+        held = []
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for a in attempts:
+                d, drop_payload = a.delivery, a.state in ("sent", "failed")
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, updated = ?, "
+                    "next_try = COALESCE(?, next_try), payload = CASE WHEN ? THEN NULL ELSE payload END, "
+                    "owner = NULL, lease_until = NULL WHERE key = ? AND recipient = ? AND channel = ? "
+                    "AND state = 'pending' AND owner IS ? AND claim = ?",
+                    (a.state, a.error, _utc(a.at), _utc(a.next_try) if a.next_try else None, drop_payload,
+                     d.key, d.recipient, d.channel, d.owner, d.claim))
+                held.append(cursor.rowcount == 1)
+        return held
+
+    def release(self, owner: str | None = None) -> int:
+        with self.db:
+            cursor = self.db.execute(
+                "UPDATE deliveries SET owner = NULL, lease_until = NULL "
+                "WHERE state = 'pending' AND owner IS NOT NULL AND (? IS NULL OR owner = ?)", (owner, owner))
+        return cursor.rowcount
 
     def pending(self, now: datetime | None = None) -> list[Delivery]:
-        """Return the deliveries not yet made (only those due for a try by ``now``, if given)."""
         sql = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending'"  # noqa: S608
         rows = self.db.execute(sql + " ORDER BY created, key, recipient").fetchall()
         found = [_delivery(r) for r in rows]
         return [d for d in found if now is None or d.next_try <= now]
 
     def next_tries(self) -> list[datetime]:
-        """Return when each pending delivery is due for its next try (without reading payloads)."""
         rows = self.db.execute("SELECT next_try FROM deliveries WHERE state = 'pending'")
         return [datetime.fromisoformat(r[0]) for r in rows]
 
@@ -204,32 +242,9 @@ class Ledger:
                                (key,) if key else ()).fetchall()
         return [_delivery(r) for r in rows]
 
-    def mark(self, delivery: Delivery, state: str, now: datetime, error: str | None = None,
-             next_try: datetime | None = None) -> None:
-        """Record the outcome of one attempt: 'sent', 'failed', or 'pending' again (with next_try)."""
-        drop_payload = state in ("sent", "failed")
-        with self.db:
-            self.db.execute(
-                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, updated = ?, "
-                "next_try = COALESCE(?, next_try), payload = CASE WHEN ? THEN NULL ELSE payload END "
-                "WHERE key = ? AND recipient = ? AND channel = ?",
-                (state, error, now.isoformat(), next_try.isoformat() if next_try else None, drop_payload,
-                 delivery.key, delivery.recipient, delivery.channel))
-
     def counts(self) -> dict[str, int]:
-        """Return the number of deliveries by state."""
         return {str(r[0]): int(r[1]) for r in
                 self.db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
-
-    def schedules(self) -> dict[str, Schedule]:
-        return {r[0]: Schedule.from_json(r[1]) for r in self.db.execute("SELECT window_id, schedule FROM schedules")}
-
-    def save_schedules(self, schedules: dict[str, Schedule]) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT INTO schedules VALUES (?, ?) ON CONFLICT(window_id) DO UPDATE SET schedule=excluded.schedule",
-                [(k, v.to_json()) for k, v in schedules.items()])
 
 
 def _split(script: str) -> list[str]:

@@ -7,7 +7,7 @@ from email.utils import parseaddr
 from icalendar import Calendar
 
 from outage_daemon.core.model import Config, Window
-from outage_daemon.core.revisions import Revision
+from outage_daemon.core.records import Revision
 from outage_daemon.formats.ical import event, prodid, zone_years
 from outage_daemon.formats.text import clean
 from outage_daemon.formats.vtimezone import vtimezone

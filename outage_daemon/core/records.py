@@ -1,0 +1,109 @@
+"""What the ledger keeps: deliveries, decisions, schedules and revisions. Pure records.
+
+Every backend of :mod:`outage_daemon.ledger` stores and returns these, and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from outage_daemon.core.kinds import Kind
+from outage_daemon.core.model import Window
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to one recipient over one channel, as the ledger holds it.
+
+    ``owner`` and ``claim`` say who holds the right to send it now: a claim is taken with a lease,
+    and an outcome is recorded only by the holder of the claim it was sent under (fencing).
+    """
+
+    key: str
+    recipient: str
+    channel: str
+    state: str  # pending | sent | failed
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    payload: bytes | None
+    expires: datetime
+    next_try: datetime
+    owner: str | None = None
+    claim: int = 0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one attempt at a claimed delivery: ``state`` is 'sent', 'failed', or 'pending'
+    again with ``next_try``."""
+
+    delivery: Delivery
+    state: str
+    at: datetime
+    error: str | None = None
+    next_try: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What was decided for one notification key: to send it (``reason`` None), or to skip it."""
+
+    key: str
+    window_id: str
+    kind: Kind
+    due: datetime
+    reason: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.reason is not None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the ledger remembers of a window to notice changes: its times and status."""
+
+    start: str
+    end: str
+    repeat: str | None
+    exceptions: tuple[str, ...]
+    status: str
+
+    @classmethod
+    def of(cls, window: Window) -> Schedule:
+        return cls(window.start.isoformat(), window.end.isoformat(), window.repeat,
+                   tuple(e.isoformat() for e in window.exceptions), window.status)
+
+    def to_json(self) -> str:
+        return json.dumps([self.start, self.end, self.repeat, list(self.exceptions), self.status])
+
+    @classmethod
+    def from_json(cls, text: str) -> Schedule:
+        start, end, repeat, exceptions, status = json.loads(text)
+        return cls(start, end, repeat, tuple(exceptions), status)
+
+    def times(self) -> tuple[datetime, datetime]:
+        return datetime.fromisoformat(self.start), datetime.fromisoformat(self.end)
+
+    @property
+    def timing(self) -> tuple[str, str, str | None, tuple[str, ...]]:
+        return self.start, self.end, self.repeat, self.exceptions
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the feed remembers of one window between renders."""
+
+    window_id: str
+    fingerprint: str
+    sequence: int
+    created: datetime
+    last_modified: datetime
