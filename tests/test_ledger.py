@@ -1,0 +1,150 @@
+"""The ledger's contract, run against every backend: what the notifier relies on from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from outage_daemon.core.kinds import Kind
+from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.timerules import UTC
+from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
+
+NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty ledger of each backend."""
+    if request.param == "sqlite":
+        return default_url(str(tmp_path / "state"))
+    raise AssertionError(request.param)
+
+
+@pytest.fixture
+def ledger(url: str) -> Iterator[Ledger]:
+    opened = open_ledger(url)
+    yield opened
+    opened.close()
+
+
+def pending(key: str, recipient: str, due: datetime = NOW, channel: str = "email") -> Delivery:
+    return Delivery(key, recipient, channel, "pending", 0, None, f"<{recipient}>", b"body of " + recipient.encode(),
+                    due + timedelta(hours=1), due)
+
+
+def decision(key: str, reason: str | None = None) -> Decision:
+    return Decision(key, "w1", Kind.BEFORE_STOP, NOW, reason)
+
+
+def test_reopening_migrates_nothing_twice_and_keeps_rows(url: str) -> None:
+    first = open_ledger(url)
+    first.record([decision("k1")], [pending("k1", "a@example.com")], NOW)
+    first.close()
+    again = open_ledger(url)
+    assert [d.recipient for d in again.deliveries()] == ["a@example.com"]
+    again.close()
+
+
+def test_revisions_schedules_and_meta_round_trip(ledger: Ledger) -> None:
+    rev = Revision("w1", "f" * 64, 3, NOW, NOW + timedelta(minutes=5))
+    ledger.save_revisions([rev])
+    ledger.save_revisions([Revision("w1", "e" * 64, 4, NOW, NOW + timedelta(minutes=9))])
+    assert ledger.revisions()["w1"].sequence == 4
+    schedule = Schedule("2026-03-02T22:00:00+08:00", "2026-03-03T06:00:00+08:00", None, (), "confirmed")
+    ledger.save_schedules({"w1": schedule})
+    assert ledger.schedules() == {"w1": schedule}
+    assert ledger.get_meta("initialized") is None
+    ledger.set_meta("initialized", "1")
+    ledger.set_meta("initialized", "2")
+    assert ledger.get_meta("initialized") == "2"
+
+
+def test_recording_is_idempotent(ledger: Ledger) -> None:
+    ledger.record([decision("k1"), decision("k2", "superseded")], [pending("k1", "a@example.com")], NOW)
+    changed = pending("k1", "a@example.com", NOW + timedelta(minutes=1))
+    ledger.record([decision("k1")], [changed, pending("k1", "b@example.com")], NOW + timedelta(minutes=1))
+    rows = ledger.deliveries()
+    assert [(d.recipient, d.next_try) for d in rows] == [("a@example.com", NOW), ("b@example.com", NOW)]
+    assert ledger.decided(["k1", "k2", "k3"]) == {"k1", "k2"}
+    assert ledger.counts() == {"pending": 2}
+
+
+def test_claim_takes_only_what_is_due_and_free(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"),
+                                     pending("k1", "later@example.com", NOW + timedelta(minutes=10))], NOW)
+    claimed = ledger.claim("node-a", NOW)
+    assert [d.recipient for d in claimed] == ["a@example.com"]
+    assert claimed[0].owner == "node-a" and claimed[0].payload == b"body of a@example.com"
+    assert ledger.claim("node-b", NOW + timedelta(seconds=5)) == []  # held by node-a until its lease ends
+    assert [d.recipient for d in ledger.claim("node-b", NOW + timedelta(minutes=11))] == \
+        ["a@example.com", "later@example.com"]  # node-a's lease expired: reclaimed
+
+
+def test_claim_honours_a_limit(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", f"u{i}@example.com") for i in range(5)], NOW)
+    first = ledger.claim("node-a", NOW, limit=2)
+    second = ledger.claim("node-b", NOW, limit=10)
+    assert len(first) == 2 and len(second) == 3
+    assert not {d.recipient for d in first} & {d.recipient for d in second}
+
+
+def test_a_lost_claim_cannot_overwrite_the_new_holders_outcome(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com")], NOW)
+    [stale] = ledger.claim("node-a", NOW, lease=timedelta(seconds=15))
+    [fresh] = ledger.claim("node-b", NOW + timedelta(seconds=20))
+    assert ledger.mark([Attempt(fresh, "sent", NOW + timedelta(seconds=21))]) == [True]
+    assert ledger.mark([Attempt(stale, "failed", NOW + timedelta(seconds=22), "550 no")]) == [False]
+    [row] = ledger.deliveries()
+    assert (row.state, row.last_error, row.attempts, row.payload) == ("sent", None, 1, None)
+
+
+def test_mark_pending_again_waits_for_next_try(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    a, b = ledger.claim("node-a", NOW)
+    retry = NOW + timedelta(minutes=2)
+    assert ledger.mark([Attempt(a, "pending", NOW, "451 busy", retry), Attempt(b, "failed", NOW, "550 no")]) == \
+        [True, True]
+    assert ledger.counts() == {"pending": 1, "failed": 1}
+    assert ledger.next_tries() == [retry]
+    assert ledger.claim("node-a", NOW + timedelta(minutes=1)) == []
+    [again] = ledger.claim("node-a", retry)
+    assert (again.attempts, again.last_error, again.payload) == (1, "451 busy", b"body of a@example.com")
+    assert [d.recipient for d in ledger.pending(retry)] == ["a@example.com"]
+    assert ledger.pending(NOW) == []
+
+
+def test_release_gives_claims_back(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    ledger.claim("node-a", NOW, limit=1)
+    ledger.claim("node-b", NOW, limit=1)
+    assert ledger.release("node-a") == 1
+    assert [d.recipient for d in ledger.claim("node-c", NOW)] == ["a@example.com"]
+    assert ledger.release() == 2
+
+
+def test_deliveries_of_one_key(ledger: Ledger) -> None:
+    ledger.record([decision("k1"), decision("k2")],
+                  [pending("k1", "a@example.com"), pending("k2", "hook", channel="webhook")], NOW)
+    assert [(d.key, d.channel) for d in ledger.deliveries("k2")] == [("k2", "webhook")]
+
+
+@pytest.mark.parametrize("url", ["postgres-without-scheme", "mysql://db/x", "sqlite://", "sqlite:///"],
+                         ids=["no-scheme", "unknown-scheme", "sqlite-no-path", "sqlite-empty-path"])
+def test_a_bad_url_is_one_clear_error(url: str) -> None:
+    with pytest.raises(LedgerError, match="ledger URL"):
+        open_ledger(url)
+
+
+def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(LedgerError, match="newer than this outage-daemon understands"):
+        open_ledger(f"sqlite:///{path}")
