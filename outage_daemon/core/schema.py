@@ -9,6 +9,7 @@ Pure: the schema itself is package data, read once.
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -50,7 +51,24 @@ def schema() -> dict[str, Any]:
     """Return the parsed schema shipped with the package."""
     text = resources.files("outage_daemon").joinpath("schema.yaml").read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
+    _fill_enums(loaded)
     return loaded
+
+
+def _fill_enums(spec: object) -> None:
+    """Given a schema, replace every ``enum_from: MODULE:NAME`` with the keys of that registry (a
+    dict), so that the registry that implements a choice is the one list of its values."""
+    if isinstance(spec, list):
+        for item in spec:
+            _fill_enums(item)
+    if not isinstance(spec, dict):
+        return
+    source = spec.pop("enum_from", None)
+    if source is not None:
+        module, _, name = str(source).partition(":")
+        spec["enum"] = list(getattr(importlib.import_module(module), name))
+    for value in spec.values():
+        _fill_enums(value)
 
 
 def _resolve(spec: dict[str, Any]) -> dict[str, Any]:
