@@ -75,16 +75,6 @@ class State:
 
 
 STATE = web.AppKey("state", State)
-WORDS = {
-    "zh-CN": {"subscribe": "订阅日历", "apple_outlook": "Apple 日历 / Outlook", "google": "Google 日历（从网址添加）",
-              "current": "正在停机", "upcoming": "即将停机", "past": "近期已结束", "none": "无",
-              "stops_in": "距停机", "back_in": "距恢复", "services": "影响业务", "tentative": "待定", "day": "天"},
-    "en": {"subscribe": "Subscribe", "apple_outlook": "Apple Calendar / Outlook",
-           "google": "Google Calendar (From URL)",
-           "current": "Down now", "upcoming": "Upcoming", "past": "Recently ended", "none": "None",
-           "stops_in": "Stops in", "back_in": "Back in", "services": "Affected services", "tentative": "tentative",
-           "day": "d"},
-}
 
 
 def _page_env() -> jinja2.Environment:
@@ -108,8 +98,8 @@ def _base(request: web.Request, config: Config) -> str:
 async def status_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     config, now = state.config, state.clock()
-    lang = config.language if config.language in WORDS else "en"
-    t = WORDS[lang]
+    lang = config.language if config.language in i18n.LABELS else "en"
+    t = i18n.LABELS[lang]
     https = f"{_base(request, config)}/calendar.ics"
     html = _ENV.get_template("page/status.html").render(
         lang=lang, name=config.calendar.name, t=t, rows=rows(config, now), https=https,

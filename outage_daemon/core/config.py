@@ -131,11 +131,14 @@ def _offsets(b: _Builder, item: Item | None, positive: bool = True) -> tuple[Off
     return tuple(sorted(set(out), key=lambda o: o.approx, reverse=True))
 
 
-def _duration(item: Item | None, default: str) -> Offset:
-    return timerules.parse_duration(str(item.value) if item is not None else default)
+def _duration(item: Item | None) -> Offset:
+    """Given a duration the schema checked and defaulted, return it (zero where the schema already
+    reported it missing or malformed: the config is refused then)."""
+    return timerules.parse_duration(str(item.value)) if item is not None else _ZERO
 
 
-_NO_RULES = Notify((), False, (), False, False, Offset(0, 0, "0s"))
+_ZERO = Offset(0, 0, "0s")
+_NO_RULES = Notify((), False, (), False, False, _ZERO)
 
 
 def _notify(b: _Builder, item: Item | None, base: Notify) -> Notify:
@@ -252,9 +255,9 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
     _one_of(b, item, ("url_file", "url_env"), required=True)
     _one_of(b, item, ("secret_file", "secret_env"), required=False)
     f = _plain(item)
-    return Webhook(name, f.get("kind", "generic"), f.get("url_file"), f.get("url_env"),
-                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout"), "10s"),
-                   _duration(_sub(item, "retry"), "30s"))
+    return Webhook(name, f.get("kind", ""), f.get("url_file"), f.get("url_env"),
+                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
+                   _duration(_sub(item, "retry")))
 
 
 def _email(b: _Builder, item: Item | None) -> Email:
@@ -264,13 +267,13 @@ def _email(b: _Builder, item: Item | None) -> Email:
     if smtp_item is not None:
         _one_of(b, smtp_item, ("password_file", "password_env", "password_credential"), False)
         s = _plain(smtp_item)
-        security = s.get("security", "starttls")
-        port = s.get("port") or {"tls": 465, "starttls": 587, "none": 25}[security]
+        security = s.get("security", "")
+        port = s.get("port") or {"tls": 465, "starttls": 587, "none": 25}.get(security, 0)
         smtp = Smtp(s.get("host", ""), port, security, s.get("username"), s.get("password_file"),
                     s.get("password_env"), s.get("password_credential"), s.get("ca_file"),
-                    _duration(_sub(smtp_item, "timeout"), "30s"), _duration(_sub(smtp_item, "retry"), "30s"),
-                    s.get("connections", 4))
-    return Email(f.get("from", "outage-daemon <outage-daemon@localhost>"), f.get("reply_to"), smtp)
+                    _duration(_sub(smtp_item, "timeout")), _duration(_sub(smtp_item, "retry")),
+                    s.get("connections", 1))
+    return Email(f.get("from", ""), f.get("reply_to"), smtp)
 
 
 def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) -> Calendar:
@@ -294,9 +297,9 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
     base_url = f.get("base_url")
     domain = f.get("domain") or (urlsplit(base_url).hostname if base_url else None)
     return Calendar(
-        name=f.get("name", "Planned outages"), description=f.get("description"),
-        refresh=_duration(_sub(item, "refresh"), "1h"), base_url=base_url,
+        name=f.get("name", ""), description=f.get("description"),
+        refresh=_duration(_sub(item, "refresh")), base_url=base_url,
         domain=domain or DEFAULT_DOMAIN,
-        keep_cancelled=_duration(_sub(item, "keep_cancelled"), "30d"),
+        keep_cancelled=_duration(_sub(item, "keep_cancelled")),
         alarms=_offsets(b, _sub(item, "alarms")), feeds=tuple(feeds),
     )

@@ -15,12 +15,20 @@ LABELS: dict[str, dict[str, str]] = {
         "alternatives": "替代方案", "contacts": "联系方式", "status_page": "状态页",
         "notice": "原通知", "cancelled": "已取消", "tentative": "待定",
         "sep": "：", "list_sep": "、",
+        # the status page
+        "subscribe": "订阅日历", "apple_outlook": "Apple 日历 / Outlook", "google": "Google 日历（从网址添加）",
+        "current": "正在停机", "upcoming": "即将停机", "past": "近期已结束", "none": "无",
+        "stops_in": "距停机", "back_in": "距恢复", "day": "天",
     },
     "en": {
         "when": "Downtime", "to": "to", "duration": "Duration", "services": "Affected services",
         "alternatives": "Alternatives", "contacts": "Contacts", "status_page": "Status page",
         "notice": "Original notice", "cancelled": "Cancelled",
         "tentative": "Tentative", "sep": ": ", "list_sep": ", ",
+        # the status page
+        "subscribe": "Subscribe", "apple_outlook": "Apple Calendar / Outlook", "google": "Google Calendar (From URL)",
+        "current": "Down now", "upcoming": "Upcoming", "past": "Recently ended", "none": "None",
+        "stops_in": "Stops in", "back_in": "Back in", "day": "d",
     },
 }
 
