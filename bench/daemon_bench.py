@@ -7,86 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
-UTC = timezone.utc
-
-# An SMTP sink in its own process that writes "arrival-time key" per message to a file.
-SINK = r"""
-import sys, time, asyncio
-from aiosmtpd.controller import Controller
-out = open(sys.argv[2], "a", buffering=1)
-class H:
-    async def handle_DATA(self, server, session, envelope):
-        key = b""
-        for line in envelope.content.split(b"\r\n"):
-            if line.lower().startswith(b"x-outage-key:"):
-                key = line.split(b":", 1)[1].strip()
-                break
-            if not line:
-                break
-        out.write(f"{time.time():.6f} {key.decode()} {envelope.rcpt_tos[0]}\n")
-        return "250 OK"
-c = Controller(H(), hostname="127.0.0.1", port=int(sys.argv[1]))
-c.start()
-print("ready", flush=True)
-sys.stdin.read()
-c.stop()
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Notify:
-    """A NOTIFY_SOCKET of our own, to time READY=1."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = str(folder / "notify.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.5)
-
-    def wait(self, want: str, timeout: float = 300) -> float:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                if want in self.sock.recv(65536).decode():
-                    return time.monotonic()
-            except TimeoutError:
-                continue
-        raise RuntimeError(f"no {want} within {timeout} s")
-
-
-def daemon_config(n: int, port: int, probes: int, start_in: float, recipients: int) -> str:
-    """``n`` windows days ahead (the load) plus ``probes`` windows whose 5 s reminder falls due
-    one second apart from ``start_in`` seconds on."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from run import config_text
-
-    text = config_text(n, start=datetime.now(UTC) + timedelta(days=2))
-    text = text.replace("calendar:", f"email: {{from: ops@example.com, smtp: {{host: 127.0.0.1, port: {port}, "
-                                     f"security: none, connections: 4}}}}\ncalendar:")
-    text = text.replace("audiences:\n", "audiences:\n  probe: {email: [" + ", ".join(
-        f"p{i}@example.com" for i in range(recipients)) + "]}\n")
-    now = datetime.now(UTC)
-    for i in range(probes):
-        stop = now + timedelta(seconds=start_in + 5 + i)
-        text += (f"  - id: probe{i}\n    system: probe\n    audiences: [probe]\n"
-                 f"    notify: {{before_stop: [5s], at_stop: false, before_restore: [], at_restore: false}}\n"
-                 f"    start: {stop:%Y-%m-%dT%H:%M:%S}Z\n    end: {stop + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
-    return text
+from common import UTC, Notify, daemon_config, free_port, start_daemon, start_recording_sink
 
 
 async def _load(url: str, total: int, concurrency: int, headers: dict[str, str]) -> float:
@@ -132,57 +61,41 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *a: print
 """
 
 
-def bench_daemon(n: int, folder: Path, probes: int, requests: int) -> dict[str, object]:
-    """Start the real daemon on ``n`` windows; measure everything sections 4-6 ask for."""
-    folder.mkdir(parents=True, exist_ok=True)
-    smtp_port, http_port = free_port(), free_port()
-    arrivals = folder / "arrivals.txt"
-    sink = subprocess.Popen([sys.executable, "-c", SINK, str(smtp_port), str(arrivals)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-    config = folder / "daemon.yaml"
-    start_in = 25.0 if n >= 10_000 else 12.0
-    config.write_text(daemon_config(n, smtp_port, probes, start_in, recipients=10), encoding="utf-8")
-    notify = Notify(folder)
-    env = dict(os.environ, NOTIFY_SOCKET=notify.path)
-    t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "outage_daemon", "run", "-c", str(config), "--state-dir",
-                             str(folder / "state"), "--listen", f"127.0.0.1:{http_port}"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(folder / "daemon.log", "wb"))  # noqa: SIM115
-    results: dict[str, object] = {}
-    bare = None
-    try:
-        results["startup_s"] = notify.wait("READY=1") - t0
-        # 4. lateness: wait for every probe reminder at the sink.
-        due = {}
-        text = config.read_text(encoding="utf-8")
-        for i in range(probes):
-            stamp = text.split(f"id: probe{i}\n", 1)[1].split("start: ", 1)[1].split("Z", 1)[0]
-            due[f"probe{i}"] = datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - 5
-        deadline = time.monotonic() + start_in + probes + 60
-        while time.monotonic() < deadline:
-            lines = arrivals.read_text().splitlines() if arrivals.exists() else []
-            if len(lines) >= probes * 10:
-                break
-            time.sleep(0.5)
-        per_key: dict[str, list[float]] = {}
-        for line in arrivals.read_text().splitlines():
-            at, key, _ = line.split(" ", 2)
-            per_key.setdefault(key.split("/", 1)[0], []).append(float(at))
-        first = [min(v) - due[k] for k, v in per_key.items()]
-        last = [max(v) - due[k] for k, v in per_key.items()]
-        results["lateness"] = {"reminders": len(per_key), "messages": sum(len(v) for v in per_key.values()),
-                               "first_median_ms": statistics.median(first) * 1000, "first_worst_ms": max(first) * 1000,
-                               "last_median_ms": statistics.median(last) * 1000, "last_worst_ms": max(last) * 1000}
-        # 5. HTTP: our /calendar.ics next to a bare aiohttp handler with the same bytes.
-        import urllib.request
+def lateness(config: Path, arrivals: Path, probes: int, recipients: int, start_in: float) -> dict[str, float]:
+    """Wait for every probe reminder at the sink; return how late the first and last messages were."""
+    due = {}
+    text = config.read_text(encoding="utf-8")
+    for i in range(probes):
+        stamp = text.split(f"id: probe{i}\n", 1)[1].split("start: ", 1)[1].split("Z", 1)[0]
+        due[f"probe{i}"] = datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - 5
+    deadline = time.monotonic() + start_in + probes + 60
+    while time.monotonic() < deadline:
+        lines = arrivals.read_text().splitlines() if arrivals.exists() else []
+        if len(lines) >= probes * recipients:
+            break
+        time.sleep(0.5)
+    per_key: dict[str, list[float]] = {}
+    for line in arrivals.read_text().splitlines():
+        at, key, _ = line.split(" ", 2)
+        per_key.setdefault(key.split("/", 1)[0], []).append(float(at))
+    first = [min(v) - due[k] for k, v in per_key.items()]
+    last = [max(v) - due[k] for k, v in per_key.items()]
+    return {"reminders": len(per_key), "messages": sum(len(v) for v in per_key.values()),
+            "first_median_ms": statistics.median(first) * 1000, "first_worst_ms": max(first) * 1000,
+            "last_median_ms": statistics.median(last) * 1000, "last_worst_ms": max(last) * 1000}
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/calendar.ics") as response:
-            data, etag = response.read(), response.headers["ETag"]
-        (folder / "feed.ics").write_bytes(data)
-        bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE, str(bare_port), str(folder / "feed.ics"), etag],
-                                stdout=subprocess.PIPE, text=True)
+
+def http_rates(folder: Path, http_port: int, requests: int) -> dict[str, float]:
+    """Our /calendar.ics next to a bare aiohttp handler with the same bytes, in interleaved rounds."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/calendar.ics") as response:
+        data, etag = response.read(), response.headers["ETag"]
+    (folder / "feed.ics").write_bytes(data)
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE, str(bare_port), str(folder / "feed.ics"), etag],
+                            stdout=subprocess.PIPE, text=True)
+    try:
         assert bare.stdout is not None and bare.stdout.readline().strip() == "ready"
         ours_url, bare_url = f"http://127.0.0.1:{http_port}/calendar.ics", f"http://127.0.0.1:{bare_port}/calendar.ics"
         full_requests = max(requests // 10, 20) if len(data) > 1_000_000 else requests
@@ -195,21 +108,38 @@ def bench_daemon(n: int, folder: Path, probes: int, requests: int) -> dict[str, 
                     ("304_bare_rps", bare_url, requests, {**plain, "If-None-Match": etag}),
                     ("gzip_ours_rps", ours_url, full_requests, {"Accept-Encoding": "gzip"})):
                 rounds.setdefault(name, []).append(load_rps(url, count, headers))
-        results["http"] = {"feed_bytes": len(data), **{k: statistics.median(v) for k, v in rounds.items()}}
+    finally:
+        bare.terminate()
+        bare.wait()
+    return {"feed_bytes": len(data), **{k: statistics.median(v) for k, v in rounds.items()}}
+
+
+def bench_daemon(n: int, folder: Path, probes: int, requests: int) -> dict[str, object]:
+    """Start the real daemon on ``n`` windows; measure lateness, HTTP, start-up, reload and peak RSS."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sink, smtp_port, arrivals = start_recording_sink(folder)
+    http_port = free_port()
+    config = folder / "daemon.yaml"
+    start_in = 25.0 if n >= 10_000 else 12.0
+    config.write_text(daemon_config(n, smtp_port, probes, start_in, recipients=10), encoding="utf-8")
+    notify = Notify(folder)
+    t0 = time.monotonic()
+    proc = start_daemon(config, folder, http_port, notify)
+    results: dict[str, object] = {}
+    try:
+        results["startup_s"] = notify.wait("READY=1") - t0
+        results["lateness"] = lateness(config, arrivals, probes, 10, start_in)
+        results["http"] = http_rates(folder, http_port, requests)
         # Reload: SIGHUP to READY=1 (the config unchanged: validation, revisions, feeds, plan).
         t1 = time.monotonic()
         proc.send_signal(signal.SIGHUP)
         notify.wait("RELOADING=1")
         results["reload_s"] = notify.wait("READY=1") - t1
-        # 6. Peak RSS of the daemon.
         status = Path(f"/proc/{proc.pid}/status").read_text()
         results["peak_rss_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
-        if bare is not None:
-            bare.terminate()
-            bare.wait()
         sink.communicate("")
     return results
 

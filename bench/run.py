@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import config_text, median_of  # noqa: E402
 from icalendar import Calendar, Event  # noqa: E402
 
 from outage_daemon.core.revisions import revise, revise_all  # noqa: E402
@@ -36,36 +36,6 @@ UTC = timezone.utc
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RESULTS: dict[str, object] = {}
 ROWS: list[tuple[str, str, str, str]] = []
-
-
-def config_text(n: int, recipients: int = 2, start: datetime | None = None) -> str:
-    """A config of ``n`` one-off windows, six reminders each, across four zones."""
-    zones = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Australia/Sydney"]
-    first = start or datetime(2026, 2, 1, 9, tzinfo=UTC)
-    lines = [
-        "timezone: Asia/Shanghai",
-        "notify: {before_stop: [1d, 2h, 15m], at_stop: true, before_restore: [30m], at_restore: true}",
-        "audiences:",
-        "  team: {email: [" + ", ".join(f"u{i}@example.com" for i in range(recipients)) + "]}",
-        "calendar: {name: Bench, base_url: 'https://status.example.com'}",
-        "windows:",
-    ]
-    for i in range(n):
-        at = first + timedelta(minutes=37 * i)
-        end = at + timedelta(hours=2)
-        lines.append(f"  - {{id: w{i}, system: 系统{i % 50}, title: 升级, timezone: {zones[i % 4]}, "
-                     f"start: '{at:%Y-%m-%dT%H:%MZ}', end: '{end:%Y-%m-%dT%H:%MZ}', "
-                     f"services: [开具, 查询], description: 第{i}次维护}}")
-    return "\n".join(lines) + "\n"
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def row(what: str, value: str, baseline: str, verdict: str) -> None:
@@ -285,6 +255,23 @@ def bench_running_daemon(sizes: list[int], folder: Path, quick: bool) -> None:
                 verdict(growth <= 12) + " (≤ 12×)")
 
 
+def bench_responsiveness(n: int, folder: Path, quick: bool) -> None:
+    """7. /healthz latency while the daemon re-plans, reloads and fans out (nothing blocks the loop)."""
+    from responsiveness import bench_responsiveness as measure
+
+    recipients = 200 if quick else 1000
+    r = measure(n, folder / "responsive", recipients, watch_passes=1 if quick else 2)
+    RESULTS["responsiveness"] = r
+    for phase, what in (("steady", f"{1 if quick else 2} watch re-plans"), ("reload", "a SIGHUP reload"),
+                        ("fanout", f"a {recipients:,}-recipient fan-out")):
+        ms = r[f"{phase}_worst_ms"]
+        row(f"/healthz every 20 ms during {what}, {n:,} windows", f"{ms:.0f} ms worst",
+            f"{r[f'{phase}_probes']} probes", verdict(ms <= 50) + " (≤ 50 ms)")  # type: ignore[operator]
+    startup = r["startup_s"]
+    row(f"start-up to READY=1, {n:,} windows × 20 recipients", f"{startup:.2f} s", "",
+        verdict(startup < 3) + " (< 3 s)")  # type: ignore[operator]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
@@ -298,6 +285,7 @@ def main() -> int:
         bench_render(sizes, folder, repeat)
         bench_fanout(200 if args.quick else 1000, folder, repeat)
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
+        bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)
     RESULTS["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started, "cpus": os.cpu_count(),
                        "python": sys.version.split()[0]}
     widths = [max(len(r[i]) for r in [("what", "measured", "baseline (same run)", "target"), *ROWS])
