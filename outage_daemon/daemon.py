@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ log = logging.getLogger("outage_daemon")
 HORIZON = timedelta(hours=2)
 WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
+SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
 
 
 def sd_notify(message: str) -> None:
@@ -107,7 +109,8 @@ class Daemon:
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
-        self.busy = asyncio.Lock()
+        self.busy = asyncio.Lock()  # one pass or reload at a time
+        self.publishing = asyncio.Lock()  # one render at a time
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.runner: web.AppRunner | None = None
@@ -120,20 +123,32 @@ class Daemon:
     # --- the config ------------------------------------------------------------------------
 
     async def apply(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> None:
-        """Make ``config`` current: channels, revisions, feeds (memory and folder), notices, the plan.
-
-        Everything that can fail on the new config (its secrets) is read before anything is
+        """Make ``config`` current: channels, revisions, notices, the plan, then the feeds (memory and
+        folder). Everything that can fail on the new config (its secrets) is read before anything is
         swapped, so a refused config leaves the old one whole; raise CredentialError then."""
+        tokens = await self.adopt(config, built)
+        await self.republish(tokens)
+
+    async def adopt(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> dict[
+            str, str | None]:
+        """Make ``config`` current but for its feeds: channels, revisions, notices, the plan; return the
+        feeds' tokens for :meth:`republish`. Raise CredentialError before swapping anything."""
         tokens = {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
         await self.notifier.reload(config, built)
         self.state.config = config
-        self.state.feeds = await asyncio.to_thread(self.publish, self.clock(), tokens)
         metrics = self.state.metrics
         metrics.windows.set(len(config.windows))
         metrics.reload_ok.set(1)
         metrics.reload_time.set(time.time())
         self.state.reload_error = []
         await self.replan()
+        return tokens
+
+    async def republish(self, tokens: dict[str, str | None]) -> None:
+        """Render the current config's feeds on a worker thread and serve them."""
+        async with self.publishing:
+            self.state.feeds = await asyncio.to_thread(self.publish, self.clock(), tokens)
+            self.state.published.set()
         # The config, feeds and caches live until the next reload: keep the collector's full passes
         # off them (they are freed by reference counting when replaced; none of them forms cycles).
         gc.collect()
@@ -247,9 +262,11 @@ class Daemon:
         task.add_done_callback(self.tasks.discard)
 
     async def start(self) -> None:
-        """Load the ledger's view of the config, publish, plan, serve HTTP and start the timers."""
+        """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
+        render meanwhile (a feed request waits for them), so reminders never wait for a render."""
         await self.notifier.recover()
-        await self.apply(self.config)
+        tokens = await self.adopt(self.config)
+        self._spawn(lambda: self.republish(tokens))
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
@@ -290,6 +307,10 @@ def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, l
           ledger_url: str | None = None, node: str | None = None) -> int:
     """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
     held = lock(directory)
+    # Planning, rendering and the ledger run on worker threads; the event loop waits for the GIL
+    # each time it wakes. A 1 ms switch interval (default 5 ms) keeps an HTTP request that wakes it
+    # several times from queueing behind a long render.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         return asyncio.run(_serve(config, directory, clock, feeds_dir, listen, ledger_url, node))
     finally:

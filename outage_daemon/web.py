@@ -5,6 +5,7 @@ Nothing else is routed: no files are served from disk, so no path can reach outs
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
@@ -71,10 +72,12 @@ class State:
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
     reload_error: list[str] = field(default_factory=list)
+    published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     reloaded_at: datetime | None = None
 
 
 STATE = web.AppKey("state", State)
+FIRST_RENDER_WAIT = 30.0  # seconds a feed request made right after start-up waits for the first render
 
 
 def _page_env() -> jinja2.Environment:
@@ -142,8 +145,14 @@ def feed_handler(extension: str, name: str | None = None) -> Callable[[web.Reque
     """Given a format's extension (and a fixed feed name, else the one in the path), return its handler."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        chosen = name or request.match_info["name"]
-        return _serve(request, request.app[STATE].feeds.get(f"{chosen}.{extension}"))
+        chosen, state = name or request.match_info["name"], request.app[STATE]
+        if not state.published.is_set():  # just started: the first render is under way
+            try:
+                await asyncio.wait_for(state.published.wait(), FIRST_RENDER_WAIT)
+            except asyncio.TimeoutError:
+                raise web.HTTPServiceUnavailable(text="the feeds are being rendered; try again shortly\n",
+                                                 headers={"Retry-After": "5"}) from None
+        return _serve(request, state.feeds.get(f"{chosen}.{extension}"))
 
     return handler
 
