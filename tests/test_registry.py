@@ -43,3 +43,30 @@ def test_feed_routes_come_from_the_format_registry(config_of: Callable[[str], Co
     for fmt in FORMATS:
         assert f"/calendar.{fmt.extension}" in routes
         assert any(route.startswith("/feeds/") and route.endswith(f".{fmt.extension}") for route in routes)
+
+
+def test_the_worked_example_in_the_architecture_doc_runs(config_of: Callable[[str], Config]) -> None:
+    """docs/architecture.md shows how to add a webhook kind; its module must work as written."""
+    import json
+    import re
+    import types
+    from pathlib import Path
+
+    from outage_daemon.channels.render import templates
+    from outage_daemon.channels.webhook.base import HookKind
+    from outage_daemon.core.decide import Notification
+
+    doc = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", doc, flags=re.S)
+    assert block is not None
+    module = types.ModuleType("mattermost_example")
+    exec(compile("\n".join(line[3:] for line in block.group(1).splitlines()), "architecture.md", "exec"),  # noqa: S102
+         module.__dict__)
+    kind = module.KIND
+    assert isinstance(kind, HookKind) and kind.name == "mattermost"
+    config = config_of("timezone: UTC\nlanguage: en\nwindows:\n  - {id: w, system: 'Ledger *bold* [x](y)', "
+                       "start: '2026-03-01 22:00', end: '2026-03-02 02:00'}\n")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    body = json.loads(kind.payload(Notification("w/test", Kind.TEST, config.windows[0], now, now), config,
+                                   templates(None)))
+    assert body["text"].startswith("**［Test］ outage reminder for Ledger ＊bold＊ ［x］（y）**")

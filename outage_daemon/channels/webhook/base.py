@@ -92,6 +92,14 @@ def markdown_safe(values: dict[str, object]) -> dict[str, object]:
     return {k: (safe(v) if k in _TEXT_FIELDS or k == "subject" else v) for k, v in values.items()}
 
 
+def markdown(notification: Notification, config: Config, env: Templates) -> tuple[str, str]:
+    """Given a notification, return its subject and its chat markdown (``LANG/chat.md``), every
+    field's markup made inert."""
+    values, _ = text_of(notification, config, env)
+    return str(values["subject"]), env.text.get_template(f"{config.language}/chat.md").render(
+        markdown_safe(values)).strip()
+
+
 def error_code_verdict(name: str, busy: set[int]) -> Verdict:
     """Given a service's name and the codes that mean "too fast, try later", return a verdict for services that answer
     200 with an error code in the body (WeCom, DingTalk, Feishu)."""

@@ -8,8 +8,7 @@ import hmac
 from urllib.parse import quote_plus
 
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook.base import HEADERS, HookKind, Request, dumps, error_code_verdict
-from outage_daemon.channels.webhook.wecom import markdown
+from outage_daemon.channels.webhook.base import HEADERS, HookKind, Request, dumps, error_code_verdict, markdown
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook.base import HookKind, dumps, error_code_verdict, markdown_safe, text_of
+from outage_daemon.channels.webhook.base import HookKind, dumps, error_code_verdict, markdown
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
-
-
-def markdown(notification: Notification, config: Config, env: Templates) -> tuple[str, str]:
-    """Given a notification, return its subject and its chat markdown, fields made inert."""
-    values, _ = text_of(notification, config, env)
-    safe = markdown_safe(values)
-    return str(values["subject"]), env.text.get_template(f"{config.language}/chat.md").render(safe).strip()
 
 
 def payload(notification: Notification, config: Config, env: Templates) -> bytes:
