@@ -12,13 +12,13 @@ import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Protocol
 
 import aiohttp
 import aiosmtplib
 
 from outage_daemon.channels import webhooks
+from outage_daemon.core import addresses
 from outage_daemon.core.model import Config, Smtp, Webhook
 from outage_daemon.credentials import secret
 
@@ -46,9 +46,7 @@ class Sender(Protocol):
 
 def envelope(address: str) -> str:
     """Given ``Name <a@b>`` or ``a@b``, return the bare address for the SMTP envelope."""
-    if "<" not in address and '"' not in address:
-        return address.strip()
-    return parseaddr(address)[1] or address
+    return addresses.envelope(address)
 
 
 class Outbox:
