@@ -69,6 +69,7 @@ def transitions(tz: ZoneInfo, first_year: int, last_year: int) -> list[Transitio
     return out
 
 
+_AHEAD = 4
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # Feb: every year has its 28
 
 
@@ -85,9 +86,12 @@ class _Form:
 def _forms(local: datetime) -> list[_Form]:
     """Given a transition's local time, return every form that names its day, Outlook's first."""
     day = _DAYS[local.weekday()]
-    out = [_Form(f"{(local.day - 1) // 7 + 1}{day}")]
+    out = []
     if (local + timedelta(days=7)).month != local.month:
-        out.append(_Form(f"-1{day}"))
+        out.append(_Form(f"-1{day}"))  # "last Sunday" holds in every year; a 5th Sunday does not
+    nth = (local.day - 1) // 7 + 1
+    if nth < 5:
+        out.append(_Form(f"{nth}{day}"))
     last_first = _MONTH_DAYS[local.month - 1] - 6
     for first in range(max(1, local.day - 6), min(local.day, last_first) + 1):
         if (first - 1) % 7:  # 1-7, 8-14, … are the nth forms above
@@ -135,8 +139,10 @@ def _run(by_year: dict[int, list[Transition]], year: int, index: int, form: _For
 def _eras(tz: ZoneInfo, first_year: int, last_year: int) -> list[_Era]:
     """Group the years into runs that share one yearly pattern of transitions, choosing for each
     transition the day form that holds longest; a year no pattern spans is an era of its own."""
-    by_year: dict[int, list[Transition]] = {y: [] for y in range(first_year, last_year + 1)}
-    for t in transitions(tz, first_year, last_year):
+    # The runs look a few years past the feed, so that the pattern written on (the last era has
+    # no UNTIL) is the one the zone keeps, not one that merely fits the covered years.
+    by_year: dict[int, list[Transition]] = {y: [] for y in range(first_year, last_year + _AHEAD + 1)}
+    for t in transitions(tz, first_year, last_year + _AHEAD):
         by_year[t.local.year].append(t)
     eras: list[_Era] = []
     year = first_year
@@ -153,6 +159,7 @@ def _eras(tz: ZoneInfo, first_year: int, last_year: int) -> list[_Era]:
             while year + span <= last_year and not by_year[year + span]:
                 span += 1
         rules = tuple(_rule(t, f) for t, f in zip(these, forms, strict=True))
+        span = min(span, last_year - year + 1)
         era = _Era(tuple(range(year, year + span)), rules, tuple(these), tuple(by_year[year + span - 1]))
         if span > 1 and not _reproduces(era, by_year):  # never expected: then each year on its own
             era = _Era((year,), rules, tuple(these), tuple(these))
