@@ -20,8 +20,9 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
     """Given a config and the present instant, return its warnings in file order.
 
     Overlapping windows of one system (within a year from ``now``), one system with several
-    differing schedules one of which is tentative, windows entirely in the past, and
-    ``before_restore`` reminders dropped because they would fall before the stop.
+    differing schedules one of which is tentative, windows entirely in the past,
+    ``before_restore`` reminders dropped because they would fall before the stop, and ``except:``
+    entries that name no occurrence.
     """
     out: list[Problem] = []
     live = [w for w in config.windows if w.status != "cancelled"]
@@ -29,6 +30,10 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
         for offset in dropped(window):
             out.append(Problem(_loc(window), f"before_restore {offset.text} is longer than the "
                                "window: that reminder would come before the stop and is dropped"))
+        for ex in window.unmatched():
+            out.append(Problem(_loc(window), f"except {ex.isoformat(sep=' ') if isinstance(ex, datetime) else ex} "
+                               "is not an occurrence of the repeat: it skips nothing (check the date "
+                               "and the start time)"))
         last = window.last_end()
         if last is not None and last <= now:
             out.append(Problem(_loc(window), f"window {window.id!r} is entirely in the past "

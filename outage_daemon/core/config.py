@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from outage_daemon.core import timerules
+from dateutil.rrule import rrule
+
+from outage_daemon.core import addresses, timerules
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
     Audience,
@@ -26,7 +28,7 @@ from outage_daemon.core.model import (
     Window,
 )
 from outage_daemon.core.schema import Item
-from outage_daemon.core.timerules import Offset, TimeError
+from outage_daemon.core.timerules import UTC, Offset, TimeError
 
 DEFAULT_DOMAIN = "outage-daemon"
 
@@ -86,6 +88,8 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
 
     audiences = {}
     for name, aud in audience_items.items():
+        for entry in aud.entries("email"):
+            _address(b, entry)
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
                 b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks))
@@ -198,8 +202,9 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     except TimeError as exc:
         b.error(end_item, str(exc))
         ok = False
-    if ok and end <= start:
-        b.error(end_item, "end is before start" if end < start else "end equals start")
+    if ok and end.astimezone(UTC) <= start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
+        b.error(end_item, "end is before start" if end.astimezone(UTC) < start.astimezone(UTC)
+                else "end equals start")
         ok = False
 
     for ref in item.entries("audiences"):
@@ -210,24 +215,9 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     rule = None
     repeat = fields.get("repeat")
     if repeat is not None and ok:
-        try:
-            rule = timerules.parse_rrule(repeat, start.replace(tzinfo=None))
-        except TimeError as exc:
-            b.error(_sub(item, "repeat") or item, str(exc))
-            ok = False
-    exceptions: list[date | datetime] = []
-    except_item = _sub(item, "except")
-    if except_item is not None and repeat is None:
-        b.error(except_item, "except: only applies to a window with repeat:")
-    for ex in item.entries("except"):
-        written = timerules.parse_when(str(ex.value))
-        if written.day is not None:
-            exceptions.append(written.day)
-        elif written.fixed is not None:
-            exceptions.append(written.fixed.astimezone(tz).replace(tzinfo=None))
-        elif written.local is not None:
-            exceptions.append(written.local)
-
+        rule = _rule(b, item, start, start_w.day)
+        ok = rule is not None
+    exceptions = _exceptions(b, item, repeat is not None, tz)
     window_notify = _window_notify(b, item.get("notify"), notify)
     if not ok:
         return None
@@ -238,9 +228,53 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
         alternatives=fields.get("alternatives"), contacts=fields.get("contacts"),
         url=fields.get("url"),
         audiences=tuple(fields["audiences"]) if "audiences" in fields else tuple(audiences),
-        repeat=repeat, exceptions=tuple(exceptions), notify=window_notify,
+        repeat=repeat, exceptions=exceptions, notify=window_notify,
         source=fields.get("source"), rule=rule, loc=item.loc,
     )
+
+
+def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[date | datetime, ...]:
+    """Given a window item, return its ``except:`` entries as dates or naive local times."""
+    except_item = _sub(item, "except")
+    if except_item is not None and not repeats:
+        b.error(except_item, "except: only applies to a window with repeat:")
+    out: list[date | datetime] = []
+    for ex in item.entries("except"):
+        written = timerules.parse_when(str(ex.value))
+        if written.day is not None:
+            out.append(written.day)
+        elif written.fixed is not None:
+            out.append(written.fixed.astimezone(tz).replace(tzinfo=None))
+        elif written.local is not None:
+            out.append(written.local)
+    return tuple(out)
+
+
+def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule | None:
+    """Given a repeating window's item and its aware start (``day`` for an all-day window), return
+    its rule, or None after recording why the feed could not say what the planner means."""
+    repeat_item = _sub(item, "repeat") or item
+    first = datetime.combine(day, time()) if day is not None else start.replace(tzinfo=None, fold=0)
+    try:
+        rule = timerules.parse_rrule(str(repeat_item.value), first, all_day=day is not None)
+    except TimeError as exc:
+        b.error(repeat_item, str(exc))
+        return None
+    head = next(iter(rule), None)
+    if head is None:
+        b.error(repeat_item, "the repeat has no occurrence (is UNTIL before the start?)")
+        return None
+    if head != first:
+        b.error(repeat_item, f"the start {first:%Y-%m-%d %H:%M} ({first:%A}) is not an occurrence of "
+                f"the repeat, whose first is {head:%Y-%m-%d %H:%M} ({head:%A}): calendar readers disagree "
+                "whether it counts; start on an occurrence")
+        return None
+    if day is None and start.fold == 1 and timerules.is_ambiguous(start):
+        b.error(_sub(item, "start") or item, f"a repeat cannot start in the second {first:%H:%M} of "
+                f"{first:%Y-%m-%d} ({start:%z}): its rule repeats the wall-clock time, which every "
+                "calendar reads as the first; start on another day or use the first offset")
+        return None
+    return rule
 
 
 def _one_of(b: _Builder, item: Item, keys: tuple[str, ...], required: bool) -> None:
@@ -260,8 +294,20 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
                    _duration(_sub(item, "retry")))
 
 
+def _address(b: _Builder, item: Item | None) -> None:
+    """Given an address item (or None), record an error unless it is exactly one mailbox."""
+    if item is None:
+        return
+    try:
+        addresses.parse(str(item.value))
+    except addresses.AddressError as exc:
+        b.error(item, str(exc))
+
+
 def _email(b: _Builder, item: Item | None) -> Email:
     f = _plain(item) or {}
+    _address(b, _sub(item, "from"))
+    _address(b, _sub(item, "reply_to"))
     smtp = None
     smtp_item = _sub(item, "smtp")
     if smtp_item is not None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule
 
 from outage_daemon.core.errors import Loc
-from outage_daemon.core.timerules import Offset, occurrences_between, resolve
+from outage_daemon.core.timerules import UTC, Offset, add_absolute, instances_between, resolve, rule_parts
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,30 @@ class Window:
 
     @property
     def local_span(self) -> timedelta:
-        """Return the wall-clock length of one occurrence (kept by every repeat)."""
+        """Return the wall-clock length of the first occurrence (whole days for an all-day window)."""
+        if self.all_day:
+            return timedelta(days=(self.end.date() - self.start.date()).days)
         return self.end.replace(tzinfo=None) - self.start.replace(tzinfo=None)
+
+    @property
+    def length(self) -> timedelta:
+        """Return the elapsed time from the stop to the restore (a fall-back night's hour counts)."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+    def end_of(self, start: datetime) -> datetime:
+        """Given an occurrence's start, return its end as RFC 5545 readers compute it.
+
+        A DTEND gives every occurrence the first one's exact duration; all-day events last the
+        same number of calendar days.
+        """
+        if self.all_day:
+            return resolve(datetime.combine(start.date(), time()) + self.local_span, self.tz)
+        return add_absolute(start, self.length)
+
+    @property
+    def finite(self) -> bool:
+        """Return whether the window ends: a one-off, or a repeat with COUNT or UNTIL."""
+        return self.repeat is None or bool(rule_parts(self.repeat).keys() & {"COUNT", "UNTIL"})
 
     def occurrences(self, lo: datetime, hi: datetime) -> list[Occurrence]:
         """Given aware bounds, return the occurrences ending at or after ``lo`` and starting by ``hi``."""
@@ -79,12 +102,12 @@ class Window:
             if self.end >= lo and self.start <= hi:
                 return [Occurrence(self.id, self.start, self.end)]
             return []
-        span = self.local_span
         out = []
-        for start in occurrences_between(self.rule, self.tz, lo - span - timedelta(days=1), hi):
-            if self._excepted(start):
+        reach = max(self.length, self.local_span) + timedelta(days=1)
+        for naive, start in instances_between(self.rule, self.tz, lo - reach, hi):
+            if naive in self.excluded:
                 continue
-            end = resolve(start.replace(tzinfo=None) + span, self.tz)
+            end = self.end_of(start)
             if end >= lo and start <= hi:
                 out.append(Occurrence(self.id, start, end))
         return out
@@ -93,24 +116,35 @@ class Window:
         """Return the end of the last occurrence, or None when a repeat never ends."""
         if self.rule is None:
             return self.end
-        if getattr(self.rule, "_count", None) is None and getattr(self.rule, "_until", None) is None:
-            return None  # dateutil keeps COUNT and UNTIL private; neither set: it never ends
+        if not self.finite:
+            return None
         last = None
         for naive in self.rule:
-            last = naive
+            if naive not in self.excluded:
+                last = naive
         if last is None:
             return self.end
-        return resolve(last + self.local_span, self.tz)
+        return self.end_of(resolve(last, self.tz))
 
-    def _excepted(self, start: datetime) -> bool:
-        local = start.replace(tzinfo=None)
-        for ex in self.exceptions:
-            if isinstance(ex, datetime):
-                if ex == local:
-                    return True
-            elif ex == local.date():
-                return True
-        return False
+    @cached_property
+    def excluded(self) -> frozenset[datetime]:
+        """Return the rule's naive local instances that ``except:`` removes (a date removes every
+        instance on that day; a time, the instance at that wall-clock time)."""
+        return frozenset(naive for ex in self.exceptions for naive in self._matches(ex))
+
+    def _matches(self, ex: date | datetime) -> list[datetime]:
+        if self.rule is None:
+            return []
+        if isinstance(ex, datetime):
+            found: list[datetime] = self.rule.between(ex, ex, inc=True)
+            return found
+        midnight = datetime.combine(ex, time())
+        day: list[datetime] = self.rule.between(midnight, midnight + timedelta(days=1), inc=True)
+        return [naive for naive in day if naive.date() == ex]
+
+    def unmatched(self) -> list[date | datetime]:
+        """Return the ``except:`` entries that name no instance of the repeat (they do nothing)."""
+        return [ex for ex in self.exceptions if not self._matches(ex)]
 
 
 @dataclass(frozen=True)

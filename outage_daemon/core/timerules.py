@@ -244,30 +244,60 @@ _RRULE_KEYS = frozenset((
 ))
 
 
-def parse_rrule(text: str, dtstart: datetime) -> rrule:
-    """Given an RFC 5545 RRULE value and the naive local first start, return the rule.
+def rule_parts(text: str) -> dict[str, str]:
+    """Given an RRULE value (with or without ``RRULE:``), return its parts by upper-case name.
 
-    Raise TimeError for anything dateutil refuses or that is not a single RRULE.
+    Raise TimeError unless it is one line of ``NAME=VALUE`` parts of an RRULE, with FREQ and
+    not both UNTIL and COUNT.
     """
     body = text.strip()
     if body.upper().startswith("RRULE:"):
         body = body[6:]
     if not body or "\n" in body or "\r" in body:
         raise TimeError("bad repeat rule: write one RRULE, e.g. FREQ=WEEKLY;BYDAY=SU")
-    keys = []
+    parts: dict[str, str] = {}
     for part in body.split(";"):
         key, sep, value = part.partition("=")
         if not sep or not value or key.upper() not in _RRULE_KEYS:
             raise TimeError(f"bad repeat rule {text!r}: {part!r} is not NAME=VALUE of an RRULE")
-        keys.append(key.upper())
-    if "FREQ" not in keys:
+        parts[key.upper()] = value
+    if "FREQ" not in parts:
         raise TimeError(f"bad repeat rule {text!r}: FREQ= is required")
-    if "UNTIL" in keys and "COUNT" in keys:
+    if "UNTIL" in parts and "COUNT" in parts:
         raise TimeError(f"bad repeat rule {text!r}: UNTIL and COUNT exclude each other")
-    if "UNTIL" in keys:
-        # A local window's UNTIL is local wall-clock time; drop a trailing Z so dateutil compares
-        # it with our naive dtstart.
-        body = re.sub(r"(?i)(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", body)
+    return parts
+
+
+def local_until(value: str, all_day: bool) -> datetime:
+    """Given an RRULE's UNTIL value, return it as a naive local time that the last start may reach.
+
+    Ours is local wall time (a trailing Z is dropped). A date alone keeps that whole day: for a
+    timed window it means 23:59:59 local, for an all-day window that day's start.
+    """
+    digits = value.strip().upper().rstrip("Z")
+    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?", digits)
+    if match is None:
+        raise TimeError(f"bad UNTIL {value!r}: use YYYYMMDD or YYYYMMDDTHHMMSS")
+    y, mo, d, h, mi, sec = match.groups()
+    try:
+        day = date(int(y), int(mo), int(d))
+        if h is not None:
+            return datetime.combine(day, time(int(h), int(mi), int(sec)))
+    except ValueError as exc:
+        raise TimeError(f"bad UNTIL {value!r}: {exc}") from exc
+    return datetime.combine(day, time() if all_day else time(23, 59, 59))
+
+
+def parse_rrule(text: str, dtstart: datetime, all_day: bool = False) -> rrule:
+    """Given an RFC 5545 RRULE value and the naive local first start, return the rule.
+
+    UNTIL is local wall time (see :func:`local_until`). Raise TimeError for anything dateutil
+    refuses or that is not a single RRULE.
+    """
+    parts = rule_parts(text)
+    if "UNTIL" in parts:
+        parts["UNTIL"] = f"{local_until(parts['UNTIL'], all_day):%Y%m%dT%H%M%S}"
+    body = ";".join(f"{key}={value}" for key, value in parts.items())
     try:
         rule = rrulestr(body, dtstart=dtstart)
         next(iter(rule), None)  # dateutil validates some parts lazily
@@ -278,12 +308,13 @@ def parse_rrule(text: str, dtstart: datetime) -> rrule:
     return rule
 
 
-def occurrences_between(
+def instances_between(
     rule: rrule, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
-) -> Iterator[datetime]:
-    """Given a rule over naive local starts, yield aware starts in ``[lo, hi]`` (aware bounds).
+) -> Iterator[tuple[datetime, datetime]]:
+    """Given a rule over naive local starts, yield (naive instance, aware start) in ``[lo, hi]``.
 
-    Each occurrence keeps its wall-clock time across DST (a weekly 02:00 stays at 02:00 local).
+    The aware start is placed as RFC 5545 does (:func:`resolve`); the naive instance is what
+    ``except:`` entries and EXDATEs name (a 02:30 in a DST gap starts at 03:30).
     """
     lo_local = lo.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
     hi_local = hi.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
@@ -294,4 +325,22 @@ def occurrences_between(
         start = resolve(naive, tz)
         if lo <= start <= hi:
             count += 1
-            yield start
+            yield naive, start
+
+
+def occurrences_between(
+    rule: rrule, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
+) -> Iterator[datetime]:
+    """Given a rule over naive local starts, yield aware starts in ``[lo, hi]`` (aware bounds).
+
+    Each occurrence keeps its wall-clock time across DST (a weekly 02:00 stays at 02:00 local).
+    """
+    for _, start in instances_between(rule, tz, lo, hi, limit):
+        yield start
+
+
+def is_ambiguous(dt: datetime) -> bool:
+    """Given an aware time in a ZoneInfo zone, return whether its wall-clock time happens twice."""
+    naive, tz = dt.replace(tzinfo=None), dt.tzinfo
+    early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    return early.utcoffset() != late.utcoffset() and late.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive

@@ -7,20 +7,22 @@ ten thousand changed renders one event and joins the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 
-from icalendar import Alarm, Calendar, Event, vDuration, vRecur, vText
+from icalendar import Alarm, Calendar, Event, vDatetime, vDuration, vRecur, vText
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Feed, Window
 from outage_daemon.core.records import Revision
-from outage_daemon.core.timerules import UTC, add_absolute, resolve
+from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, local_until, resolve, rule_parts
 from outage_daemon.formats.base import FeedFormat
 from outage_daemon.formats.text import clean, status_link, summary
 from outage_daemon.formats.vtimezone import vtimezone
 
 _END = b"END:VCALENDAR\r\n"
+_UTC_KEYS = frozenset(("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"))
+_ETC_UTC = "Etc/UTC"
 
 
 def prodid() -> str:
@@ -67,7 +69,9 @@ def describe(window: Window, config: Config) -> str:
     lines = []
     if window.rule is None:
         lines.append(line("when", i18n.format_span(window.start, window.end, lang, window.all_day)))
-    lines.append(line("duration", i18n.format_duration(window.end - window.start, lang)))
+    # Elapsed time (a fall-back night's 00:00-04:00 lasts 5 hours); all-day windows last whole days.
+    length = window.local_span if window.all_day else window.length
+    lines.append(line("duration", i18n.format_duration(length, lang)))
     if window.services:
         lines.append(line("services", i18n.label(lang, "list_sep").join(window.services)))
     if window.description:
@@ -90,25 +94,54 @@ def _rrule(window: Window) -> vRecur | None:
     body = window.repeat.strip()
     body = body[6:] if body.upper().startswith("RRULE:") else body
     recur: vRecur = vRecur.from_ical(body)
-    if "UNTIL" in recur:  # ours is local wall time; RFC 5545 wants UTC (or a DATE for all-day)
-        until = recur["UNTIL"][0]
-        naive = until if isinstance(until, datetime) else datetime.combine(until, time(23, 59, 59))
-        recur["UNTIL"] = [naive.date() if window.all_day else resolve(naive.replace(tzinfo=None),
-                                                                       window.tz).astimezone(UTC)]
+    until = rule_parts(body).get("UNTIL")
+    if until is not None:  # ours is local wall time; RFC 5545 wants UTC (or a DATE for all-day)
+        naive = local_until(until, window.all_day)
+        recur["UNTIL"] = [naive.date() if window.all_day else resolve(naive, window.tz).astimezone(UTC)]
     return recur
 
 
-def _exdates(window: Window) -> list[date | datetime]:
-    out: list[date | datetime] = []
-    for ex in window.exceptions:
-        if window.all_day:
-            out.append(ex.date() if isinstance(ex, datetime) else ex)
-        elif isinstance(ex, datetime):
-            out.append(resolve(ex, window.tz))
-        else:
-            out.append(resolve(datetime.combine(ex, window.start.timetz().replace(tzinfo=None)),
-                               window.tz))
-    return out
+def _exdates(window: Window) -> list[date | datetime | vDatetime]:
+    """Return one EXDATE per instance ``except:`` removes (none for an entry that names none).
+
+    Each names the local time the rule computes (02:30 in a DST gap, not the 03:30 it starts at),
+    so that every reader matches it with its own instance, however it places that.
+    """
+    if window.all_day:
+        return list(sorted({naive.date() for naive in window.excluded}))
+    return [_zoned(naive.replace(tzinfo=window.tz)) for naive in sorted(window.excluded)]
+
+
+def _zoned(dt: datetime) -> datetime | vDatetime:
+    """Given an aware time, return it with a TZID; a UTC time as ``Etc/UTC``, since Google floats a
+    repeating event's ``Z`` start in the calendar's ``X-WR-TIMEZONE``."""
+    if zone_key(dt) != _ETC_UTC:
+        return dt
+    value = vDatetime(dt.replace(tzinfo=None))
+    value.params["TZID"] = _ETC_UTC  # icalendar writes TZID=UTC as Z
+    return value
+
+
+def zone_key(dt: datetime) -> str:
+    """Given an aware time, return the TZID it is written with (``Etc/UTC`` for every UTC alias)."""
+    key = getattr(dt.tzinfo, "key", "UTC")
+    return _ETC_UTC if key in _UTC_KEYS or dt.utcoffset() is None else str(key)
+
+
+def _start_end(window: Window) -> tuple[date | datetime | vDatetime, date | datetime | vDatetime]:
+    """Return DTSTART and DTEND values: dates for an all-day window; a wall-clock time that happens
+    twice in UTC (with a TZID, readers take the first), except a repeat's start (refused at check
+    when it is the second)."""
+    if window.all_day:
+        return window.start.date(), window.end.date()
+    if window.rule is None:
+        return _unmistakable(window.start), _unmistakable(window.end)
+    end = window.end.astimezone(UTC) if is_ambiguous(window.end) else _zoned(window.end)
+    return _zoned(window.start), end
+
+
+def _unmistakable(dt: datetime) -> datetime:
+    return dt.astimezone(UTC) if is_ambiguous(dt) else dt
 
 
 def event(window: Window, config: Config, revision: Revision) -> Event:
@@ -119,18 +152,14 @@ def event(window: Window, config: Config, revision: Revision) -> Event:
     ev.add("created", revision.created.astimezone(UTC))
     ev.add("last-modified", revision.last_modified.astimezone(UTC))
     ev.add("sequence", revision.sequence)
-    if window.all_day:
-        ev.add("dtstart", window.start.date())
-        ev.add("dtend", window.end.date())
-    else:
-        ev.add("dtstart", window.start)
-        ev.add("dtend", window.end)
+    start, end = _start_end(window)
+    ev.add("dtstart", start)
+    ev.add("dtend", end)
     recur = _rrule(window)
     if recur is not None:
         ev.add("rrule", recur)
-        exdates = _exdates(window)
-        if exdates:
-            ev.add("exdate", exdates)
+        for exdate in _exdates(window):  # one property each: a TZID parameter cannot vary in a list
+            ev.add("exdate", exdate)
     ev.add("summary", summary(window, config.language))
     ev.add("description", describe(window, config))
     ev.add("categories", [clean(window.system)])
@@ -149,14 +178,16 @@ def event(window: Window, config: Config, revision: Revision) -> Event:
 
 
 def zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
+    """Given windows, return each TZID their times are written with and the years to describe."""
     spans: dict[str, tuple[int, int]] = {}
     for window in windows:
-        if window.all_day or window.tz.key in ("UTC", "Etc/UTC"):
-            continue
+        key = zone_key(window.start)
+        if window.all_day or (key == _ETC_UTC and window.rule is None):
+            continue  # a one-off UTC time is written with Z
         last = window.last_end()
         last_year = last.year if last is not None else max(now.year + 1, window.start.year)
-        lo, hi = spans.get(window.tz.key, (window.start.year, last_year))
-        spans[window.tz.key] = (min(lo, window.start.year), max(hi, last_year))
+        lo, hi = spans.get(key, (window.start.year, last_year))
+        spans[key] = (min(lo, window.start.year), max(hi, last_year))
     return spans
 
 

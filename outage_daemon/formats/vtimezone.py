@@ -2,8 +2,11 @@
 
 For the years a feed covers, find the zone's transitions, and describe each run of years that
 follow one yearly pattern as one STANDARD and one DAYLIGHT block with
-``RRULE:FREQ=YEARLY;BYMONTH=m;BYDAY=nSU`` (no RDATE lists). A zone without DST in those years gets
-one STANDARD alone. :func:`transitions` is also what the tests compare the result against.
+``RRULE:FREQ=YEARLY;BYMONTH=m;BYDAY=nSU`` (no RDATE lists), or, for rules like "Fri>=23" that no
+nth weekday names, ``BYMONTHDAY=23,…,29;BYDAY=FR``. A year that follows no pattern (Morocco's
+Ramadan changes, up to three a year) gets one block per change, each a DTSTART alone. A zone
+without DST in those years gets one STANDARD alone. :func:`transitions` is also what the tests
+compare the result against.
 """
 
 from __future__ import annotations
@@ -66,33 +69,50 @@ def transitions(tz: ZoneInfo, first_year: int, last_year: int) -> list[Transitio
     return out
 
 
-def _byday(local: datetime) -> list[str]:
-    """Given a transition's local time, return the BYDAY forms that name its day (2SU, -1SU)."""
+_AHEAD = 4
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # Feb: every year has its 28
+
+
+@dataclass(frozen=True)
+class _Form:
+    """How a yearly rule names a day of its month: ``2SU``, ``-1SU``, or ``SU`` on one of seven
+    consecutive ``monthdays`` (``BYMONTHDAY=23,…,29;BYDAY=FR``, as libical and Google write
+    "Fri>=23")."""
+
+    byday: str
+    monthdays: tuple[int, ...] = ()
+
+
+def _forms(local: datetime) -> list[_Form]:
+    """Given a transition's local time, return every form that names its day, Outlook's first."""
     day = _DAYS[local.weekday()]
-    nth = (local.day - 1) // 7 + 1
-    forms = [f"{nth}{day}"]
+    out = []
     if (local + timedelta(days=7)).month != local.month:
-        forms.append(f"-1{day}")
-    return forms
+        out.append(_Form(f"-1{day}"))  # "last Sunday" holds in every year; a 5th Sunday does not
+    nth = (local.day - 1) // 7 + 1
+    if nth < 5:
+        out.append(_Form(f"{nth}{day}"))
+    last_first = _MONTH_DAYS[local.month - 1] - 6
+    for first in range(max(1, local.day - 6), min(local.day, last_first) + 1):
+        if (first - 1) % 7:  # 1-7, 8-14, … are the nth forms above
+            out.append(_Form(day, tuple(range(first, first + 7))))
+    return out
 
 
 @dataclass(frozen=True)
 class _Rule:
     dst: bool
     month: int
-    byday: str
+    form: _Form
     clock: tuple[int, int, int]
     before: timedelta
     after: timedelta
     name: str
 
 
-def _rules_of(year: list[Transition], byday_choice: dict[int, str]) -> tuple[_Rule, ...]:
-    return tuple(
-        _Rule(t.dst, t.local.month, byday_choice[i], (t.local.hour, t.local.minute, t.local.second),
-              t.before, t.after, t.name)
-        for i, t in enumerate(year)
-    )
+def _rule(t: Transition, form: _Form) -> _Rule:
+    local = t.local
+    return _Rule(t.dst, local.month, form, (local.hour, local.minute, local.second), t.before, t.after, t.name)
 
 
 @dataclass(frozen=True)
@@ -103,40 +123,81 @@ class _Era:
     lasts: tuple[Transition, ...]
 
 
+def _run(by_year: dict[int, list[Transition]], year: int, index: int, form: _Form) -> int:
+    """Return for how many years from ``year`` the ``index``-th transition follows ``form``."""
+    want = _rule(by_year[year][index], form)
+    count = 0
+    while year + count in by_year:
+        these = by_year[year + count]
+        if len(these) != len(by_year[year]) or form not in _forms(these[index].local) or \
+                _rule(these[index], form) != want:
+            break
+        count += 1
+    return count
+
+
 def _eras(tz: ZoneInfo, first_year: int, last_year: int) -> list[_Era]:
-    """Group the years into runs that share one yearly pattern of (at most two) transitions."""
-    found = transitions(tz, first_year, last_year)
-    by_year: dict[int, list[Transition]] = {y: [] for y in range(first_year, last_year + 1)}
-    for t in found:
+    """Group the years into runs that share one yearly pattern of transitions, choosing for each
+    transition the day form that holds longest; a year no pattern spans is an era of its own."""
+    # The runs look a few years past the feed, so that the pattern written on (the last era has
+    # no UNTIL) is the one the zone keeps, not one that merely fits the covered years.
+    by_year: dict[int, list[Transition]] = {y: [] for y in range(first_year, last_year + _AHEAD + 1)}
+    for t in transitions(tz, first_year, last_year + _AHEAD):
         by_year[t.local.year].append(t)
     eras: list[_Era] = []
-    for year in range(first_year, last_year + 1):
+    year = first_year
+    while year <= last_year:
         these = by_year[year]
-        options = [_byday(t.local) for t in these]
-        if len(these) > 2:
-            raise ValueError(f"{tz.key} changes offset {len(these)} times in {year}")
-        previous = eras[-1] if eras else None
-        # Prefer the BYDAY form the previous year used, so that runs stay together.
-        choice = {}
-        for i, forms in enumerate(options):
-            wanted = previous.rules[i].byday if previous and i < len(previous.rules) else None
-            choice[i] = wanted if wanted in forms else forms[-1]
-        rules = _rules_of(these, choice)
-        if previous is not None and previous.rules == rules and (rules or not these):
-            eras[-1] = _Era((*previous.years, year), rules, previous.firsts,
-                            tuple(these) or previous.lasts)
-        else:
-            eras.append(_Era((year,), rules, tuple(these), tuple(these)))
+        span, forms = last_year - year + 1, []
+        for index, t in enumerate(these):
+            runs = [(_run(by_year, year, index, form), -rank, form) for rank, form in enumerate(_forms(t.local))]
+            run, _, best = max(runs, key=lambda r: r[:2])  # the longest run; Outlook's nth form on a tie
+            forms.append(best)
+            span = min(span, run)
+        if not these:  # a fixed offset, as long as nothing changes
+            span = 1
+            while year + span <= last_year and not by_year[year + span]:
+                span += 1
+        rules = tuple(_rule(t, f) for t, f in zip(these, forms, strict=True))
+        span = min(span, last_year - year + 1)
+        era = _Era(tuple(range(year, year + span)), rules, tuple(these), tuple(by_year[year + span - 1]))
+        if span > 1 and not _reproduces(era, by_year):  # never expected: then each year on its own
+            era = _Era((year,), rules, tuple(these), tuple(these))
+        eras.append(era)
+        year += len(era.years)
     return eras
+
+
+def _pattern(rule: _Rule, year: int) -> rrule:
+    """Given a yearly rule, return it as a dateutil rule from January 1st of ``year``."""
+    n, day = (int(rule.form.byday[:-2] or 0), _DAYS.index(rule.form.byday[-2:]))
+    return rrule(YEARLY, bymonth=rule.month, byweekday=weekday(day)(n) if n else weekday(day),
+                 bymonthday=rule.form.monthdays or None,
+                 dtstart=datetime(year, 1, 1, *rule.clock))  # noqa: DTZ001 - local wall time
 
 
 def _first_instance(rule: _Rule, year: int) -> datetime:
     """Given a yearly rule, return its naive local instant in ``year`` (DTSTART must be one)."""
-    n, day = int(rule.byday[:-2]), _DAYS.index(rule.byday[-2:])
-    pattern = rrule(YEARLY, bymonth=rule.month, byweekday=weekday(day)(n),
-                    dtstart=datetime(year, 1, 1, *rule.clock))  # noqa: DTZ001 - local wall time
-    found: datetime = pattern[0]
+    found: datetime = _pattern(rule, year)[0]
     return found
+
+
+def _reproduces(era: _Era, by_year: dict[int, list[Transition]]) -> bool:
+    """Return whether the era's yearly rules give exactly its transitions, year by year."""
+    for index, rule in enumerate(era.rules):
+        want = [by_year[y][index].local for y in era.years]
+        pattern = _pattern(rule, era.years[0])
+        got = pattern.between(datetime(era.years[0], 1, 1), datetime(era.years[-1] + 1, 1, 1))  # noqa: DTZ001
+        if got != want:
+            return False
+    return True
+
+
+def _recur(rule: _Rule) -> dict[str, object]:
+    recur: dict[str, object] = {"FREQ": "YEARLY", "BYMONTH": rule.month, "BYDAY": rule.form.byday}
+    if rule.form.monthdays:
+        recur["BYMONTHDAY"] = list(rule.form.monthdays)
+    return recur
 
 
 def _observance(daylight: bool, dtstart: datetime, before: timedelta, after: timedelta, name: str,
@@ -169,14 +230,15 @@ def vtimezone(key: str, first_year: int, last_year: int) -> Timezone:
             begins = epoch if index == 0 else datetime(era.years[0], 1, 1)  # noqa: DTZ001 - local
             comp.add_component(_observance(False, begins, before, offset, name))
             continue
-        once = len(era.years) == 1 and not last  # a one-off change, not a yearly pattern
+        # A one-off change, not a yearly pattern (also a year changing more than twice: Casablanca)
+        once = (len(era.years) == 1 and not last) or len(era.rules) > 2
         if index == 0 and once:  # something must hold before the first onset
             held = era.firsts[0].before
             comp.add_component(_observance(False, epoch, held, held, name))
         for rule, first, final in zip(era.rules, era.firsts, era.lasts, strict=True):
             recur: dict[str, object] | None = None
             if not once:
-                recur = {"FREQ": "YEARLY", "BYMONTH": rule.month, "BYDAY": rule.byday}
+                recur = _recur(rule)
                 if not last:
                     # A day after the last onset: readers that compare UNTIL with the local
                     # DTSTART would otherwise drop that onset; the next one is a year away.

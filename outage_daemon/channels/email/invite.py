@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 from icalendar import Calendar
 
+from outage_daemon.core import addresses
 from outage_daemon.core.model import Config, Window
 from outage_daemon.core.records import Revision
 from outage_daemon.formats.ical import event, prodid, zone_years
@@ -28,13 +27,14 @@ def invite(window: Window, config: Config, revision: Revision, method: str, orga
     ev = event(window, config, revision)
     if method == "CANCEL":
         ev["status"] = "CANCELLED"
-    name, address = parseaddr(organizer)
-    ev.add("organizer", f"mailto:{address}", parameters={"CN": clean(name)} if name else {})
-    name, address = parseaddr(attendee)
+        ev.subcomponents = [c for c in ev.subcomponents if c.name != "VALARM"]  # nothing to remind of
+    chair = addresses.parse(organizer)
+    ev.add("organizer", f"mailto:{chair.address}", parameters={"CN": clean(chair.name)} if chair.name else {})
+    guest = addresses.parse(attendee)
     params = {"ROLE": "NON-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"}
-    if name:
-        params["CN"] = clean(name)
-    ev.add("attendee", f"mailto:{address}", parameters=params)
+    if guest.name:
+        params["CN"] = clean(guest.name)
+    ev.add("attendee", f"mailto:{guest.address}", parameters=params)
     cal.add_component(ev)
     data: bytes = cal.to_ical()
     return data

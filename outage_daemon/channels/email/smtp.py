@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from email.utils import parseaddr
 from typing import Protocol
 
 import aiosmtplib
 
 from outage_daemon.channels.base import ACCEPTED, Outcome
+from outage_daemon.core import addresses
 from outage_daemon.core.model import Smtp
 
 
@@ -29,9 +29,7 @@ class Transport(Protocol):
 
 def envelope(address: str) -> str:
     """Given ``Name <a@b>`` or ``a@b``, return the bare address for the SMTP envelope."""
-    if "<" not in address and '"' not in address:
-        return address.strip()
-    return parseaddr(address)[1] or address
+    return addresses.envelope(address)
 
 
 class SmtpPool:

@@ -1,0 +1,201 @@
+"""Occurrences of a feed as each independent reader expands them, and as the planner and preview do.
+
+Every occurrence is ``(uid, start, end)``: UTC datetimes for timed events, dates for all-day ones.
+Readers: icalendar (with dateutil's rrule on what it parsed), Home Assistant's ``ical`` (its own
+timeline), vobject (its rruleset, with EXDATEs). Known deviations from RFC 5545 are in
+:data:`DEVIATIONS`, by reader, with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import icalendar
+import vobject
+from dateutil.rrule import rrulestr
+from ical.calendar_stream import IcsCalendarStream
+
+from outage_daemon import cli
+from outage_daemon.core.model import Config, Window
+from outage_daemon.core.revisions import revise_all
+from outage_daemon.core.timerules import add_absolute, instances_between, is_ambiguous, resolve
+from outage_daemon.formats import ical as feed
+
+UTC = timezone.utc
+Occ = tuple[str, object, object]
+Span = tuple[datetime, datetime]
+
+
+def render(config: Config, now: datetime) -> bytes:
+    """Return the main feed of a config, as ``render`` writes it."""
+    return feed.render(config, revise_all(config, {}, now), now)
+
+
+def _utc(value: object) -> object:
+    if isinstance(value, datetime):
+        assert value.tzinfo is not None, f"floating time {value}"
+        return value.astimezone(UTC)
+    assert isinstance(value, date)
+    return value
+
+
+def _inside(start: object, span: Span) -> bool:
+    """Whether an occurrence starts in ``[lo, hi)`` (a date: whether that day is in the span's days)."""
+    lo, hi = span
+    if isinstance(start, datetime):
+        return lo <= start < hi
+    assert isinstance(start, date)
+    return lo.date() <= start < hi.date()
+
+
+def _expand(start: object, end: object, rule: str | None, exdates: set[object], span: Span) -> list[Span]:
+    """Expand with dateutil's rrule from an aware (or date) DTSTART, as RFC 5545 describes."""
+    if rule is None:
+        return [(start, end)]  # type: ignore[list-item]
+    if isinstance(start, datetime):
+        length = end.astimezone(UTC) - start.astimezone(UTC)  # type: ignore[attr-defined]
+        starts = rrulestr(rule, dtstart=start, cache=False)
+        out = []
+        for s in starts.xafter(span[0] - timedelta(days=2), inc=True):
+            if s.astimezone(UTC) >= span[1] + timedelta(days=2):
+                break
+            if s.astimezone(UTC) not in exdates:
+                out.append((s, s.astimezone(UTC) + length))
+        return out
+    assert isinstance(start, date) and isinstance(end, date)
+    days = end - start
+    first = datetime.combine(start, datetime.min.time())
+    out = []
+    for s in rrulestr(rule, dtstart=first, cache=False):
+        if s.date() >= span[1].date() + timedelta(days=2):
+            break
+        if s.date() not in exdates:
+            out.append((s.date(), s.date() + days))  # type: ignore[arg-type]
+    return out
+
+
+def by_icalendar(data: bytes, span: Span) -> set[Occ]:
+    """icalendar parses; dateutil expands its RRULE from the aware DTSTART it read."""
+    out: set[Occ] = set()
+    for ev in icalendar.Calendar.from_ical(data.decode()).walk("VEVENT"):
+        start, end = ev.decoded("DTSTART"), ev.decoded("DTEND")
+        rule = ev["RRULE"].to_ical().decode() if "RRULE" in ev else None
+        exdates: set[object] = set()
+        raw = ev.get("EXDATE", [])
+        for prop in raw if isinstance(raw, list) else [raw]:
+            exdates.update(_utc(d.dt) for d in prop.dts)
+        for s, e in _expand(start, end, rule, exdates, span):
+            if _inside(_utc(s), span):
+                out.add((str(ev["UID"]), _utc(s), _utc(e)))
+    return out
+
+
+def by_ical(data: bytes, span: Span) -> set[Occ]:
+    """Home Assistant's ``ical``: its own timeline (recurrence, EXDATE, VTIMEZONE)."""
+    cal = IcsCalendarStream.calendar_from_ics(data.decode())
+    out: set[Occ] = set()
+    for ev in cal.timeline_tz(UTC).overlapping(span[0] - timedelta(days=2), span[1] + timedelta(days=2)):
+        s, e = _utc(ev.start), _utc(ev.end)
+        if _inside(s, span):
+            out.add((str(ev.uid), s, e))
+    return out
+
+
+def by_vobject(data: bytes, span: Span) -> set[Occ]:
+    """vobject: its rruleset (RRULE and EXDATE) from the VTIMEZONE it built.
+
+    vobject keeps the first VTIMEZONE it read for a TZID for the whole process (a global map), so
+    a later feed's block for other years would be ignored: forget them before each read.
+    """
+    vars(vobject.icalendar)["__tzidMap"].clear()
+    out: set[Occ] = set()
+    for ev in vobject.readOne(data.decode()).vevent_list:
+        start, end = ev.dtstart.value, ev.dtend.value
+        rules = ev.getrruleset(addRDate=True)
+        if rules is None:
+            pairs = [(start, end)]
+        elif isinstance(start, datetime):
+            length = end.astimezone(UTC) - start.astimezone(UTC)
+            pairs = []
+            for s in rules:
+                if s.astimezone(UTC) >= span[1] + timedelta(days=2):
+                    break
+                pairs.append((s, s.astimezone(UTC) + length))
+        else:
+            days = end - start
+            pairs = []
+            for s in rules:
+                if s.date() >= span[1].date() + timedelta(days=2):
+                    break
+                pairs.append((s.date(), s.date() + days))
+        for s, e in pairs:
+            if _inside(_utc(s), span):
+                out.add((str(ev.uid.value), _utc(s), _utc(e)))
+    return out
+
+
+READERS: dict[str, Callable[[bytes, Span], set[Occ]]] = {
+    "icalendar+dateutil": by_icalendar, "ical": by_ical, "vobject": by_vobject,
+}
+
+
+def _ical_nominal(w: Window, naive: datetime, start: datetime) -> Span:
+    """ical adds DTEND - DTSTART (subtracted as Python does within one zone: wall-clock) to the
+    rule's local time; RFC 5545 3.8.5.3 gives every instance the exact duration."""
+    span = w.length if is_ambiguous(w.end) else w.local_span
+    return start, resolve(naive + span, w.tz)
+
+
+def _vobject_gap(w: Window, naive: datetime, start: datetime) -> Span:
+    """vobject places a local time in a DST gap with the offset after the change (02:30 EST→EDT is
+    06:30Z); RFC 5545 3.3.5 uses the offset before it (07:30Z, shown as 03:30)."""
+    if start.replace(tzinfo=None) != naive:  # the rule's time does not exist: resolve moved it
+        start = naive.replace(tzinfo=w.tz, fold=1)
+    return start, add_absolute(start, w.length)
+
+
+# Reader -> (name, reason): how it deviates from RFC 5545, modelled so the test still compares.
+DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
+    "ical": _ical_nominal,
+    "vobject": _vobject_gap,
+}
+
+
+def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ]:
+    """The model's occurrences starting in the span, with the feed's UID; with ``reader``, as that
+    reader's known deviation (:data:`DEVIATIONS`) would place them."""
+    out: set[Occ] = set()
+    deviate = DEVIATIONS.get(reader or "")
+    for w in config.windows:
+        if deviate is not None and w.rule is not None and not w.all_day:
+            reach = max(w.length, w.local_span) + timedelta(days=1)
+            for naive, start in instances_between(w.rule, w.tz, span[0] - reach, span[1]):
+                s, e = deviate(w, naive, start)
+                if naive not in w.excluded and _inside(s.astimezone(UTC), span):
+                    out.add((f"{w.id}@{config.calendar.domain}", s.astimezone(UTC), e.astimezone(UTC)))
+            continue
+        for o in w.occurrences(span[0], span[1]):
+            s, e = (o.start.date(), o.end.date()) if w.all_day else (o.start.astimezone(UTC), o.end.astimezone(UTC))
+            if _inside(s, span):
+                out.add((f"{w.id}@{config.calendar.domain}", s, e))
+    return out
+
+
+def by_preview(path: Path, span: Span) -> dict[str, set[tuple[str, datetime]]]:
+    """``preview --json`` from the span's start to its end: at_stop and at_restore due times (UTC)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = cli.main(["preview", "-c", str(path), "--now", span[0].isoformat(), "--until",
+                         span[1].isoformat(), "--json"])
+    assert code == 0
+    out: dict[str, set[tuple[str, datetime]]] = {"at_stop": set(), "at_restore": set()}
+    for item in json.loads(buffer.getvalue()):
+        if item["kind"] in out:
+            out[item["kind"]].add((item["window"], datetime.fromisoformat(item["due"]).astimezone(UTC)))
+    return out
+
