@@ -11,7 +11,7 @@ import aiohttp
 
 from outage_daemon.channels.base import ACCEPTED, Outcome
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook import dingtalk, feishu, generic, slack, wecom
+from outage_daemon.channels.webhook import dingtalk, feishu, generic, slack, teams, wecom
 from outage_daemon.channels.webhook.base import HookKind
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
@@ -24,6 +24,7 @@ KINDS: dict[str, HookKind] = {k.name: k for k in (
     wecom.KIND,
     dingtalk.KIND,
     feishu.KIND,
+    teams.KIND,
 )}
 
 
