@@ -223,3 +223,107 @@ def test_teams_restart_sends_nothing_twice(service: Callable[..., Service], deli
     assert deliver("teams", url)[0].sent == 1
     again, _ = deliver("teams", url)
     assert (again.decided, again.sent, len(teams.hits)) == (0, 0, 1)
+
+
+# --- Apprise -----------------------------------------------------------------------------------------
+
+OK_JSON = (200, {}, '{"id": 1}')
+
+
+def check_message(title: str, body: str) -> None:
+    """The same content as every other kind: subject, times with weekday and zone, duration, services, links."""
+    assert title == "【停机提醒】西安增值税发票管理系统将于2小时后停机"
+    assert body.startswith("系统：西安增值税发票管理系统（系统升级停机）\n停机时间：") and "（周" in body
+    assert "时长：8小时（时区 Asia/Shanghai）" in body and "影响业务：发票开具、发票查询" in body
+    assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/calendar.ics" in body
+
+
+def test_apprise_ntfy(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:
+    ntfy = service(OK_JSON)
+    tally, state = deliver("apprise", f"ntfy://127.0.0.1:{ntfy.port}/outage-ops-7f3a")
+    [hit] = ntfy.hits
+    doc = hit.json()
+    assert tally.sent == 1 and (hit.method, hit.path, doc["topic"]) == ("POST", "/", "outage-ops-7f3a")
+    check_message(doc["title"], doc["message"])
+    row = delivery(state)
+    assert (row.state, row.attempts, row.channel, row.recipient) == ("sent", 1, "webhook", "robot")
+
+
+def test_apprise_gotify(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:
+    gotify = service(OK_JSON)
+    tally, _ = deliver("apprise", f"gotify://127.0.0.1:{gotify.port}/AbCdEf123456")
+    [hit] = gotify.hits
+    doc = hit.json()
+    assert tally.sent == 1 and hit.path == "/message" and hit.headers["X-Gotify-Key"] == "AbCdEf123456"
+    check_message(doc["title"], doc["message"])
+
+
+def test_apprise_json_endpoint(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:
+    endpoint = service(OK_JSON)
+    tally, _ = deliver("apprise", f"json://127.0.0.1:{endpoint.port}/hooks/outage")
+    [hit] = endpoint.hits
+    doc = hit.json()
+    assert tally.sent == 1 and (hit.method, hit.path, doc["type"]) == ("POST", "/hooks/outage", "info")
+    check_message(doc["title"], doc["message"])
+
+
+def test_apprise_failure_is_recorded_redacted_and_retried_by_the_ledger_only(
+        service: Callable[..., Service], deliver: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    ntfy = service((500, {}, '{"error": "boom"}'), OK_JSON)
+    url = f"ntfy://127.0.0.1:{ntfy.port}/secret-topic-9q?retry=3"  # Apprise's own retries stay off
+    tally, state = deliver("apprise", url, retry_for=0)
+    row = delivery(state)
+    assert (tally.sent, tally.retrying, len(ntfy.hits)) == (0, 1, 1)
+    assert row.state == "pending" and row.last_error == (
+        "Failed to send ntfy notification to topic '***': boom, error=500.")
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("outage_daemon"))
+    assert "topic '***': boom, error=500." in ours and "secret-topic-9q" not in ours
+    again, _ = deliver("apprise", url)  # the same state: the ledger's retry
+    assert again.sent == 1 and len(ntfy.hits) == 2 and (delivery(state).state, delivery(state).attempts) == ("sent", 2)
+
+
+def test_apprise_secrets_stay_out_of_the_daemons_log(
+        service: Callable[..., Service], write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    ntfy = service((500, {}, '{"error": "boom"}'))
+    monkeypatch.setenv("ROBOT_URL", f"ntfy://127.0.0.1:{ntfy.port}/secret-topic-9q")
+    path = write(config_text("apprise").replace(", secret_env: ROBOT_SECRET", ""))
+    run = [sys.executable, "-m", "outage_daemon", "send-test", "-c", str(path), "--webhook", "robot"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and len(ntfy.hits) == 1 and "boom, error=500" in done.stdout + done.stderr
+    assert "secret-topic-9q" not in done.stdout + done.stderr
+
+
+def test_apprise_4xx_fails_at_once(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:
+    gotify = service((401, {}, '{"error": "Unauthorized"}'))
+    tally, state = deliver("apprise", f"gotify://127.0.0.1:{gotify.port}/WrongToken99")
+    row = delivery(state)
+    assert (tally.failed, len(gotify.hits), row.state) == (1, 1, "failed")
+    assert "error=401" in row.last_error and "WrongToken99" not in row.last_error
+
+
+def test_apprise_network_error_is_temporary(deliver: Callable[..., Any]) -> None:
+    tally, state = deliver("apprise", "json://127.0.0.1:9/hooks", retry_for=0)
+    row = delivery(state)
+    assert tally.retrying == 1 and row.state == "pending"
+    assert row.last_error == "A Connection error occurred sending JSON notification to 127.0.0.1."
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    ("nosuchservice://token", "Apprise cannot use this URL (an unknown service, or a malformed URL)"),
+    ("json://127.0.0.1:9/a json://127.0.0.1:9/b",
+     "the URL holds 2 Apprise services; give each its own webhook (one ledger row per endpoint)"),
+])
+def test_apprise_url_it_cannot_use_fails_at_once(deliver: Callable[..., Any], url: str, error: str) -> None:
+    tally, state = deliver("apprise", url)
+    assert tally.failed == 1 and delivery(state).last_error == error
+
+
+def test_apprise_restart_sends_nothing_twice(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:
+    endpoint = service(OK_JSON)
+    url = f"json://127.0.0.1:{endpoint.port}/hooks/outage"
+    assert deliver("apprise", url)[0].sent == 1
+    again, _ = deliver("apprise", url)
+    assert (again.decided, again.sent, len(endpoint.hits)) == (0, 0, 1)
