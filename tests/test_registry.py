@@ -16,7 +16,7 @@ from outage_daemon.web import State, app
 
 def test_the_schema_offers_exactly_the_registered_webhook_kinds() -> None:
     kind = schema()["properties"]["webhooks"]["values"]["properties"]["kind"]
-    assert kind["enum"] == list(KINDS) == ["generic", "slack", "wecom", "dingtalk", "feishu"]
+    assert kind["enum"] == list(KINDS) == ["generic", "slack", "wecom", "dingtalk", "feishu", "teams", "apprise"]
     assert all(KINDS[name].name == name for name in KINDS)
 
 

@@ -11,7 +11,7 @@ import aiohttp
 
 from outage_daemon.channels.base import ACCEPTED, Outcome
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook import dingtalk, feishu, generic, slack, wecom
+from outage_daemon.channels.webhook import apprise, dingtalk, feishu, generic, slack, teams, wecom
 from outage_daemon.channels.webhook.base import HookKind
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
@@ -24,6 +24,8 @@ KINDS: dict[str, HookKind] = {k.name: k for k in (
     wecom.KIND,
     dingtalk.KIND,
     feishu.KIND,
+    teams.KIND,
+    apprise.KIND,
 )}
 
 
@@ -69,10 +71,12 @@ class WebhookChannel:
         hook = self.hooks.get(recipient)
         if hook is None:
             return Outcome(False, False, f"no webhook named {recipient!r} in the config")
-        if self.session is None:
-            self.session = aiohttp.ClientSession()
         kind = KINDS[hook.kind]
         url, key = self.targets[recipient]
+        if kind.send is not None:
+            return await kind.send(url, payload, hook.timeout.approx)
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
         request = kind.sign(url, key, payload, self.clock_ms())
         timeout = aiohttp.ClientTimeout(total=hook.timeout.approx.total_seconds())
         try:

@@ -1,7 +1,9 @@
 """What a webhook kind is: how it writes a notification, signs a request and reads the reply. Pure.
 
 Each kind is one module in this package that defines ``KIND``, a :class:`HookKind`; the registry
-in :mod:`outage_daemon.channels.webhook` lists them. The payload stored in the ledger is unsigned;
+in :mod:`outage_daemon.channels.webhook` lists them. A kind that does not POST its payload to its URL
+itself (``apprise``: a library sends it) gives a ``send`` instead of ``sign`` and ``verdict``.
+The payload stored in the ledger is unsigned;
 the request is signed when it is sent, because DingTalk and Feishu refuse signatures older than an
 hour, and a generic receiver should refuse old timestamps too (replay).
 """
@@ -11,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
+from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.render import Templates, context
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
@@ -40,6 +44,7 @@ class Request:
 Payload = Callable[[Notification, Config, Templates], bytes]
 Sign = Callable[[str, "str | None", bytes, int], Request]
 Verdict = Callable[[bytes], "tuple[bool, bool, str | None]"]
+Send = Callable[[str, bytes, timedelta], Awaitable[Outcome]]  # (URL, payload, timeout) -> one attempt's outcome
 
 
 def hmac_signed(url: str, secret: str | None, body: bytes, now_ms: int) -> Request:
@@ -60,12 +65,13 @@ def accepted(body: bytes) -> tuple[bool, bool, str | None]:
 
 @dataclass(frozen=True)
 class HookKind:
-    """A webhook kind: its name in the config, and its three functions."""
+    """A webhook kind: its name in the config, and its three functions (or a ``send`` of its own)."""
 
     name: str
     payload: Payload
     sign: Sign = hmac_signed
     verdict: Verdict = accepted
+    send: Send | None = None  # set: the channel hands the attempt over, and neither signs nor reads a reply
 
 
 def text_of(notification: Notification, config: Config, env: Templates) -> tuple[dict[str, object], str]:

@@ -1,0 +1,111 @@
+"""Microsoft Teams through a Workflows (Power Automate) webhook: one Adaptive Card, fields made inert.
+
+The flow's trigger ("When a Teams webhook request is received") takes a message with one Adaptive
+Card attachment and answers 202 Accepted: the flow has the card and posts it afterwards, so 202
+means "accepted for the flow", not "seen in the channel" (a failure inside the flow shows only in
+its run history). 429 and 5xx are retried by the channel like any kind. Adaptive Card text reads a
+markdown subset (bold, italics, lists, links) and ``{{DATE()}}``/``{{TIME()}}`` functions; every
+value from the config has those characters shown as full-width look-alikes, lists and all.
+"""
+
+from __future__ import annotations
+
+import re
+
+from outage_daemon.channels.render import Templates
+from outage_daemon.channels.webhook.base import HookKind, dumps, text_of
+from outage_daemon.core import i18n
+from outage_daemon.core.decide import Notification
+from outage_daemon.core.model import Config
+
+# Markup in Adaptive Card text (markdown subset, DATE/TIME functions, Teams' <at> mentions) and
+# the characters that could start it, shown as full-width look-alikes.
+_INERT = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "<": "＜", ">": "＞", "{": "｛",
+                        "}": "｝", "#": "＃", "~": "～", "|": "｜", "\\": "＼"})
+_LIST_MARK = re.compile(r"^(\s*)(-|\+|\d+[.)])(?=\s|$)")  # "- x", "+ x", "1. x", "1) x" start a list
+_FULL_WIDTH = str.maketrans({"-": "－", "+": "＋", ".": "．", ")": "）"})
+_WORDS = {  # labels the shared i18n table has not got, as the chat templates write them
+    "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历"},
+    "en": {"system": "System", "was": "Was", "now": "Now", "zone": "Time zone",
+           "calendar": "Subscribe to the calendar"},
+}
+_DESCRIPTION_LIMIT = 3000  # characters; a Teams message is at most about 28 KB
+
+
+def inert(text: str) -> str:
+    """Given text from the config, return it with Adaptive Card markup shown literally, line by line."""
+    return "\n".join(_LIST_MARK.sub(lambda m: m.group(1) + m.group(2).translate(_FULL_WIDTH), line.translate(_INERT))
+                     for line in text.split("\n"))
+
+
+def _word(language: str, key: str) -> str:
+    """Given a language and a label key, return the label (shared table first, then this module's)."""
+    if key in i18n.LABELS.get(language, i18n.LABELS["en"]):
+        return i18n.label(language, key)
+    return _WORDS.get(language, _WORDS["en"])[key]
+
+
+def _facts(values: dict[str, object], language: str) -> list[dict[str, str]]:
+    """Given template values, return the FactSet's facts: system, times, duration, zone, services."""
+    to = f" {i18n.label(language, 'to')} "
+    title = values["title"]
+    system = str(values["system"]) + ((f"（{title}）" if language == "zh-CN" else f" ({title})") if title else "")
+    facts = [(_word(language, "system"), system)]
+    if values["previous_start"]:
+        facts.append((_word(language, "was"), f"{values['previous_start']}{to}{values['previous_end']}"))
+        facts.append((_word(language, "now"), f"{values['start']}{to}{values['end']}"))
+    else:
+        facts.append((_word(language, "when"), f"{values['start']}{to}{values['end']}"))
+    facts += [(_word(language, "duration"), str(values["duration"])), (_word(language, "zone"), str(values["zone"]))]
+    services = values["services"]
+    if isinstance(services, list) and services:
+        facts.append((_word(language, "services"), i18n.label(language, "list_sep").join(map(str, services))))
+    return [{"title": title, "value": inert(value)} for title, value in facts]
+
+
+def _text(text: str, **style: object) -> dict[str, object]:
+    """Given inert text, return a wrapping TextBlock."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _body(values: dict[str, object], language: str) -> list[dict[str, object]]:
+    """Given template values, return the card's body: title, facts, description, the action line."""
+    body: list[dict[str, object]] = [_text(inert(str(values["subject"])), size="Medium", weight="Bolder"),
+                                     {"type": "FactSet", "facts": _facts(values, language)}]
+    description = str(values["description"])[:_DESCRIPTION_LIMIT]
+    body += [_text(inert(line), spacing="Small") for line in description.split("\n") if line.strip()]
+    sep = i18n.label(language, "sep")
+    for key in ("alternatives", "contacts"):  # what to do meanwhile, and whom to ask
+        if values[key]:
+            body.append(_text(f"**{_word(language, key)}**{sep}{inert(' '.join(str(values[key]).split()))}"))
+    return body
+
+
+def _actions(values: dict[str, object], language: str) -> list[dict[str, str]]:
+    """Given template values, return an Action.OpenUrl per link (status page, feed, notice), http(s) only."""
+    links = (("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
+    return [{"type": "Action.OpenUrl", "title": _word(language, word), "url": str(values[key])}
+            for word, key in links if str(values[key]).startswith(("https://", "http://"))]
+
+
+def card(notification: Notification, config: Config, env: Templates) -> dict[str, object]:
+    """Given a notification, return its Adaptive Card (schema 1.4, which Teams renders everywhere)."""
+    values, _ = text_of(notification, config, env)
+    language = config.language
+    card: dict[str, object] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                               "type": "AdaptiveCard", "version": "1.4", "body": _body(values, language)}
+    actions = _actions(values, language)
+    if actions:
+        card["actions"] = actions
+    card["msteams"] = {"width": "Full"}
+    return card
+
+
+def payload(notification: Notification, config: Config, env: Templates) -> bytes:
+    """Given a notification, return the Workflows message: one Adaptive Card attachment."""
+    return dumps({"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+        "content": card(notification, config, env)}]})
+
+
+KIND = HookKind("teams", payload)
