@@ -18,9 +18,7 @@ from email.policy import SMTP
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from . import feed, notice, timerules, webhooks
+from . import feed, timerules, webhooks
 from .checks import warnings
 from .credentials import CredentialError
 from .daemon import AlreadyRunning, lock, parse_listen, serve
@@ -30,6 +28,7 @@ from .errors import ConfigError
 from .ledger import Ledger, ledger_path
 from .loader import load
 from .messages import email, templates
+from .notices import command as notice_command
 from .planner import Reminder, plan
 from .publish import atomic_write
 from .transports import Outcome, close_all, make_transports
@@ -217,33 +216,6 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     return 1
 
 
-def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
-    try:
-        tz = timerules.zone(args.timezone)
-    except timerules.TimeError as exc:
-        raise UsageError(str(exc)) from exc
-    try:
-        with open(args.file, "rb") as handle:
-            text = handle.read().decode("utf-8-sig")
-    except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError:
-        print(f"{args.file}: not UTF-8 text (convert it first, e.g. iconv -f GB18030 -t UTF-8)", file=sys.stderr)
-        return 1
-    reading = notice.read(text, tz, now.astimezone(tz).year, args.system)
-    for warning in reading.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
-    if not reading.windows:
-        print(f"{args.file}: no outage window found", file=sys.stderr)
-        return 1
-    items = notice.to_config(reading, args.prefix)
-    print(f"# Windows read from {os.path.basename(args.file)} by outage-daemon import-notice ({tz.key}).")
-    print("# Check them against the notice, set status: confirmed for the one that holds, then paste.")
-    print(yaml.safe_dump({"windows": items}, allow_unicode=True, sort_keys=False, width=100), end="")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     top = argparse.ArgumentParser(
@@ -284,12 +256,9 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
-    p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
-                cmd_import_notice, config=False)
-    p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
-    p.add_argument("--timezone", default="Asia/Shanghai", metavar="ZONE", help="zone of the notice's times")
-    p.add_argument("--system", help="the system's name (default: from the notice's title)")
-    p.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
+    p = command("import-notice", "read an outage notice (text, HTML page or email) and print its windows as YAML",
+                notice_command.run, config=False)
+    notice_command.add_arguments(p)
     return top
 
 

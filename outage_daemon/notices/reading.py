@@ -71,7 +71,7 @@ def _weekday_warning(point: Point, sentence: str) -> str | None:
     names = "一二三四五六日"
     actual, said = point.day.weekday(), point.weekday
     chinese = f"{point.day:%Y-%m-%d} is a 周{names[actual]}, the notice says 周{names[said]}"
-    english = any(t.kind in ("weekday", "date") and (t.groups.get("ewd") or t.groups.get("dname")) for t in point.tokens)
+    english = any(t.groups.get("ewd") or t.groups.get("dname") for t in point.tokens)
     if english:
         return (f"weekday does not match the date: {point.day:%Y-%m-%d} is a {_EN_NAMES[actual]}, the notice says "
                 f"{_EN_NAMES[said]} ({chinese}): {sentence!r}")
@@ -233,7 +233,8 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
         if i in used or point.day is None or _deadline(s.text, point):
             continue
         before_change = change is not None and point.start < change.start()
-        if before_change or _unhedged(cues.CANCEL, s.text) or cues.OLD.search(s.text[max(0, point.start - 24):point.start]):
+        old = cues.OLD.search(s.text[max(0, point.start - 24):point.start])
+        if before_change or old or _unhedged(cues.CANCEL, s.text):
             state.old_days.add(point.day)
             continue
         if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.clause(s.text, point.start, point.end)):

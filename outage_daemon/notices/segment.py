@@ -72,7 +72,7 @@ def _stops(line: str) -> list[int]:
     for match in _EN_STOP.finditer(line):
         if not _NO_STOP_BEFORE.search(line[:match.start()]) and not _ZONE_NEXT.match(line[match.end():]):
             out.append(match.end())
-    return sorted(set(out)) + [len(line)]
+    return [*sorted(set(out)), len(line)]
 
 
 def _table_header(row: list[str]) -> int | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-_CN_SUFFIX = (r"系统|平台|网银|网上银行|手机银行|企业银行|客户端|App|APP|电子税务局|门户|网站|邮箱|邮件系统|VPN|网关|接口|"
+_CN_SUFFIX = (r"系统|平台|网银|网上银行|手机银行|企业银行|客户端|App|APP|电子税务局|门户|网站|邮箱|邮件系统|VPN|"
+              r"网关|接口|"
               r"数据库|校园网|一卡通|云盘|服务器|专线|公众号|小程序|中台")
 _CN_NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9·\-]{0,18}?(?:" + _CN_SUFFIX + r")")
-_CUT = re.compile(r"^.*(?:关于|根据|按照|通过|使用|登录|访问|完成|提升|优化|保障|升级|维护|对|将|的|在|为|于|及|和|与|把|由|请|暂停|停止|影响|届时|期间|其中|包括|以及|导致|"
+_CUT = re.compile(r"^.*(?:关于|根据|按照|通过|使用|登录|访问|完成|提升|优化|保障|升级|维护|对|将|的|在|为|于|及|和|与|"
+                  r"把|由|请|暂停|停止|影响|届时|期间|其中|包括|以及|导致|"
                   r"本次|此次|我行|我局|我司|我校|我院|我中心|我们|涉及|进行|开展|所有|全部|部分|相关|"
                   r"整个|该|此|本|各|新|原)")
 _GENERIC = {"系统", "平台", "网站", "接口", "数据库", "服务器", "客户端", "App", "APP", "门户", "网关", "业务系统",
@@ -43,7 +45,7 @@ def english(text: str) -> list[tuple[int, str]]:
         name = match.group(0)
         while _EN_SKIP.match(name):
             name = _EN_SKIP.sub("", name, count=1)
-        if " " in name or name.isupper() or name[:1].isupper() and len(name) > 3:
+        if " " in name or name.isupper() or (name[:1].isupper() and len(name) > 3):
             out.append((match.end() - len(name), name.strip()))
     out.extend((m.start(), m.group(0)) for m in _EN_LOWER.finditer(text))
     return sorted(out)
