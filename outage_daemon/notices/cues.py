@@ -15,7 +15,7 @@ OUTAGE = re.compile(
 NOT_A_WINDOW = re.compile(
     r"工作时间|营业时间|办公时间|(?<!暂停)(?<!停止)服务时间|受理时间为|咨询时间|热线|客服|值班|征期|申报期|"
     r"截止日期|截止时间|申报截止|办理期限|"
-    r"周末及节假日|工作日|"
+    r"周末及节假日|工作日|开放时间|每周|每逢|每月|"
     r"(?:office|business|opening|support|working|service desk|call[- ]cent(?:er|re)|helpdesk|phone)\s+hours|"
     r"hotline|help ?desk|service desk|support (?:team|line|is available)|call us|deadline|due (?:date|by)|"
     r"filing period|webinar|training|office hours|every day|Monday (?:to|through) Friday|weekdays", re.IGNORECASE)
@@ -44,7 +44,7 @@ ORDINAL = re.compile(r"第[一二三四五六七八九十\d]+(?:次|阶段|批|�
                      r"additional|follow-up|subsequent|each|both|two|three|several|weekly|nightly|recurring)\b",
                      re.IGNORECASE)
 # A sentence that starts like these is about the window stated just before it.
-FOLLOWS = re.compile(r"^(?:此段时间内|在此期间|此期间|上述时间|上述时段|该时段|届时|期间|during (?:this|that|the) "
+FOLLOWS = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}期间|此段时间内|在此期间|此期间|上述时间|上述时段|该时段|届时|期间|during (?:this|that|the) "
                      r"(?:time|period|window)|at that time|in that time|while (?:the )?work)", re.IGNORECASE)
 # Hedged: "may be extended until", "如有延长": a lone time in such a sentence is not an edge of the window.
 HEDGED = re.compile(r"可能|如有|如遇|视情况|延长|或将|if (?:needed|necessary|required)|\bmay\b|\bmight\b|"

@@ -77,4 +77,4 @@ def to_config(reading: Reading, tz: tzinfo, prefix: str | None = None, url: str 
 
 def dump(data: dict[str, Any]) -> str:
     """Return the data as block YAML, list items indented under their key, Unicode kept."""
-    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100, default_flow_style=False)
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False)

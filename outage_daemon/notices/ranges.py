@@ -30,6 +30,8 @@ def linked(sentence: str, toks: list[Token], a: Point, b: Point, row: bool) -> b
     """Whether a and b are the start and end of one range: a connector between them, "between … and",
     "…开始 … …完成", or the next cell of a table row."""
     between = sentence[a.end:b.start]
+    if a.has_day() and a.kind("time") is None and b.kind("time") is not None and not b.has_day():
+        return False  # "Jun 19, 2024 - 15:20": a date, then its time
     if _between(toks, "connector", a.end, b.start) and len(between) <= 14:
         return True
     if row and "|" in between and len(between) <= 6:
@@ -111,3 +113,13 @@ def instant(day: date, clock: tuple[int, int] | None, tz: tzinfo, end: bool) -> 
     hour, minute = clock
     extra = timedelta(days=1) if hour == 24 else timedelta(0)
     return resolve(datetime.combine(day, time(hour % 24, minute)) + extra, tz)
+
+
+_TRAILING = re.compile(r"^[\s,，(（)）]*(?:[A-Za-z\u4e00-\u9fff+\d: ]{0,30}?)[\s,，(（)）]*(?:on|of|于)?[\s,，(（]*$",
+                       re.IGNORECASE)
+
+
+def trailing(sentence: str, end: Point, day: Point) -> bool:
+    """Whether a day written after a range of times is the range's day ("9 p.m. to 11 p.m. CST on May 4")."""
+    gap = sentence[end.end:day.start]
+    return len(gap) <= 30 and bool(_TRAILING.match(gap)) and not re.search(r"至|到|\bto\b|until", gap)

@@ -106,12 +106,12 @@ def _zone(s: Sentence, toks: list[Token], a: Point, b: Point, tz: tzinfo) -> tup
 def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
     """Return what a range of the sentence is: window, new, old, cancelled or past."""
     clause = cues.clause(s.text, a.start, b.end)
+    if cues.OLD.search(s.text[max(0, a.start - 24):a.start]) or (change is None and cues.OLD.search(clause)):
+        return "old"
     if change is not None:
         return "new" if a.start >= change.start() else "old"
     if _unhedged(cues.CANCEL, s.text):
         return "cancelled"
-    if cues.OLD.search(clause) or cues.OLD.search(s.text[max(0, a.start - 24):a.start]):
-        return "old"
     if cues.PAST.search(clause) or cues.PAST.search(cues.following(s.text, b.end)):
         return "past"
     if not _FUTURE.search(s.text) and cues.PAST.search(s.text[:a.start]):
@@ -122,7 +122,7 @@ def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
 def _is_outage(s: Sentence, following: Sentence | None) -> bool:
     """Whether the sentence speaks of an outage: itself, its headings or table header, or the next sentence
     ("…。此段时间内暂停受理")."""
-    if cues.OUTAGE.search(s.text) or cues.OUTAGE.search(s.context):
+    if cues.OUTAGE.search(s.text) or cues.OUTAGE.search(s.context) or cues.OUTAGE.search(s.whole):
         return True
     return following is not None and bool(cues.FOLLOWS.match(following.text)) \
         and bool(cues.OUTAGE.search(following.text))
@@ -138,8 +138,9 @@ def _is_stamp(s: Sentence, pts: list[Point]) -> bool:
     return not rest or (bool(re.search(r"\d:\d\d:\d\d", s.text)) and not cues.OUTAGE.search(s.text))
 
 
-def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], list[tuple[int, int]]]:
-    """Group and resolve the sentence's points; return them and the (start, end) index pairs of its ranges."""
+def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], list[tuple[int, int]], set[int]]:
+    """Group and resolve the sentence's points; return them, the (start, end) index pairs of its ranges
+    and the indexes of days written after a range of times."""
     pts = group(s.text, toks, s.row)
     structure = ranges.pairs(s.text, toks, pts, s.row)
     ends = {j: i for i, j in structure}
@@ -148,9 +149,17 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
         resolve(point, ctx, pts[ends[k]] if k in ends else None, fallback, k in ends)
         if point.day is not None and point.has_day():
             fallback = point.day
+    trailing: set[int] = set()
+    for i, j in structure:
+        after = pts[j + 1] if j + 1 < len(pts) else None
+        if not pts[i].has_day() and after is not None and after.has_day() and after.kind("time") is None \
+                and ranges.trailing(s.text, pts[j], after):
+            resolve(pts[i], ctx, None, after.day, False)
+            resolve(pts[j], ctx, pts[i], after.day, True)
+            trailing.add(j + 1)
     lone_day = len(pts) == 1 and pts[0].has_day() and pts[0].clock is None
     ctx.bare_day = pts[0].day if lone_day and pts else None
-    return pts, structure
+    return pts, structure, trailing
 
 
 def _add(state: _State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str) -> None:
@@ -249,7 +258,7 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
 def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Context) -> None:
     """Read one sentence into the state."""
     toks = tokens(s.text)
-    pts, structure = _points(s, toks, ctx)
+    pts, structure, trailing = _points(s, toks, ctx)
     if not pts or _is_stamp(s, pts) or not _is_outage(s, following):
         return
     for point in pts:
@@ -257,7 +266,7 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
         if warning:
             state.warnings.append(warning)
     change = _unhedged(cues.CHANGE, s.text)
-    used: set[int] = set()
+    used = set(trailing)
     k = 0
     while k < len(structure):
         pair = structure[k]

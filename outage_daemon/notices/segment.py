@@ -20,6 +20,7 @@ _SYSTEM_COLUMN = re.compile(r"系统|平台|业务|产品|应用|名称|服务|s
                             re.IGNORECASE)
 _TIME_COLUMN = re.compile(r"时间|日期|时段|开始|结束|time|date|window|start|end", re.IGNORECASE)
 _ENDERS = re.compile(r"[。！？!?;；]")
+_HARD = re.compile(r"[。！？!?]\s*$")
 _EN_STOP = re.compile(r"\.(?=\s+[A-Z][a-z])")
 _NO_STOP_BEFORE = re.compile(r"(?:\b[ap]\.m|\b(?:Mr|Dr|St|No|vs|etc|e\.g|i\.e|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                              r"Sept|Oct|Nov|Dec|Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun|[A-Z]))$")
@@ -38,6 +39,7 @@ class Sentence:
     context: str  # the headings above it (not the title) and the table header, normalised
     row_system: str | None  # a table row's system column
     row: bool
+    whole: str = ""  # the full sentence when this is a part of it cut at ；
 
 
 @dataclass
@@ -130,10 +132,25 @@ def split(prepared: Prepared) -> tuple[str, list[Sentence]]:
                 stack.pop()
             stack.append(_Heading(level, stripped, number))
             continue
-        begin = 0
-        for stop in _stops(line):
-            if line[begin:stop].strip():
-                raw = prepared.original(start + begin, start + stop).strip()
-                out.append(Sentence(line[begin:stop].strip(), raw, len(out), section, context, None, False))
-            begin = stop
+        out.extend(_sentences(prepared, line, start, len(out), section, context))
     return title, out
+
+
+def _sentences(prepared: Prepared, line: str, start: int, first: int, section: int, context: str) -> list[Sentence]:
+    """Return the sentences of a line of prose (parts cut at ； know the whole sentence)."""
+    parts: list[tuple[int, int]] = []
+    begin = 0
+    for stop in _stops(line):
+        if line[begin:stop].strip():
+            parts.append((begin, stop))
+        begin = stop
+    out: list[Sentence] = []
+    whole_start = 0
+    for n, (begin, stop) in enumerate(parts):
+        if n and _HARD.search(line[:begin]):
+            whole_start = begin
+        whole_end = next((e for b, e in parts[n:] if _HARD.search(line[b:e])), len(line))
+        raw = prepared.original(start + begin, start + stop).strip()
+        out.append(Sentence(line[begin:stop].strip(), raw, first + len(out), section, context, None, False,
+                            line[whole_start:whole_end].strip()))
+    return out

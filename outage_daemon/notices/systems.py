@@ -23,7 +23,7 @@ _EN_SKIP = re.compile(r"^(?:The|This|Our|All|Any|Scheduled|Planned|Emergency|Mai
                       r"Reminder|During|Please|We|Your|Re|Fwd|Subject|Dear)\s+")
 _TITLE_CN = [
     re.compile(r"关于(?:暂停|停止)(?P<s>.+?)(?:服务|业务|运行)?的"),
-    re.compile(r"关于(?:对)?(?P<s>.+?)(?:的)?(?:进行)?(?:停机|暂停|停止|系统升级|升级|维护|割接|迁移|切换|调整|停服|升级改造)"),
+    re.compile(r"关于(?:对)?(?P<s>.+?)(?:的)?(?:进行)?(?:停机|暂停|停止|升级|维护|割接|迁移|切换|调整|停服|升级改造)"),
     re.compile(r"^(?P<s>.{2,40}?(?:" + _CN_SUFFIX + r"))"),
 ]
 
