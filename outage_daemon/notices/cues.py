@@ -18,7 +18,17 @@ NOT_A_WINDOW = re.compile(
     r"周末及节假日|工作日|开放时间|每周|每逢|每月|"
     r"(?:office|business|opening|support|working|service desk|call[- ]cent(?:er|re)|helpdesk|phone)\s+hours|"
     r"hotline|help ?desk|service desk|support (?:team|line|is available)|call us|deadline|due (?:date|by)|"
-    r"filing period|webinar|training|office hours|every day|Monday (?:to|through) Friday|weekdays", re.IGNORECASE)
+    r"filing period|webinar|training|office hours|every day|weekdays|"
+    r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
+    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
+    re.IGNORECASE)
+LABEL = re.compile(r"^[A-Za-z\u4e00-\u9fff ()（）/]{1,24}[:：]")
+
+
+def scope(sentence: str, start: int, end: int) -> str:
+    """Return what decides whether a span is excluded: its clause, and the sentence's label ("办公时间：")."""
+    label = LABEL.match(sentence)
+    return clause(sentence, start, end) + (" " + label.group(0) if label else "")
 # Said of something that has already happened: an earlier incident is not a window.
 PAST = re.compile(
     r"曾于|曾经|曾出现|已于|已顺利|上次|此前|前次|去年|上月|上周|回顾|"

@@ -53,20 +53,34 @@ class Context:
 
 
 def group(sentence: str, toks: list[Token], row: bool = False) -> list[Point]:
-    """Group adjacent point tokens (only filler between them, one day each) into points."""
+    """Group adjacent point tokens (only filler between them, one day each) into points; a zone
+    written next to a point ("22:00 UTC", "UTC+8 2024-11-02") belongs to it."""
     filler = _ROW_FILLER if row else _FILLER
     out: list[Point] = []
+    pending: Token | None = None
     for token in toks:
+        last = out[-1] if out else None
+        adjacent = last is not None and bool(filler.match(sentence[last.end:token.start]))
+        if token.kind == "zone":
+            if last is not None and adjacent and last.kind("zone") is None:
+                last.tokens.append(token)
+                last.end = token.end
+            else:
+                pending = token
+            continue
         if token.kind not in POINT_KINDS:
             continue
-        last = out[-1] if out else None
-        if last is not None and filler.match(sentence[last.end:token.start]) \
-                and not any(t.kind == token.kind for t in last.tokens) \
+        if last is not None and adjacent and not any(t.kind == token.kind for t in last.tokens) \
                 and not (token.kind in DAY_KINDS and last.has_day()):
             last.tokens.append(token)
             last.end = token.end
-        else:
-            out.append(Point([token], token.start, token.end))
+            continue
+        point = Point([token], token.start, token.end)
+        if pending is not None and filler.match(sentence[pending.end:token.start]):
+            point.tokens.insert(0, pending)
+            point.start = pending.start
+        pending = None
+        out.append(point)
     return out
 
 

@@ -12,6 +12,7 @@ from .points import Context, Point, group, resolve
 from .segment import Sentence, split
 from .text import prepare
 from .tokens import Token, tokens
+from .zones import zone_of
 
 _STAMP = re.compile(r"发布时间|发布日期|发布于|发文日期|印发日期|更新时间|日期\s*[:：]|\b(?:posted|published|updated|"
                     r"date|sent|issued)\b\s*(?:on)?\s*[:：]?", re.IGNORECASE)
@@ -63,6 +64,7 @@ class _State:
     moments: list[tuple[datetime, bool, Sentence]] = field(default_factory=list)
     old_days: set[date] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    last_outage: bool = False  # the sentence before spoke of an outage ("Start:" and "End:" lines follow it)
 
 
 def _weekday_warning(point: Point, sentence: str) -> str | None:
@@ -92,15 +94,20 @@ def _unhedged(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 
 def _zone(s: Sentence, toks: list[Token], a: Point, b: Point, tz: tzinfo) -> tuple[tzinfo, tzinfo]:
-    """Return the zones of a range's start and end: written at the end, at the start, earlier in the
-    sentence, in the headings above, else the default."""
-    at_end = ranges.zone_near(s.text, toks, b, after_only=True)
-    start = at_end or ranges.zone_near(s.text, toks, a) or ranges.zone_before(s.text, toks, a.start)
+    """Return the zones of a range's start and end: written with the point, at the end of the range,
+    next to or earlier in the sentence, in the headings above, else the default."""
+    own_a, own_b = _own_zone(a), _own_zone(b)
+    at_end = own_b or ranges.zone_near(s.text, toks, b, after_only=True)
+    start = own_a or at_end or ranges.zone_near(s.text, toks, a) or ranges.zone_before(s.text, toks, a.start)
     if start is None:
-        ctx_toks = tokens(s.context)
-        start = ranges.zone_before(s.context, ctx_toks, len(s.context))
+        start = ranges.zone_before(s.context, tokens(s.context), len(s.context))
     start = start or tz
     return start, at_end or start
+
+
+def _own_zone(point: Point) -> tzinfo | None:
+    token = point.kind("zone")
+    return zone_of(token) if token is not None else None
 
 
 def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
@@ -151,6 +158,8 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
             fallback = point.day
     trailing: set[int] = set()
     for i, j in structure:
+        if pts[i].day is None and not pts[i].has_day() and pts[j].has_day() and pts[j].day is not None:
+            resolve(pts[i], ctx, None, pts[j].day, False)  # "9 p.m. to 11:30 p.m. CST on September 21"
         after = pts[j + 1] if j + 1 < len(pts) else None
         if not pts[i].has_day() and after is not None and after.has_day() and after.kind("time") is None \
                 and ranges.trailing(s.text, pts[j], after):
@@ -179,7 +188,7 @@ def _range(state: _State, s: Sentence, toks: list[Token], pts: list[Point], pair
     a, b = pts[pair[0]], pts[pair[1]]
     if a.day is None or b.day is None or _deadline(s.text, b) or _deadline(s.text, a):
         return
-    if cues.NOT_A_WINDOW.search(cues.clause(s.text, a.start, b.end)):
+    if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)):
         return
     role = _role(s, a, b, change)
     if role == "past":
@@ -246,9 +255,10 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
         if before_change or old or _unhedged(cues.CANCEL, s.text):
             state.old_days.add(point.day)
             continue
-        if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.clause(s.text, point.start, point.end)):
+        if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.scope(s.text, point.start, point.end)):
             continue
-        zone = ranges.zone_near(s.text, toks, point) or ranges.zone_before(s.text, toks, point.start) or state.tz
+        zone = _own_zone(point) or ranges.zone_near(s.text, toks, point) \
+            or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):
             state.moments.append((ranges.instant(point.day, point.clock, zone, True), False, s))
         elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]):
@@ -259,7 +269,9 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
     """Read one sentence into the state."""
     toks = tokens(s.text)
     pts, structure, trailing = _points(s, toks, ctx)
-    if not pts or _is_stamp(s, pts) or not _is_outage(s, following):
+    outage = _is_outage(s, following) or (state.last_outage and bool(cues.LABEL.match(s.text)))
+    state.last_outage = outage
+    if not pts or _is_stamp(s, pts) or not outage:
         return
     for point in pts:
         warning = _weekday_warning(point, s.text)

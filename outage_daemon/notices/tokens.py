@@ -41,7 +41,7 @@ _PATTERNS = [
                r"\b(?:the\s+day\s+after\s+tomorrow|today|tonight|tomorrow(?:\s+(?:morning|night|evening))?)\b|"
                r"\b(?P<erel>this|next|coming)\s+" + _EN_WEEKDAY + r"\b"),
     ("weekday", r"[(（]?\s*" + _CN_WEEKDAY + r"\s*[)）]?"),
-    ("weekday", r"\b(?:on\s+)?" + _EN_WEEKDAY + r"\b"),
+    ("weekday", r"\b" + _EN_WEEKDAY + r"\b"),
     ("period", r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|晚|早"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>[ap]\.?m\.?)(?![a-z]))?(?![\d:])"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?m\.?)(?![a-z])"),
