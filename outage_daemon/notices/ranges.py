@@ -11,7 +11,7 @@ from .tokens import Token
 from .zones import resolve, zone_of
 
 _LIST = re.compile(r"^\s*(?:、|,|，|和|及|以及|与|&|and|,\s*and|或)\s*$", re.IGNORECASE)
-_NIGHTLY = re.compile(r"^[\s,，]*(?:每晚|每日|每天|每夜|each night|every night|nightly|daily|each day|every day)?"
+_NIGHTLY = re.compile(r"^[\s,，]*(?:每晚|每日|每天|每夜|每|each night|every night|nightly|daily|each day|every day)?"
                       r"[\s,，]*(?:from|的|,)?\s*$", re.IGNORECASE)
 _ZONE_GAP = re.compile(r"^[\s(（,]{0,3}$")
 _MORNING = {"凌晨", "早上", "早晨", "清晨", "早", "上午"}

@@ -269,7 +269,7 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
     """Read one sentence into the state."""
     toks = tokens(s.text)
     pts, structure, trailing = _points(s, toks, ctx)
-    outage = _is_outage(s, following) or (state.last_outage and bool(cues.LABEL.match(s.text)))
+    outage = _is_outage(s, following) or (state.last_outage and (s.row or bool(cues.LABEL.match(s.text))))
     state.last_outage = outage
     if not pts or _is_stamp(s, pts) or not outage:
         return
