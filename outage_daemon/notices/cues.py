@@ -10,7 +10,8 @@ OUTAGE = re.compile(
     r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|"
     r"downtime|maintenance|outage|unavailable|offline|\bdown\b|restor|upgrade|migrat|\bwindow\b|disrupt|"
     r"interrupt|suspend|read-only|cutover|not be (?:available|accessible)|inaccessible|service impact|"
-    r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent", re.IGNORECASE)
+    r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent|\bscheduled for\b|\bplanned for\b",
+    re.IGNORECASE)
 # A clause with these is about something else: office hours, hotlines, deadlines, filing periods.
 NOT_A_WINDOW = re.compile(
     r"工作时间|营业时间|办公时间|(?<!暂停)(?<!停止)服务时间|受理时间为|咨询时间|热线|客服|值班|征期|申报期|"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
 from . import cues, ranges, systems
-from .points import Context, Point, group, resolve
+from .points import DAY_KINDS, Context, Point, group, resolve
 from .segment import Sentence, split
 from .text import prepare
 from .tokens import Token, tokens
@@ -113,10 +113,12 @@ def _own_zone(point: Point) -> tzinfo | None:
 def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
     """Return what a range of the sentence is: window, new, old, cancelled or past."""
     clause = cues.clause(s.text, a.start, b.end)
+    if change is not None and a.start >= change.start():
+        return "old" if cues.OLD.search(s.text[change.end():a.start]) else "new"
     if cues.OLD.search(s.text[max(0, a.start - 24):a.start]) or (change is None and cues.OLD.search(clause)):
         return "old"
     if change is not None:
-        return "new" if a.start >= change.start() else "old"
+        return "old"
     if _unhedged(cues.CANCEL, s.text):
         return "cancelled"
     if cues.PAST.search(clause) or cues.PAST.search(cues.following(s.text, b.end)):
@@ -158,7 +160,7 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
             fallback = point.day
     trailing: set[int] = set()
     for i, j in structure:
-        if pts[i].day is None and not pts[i].has_day() and pts[j].has_day() and pts[j].day is not None:
+        if not pts[i].has_day() and pts[j].day is not None and _day_written_last(pts[j]):
             resolve(pts[i], ctx, None, pts[j].day, False)  # "9 p.m. to 11:30 p.m. CST on September 21"
         after = pts[j + 1] if j + 1 < len(pts) else None
         if not pts[i].has_day() and after is not None and after.has_day() and after.kind("time") is None \
@@ -169,6 +171,12 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
     lone_day = len(pts) == 1 and pts[0].has_day() and pts[0].clock is None
     ctx.bare_day = pts[0].day if lone_day and pts else None
     return pts, structure, trailing
+
+
+def _day_written_last(point: Point) -> bool:
+    """Whether the point writes its day after its time ("03:00 UTC, Sunday, April 14")."""
+    kinds = [t.kind for t in point.tokens]
+    return "time" in kinds and any(k in DAY_KINDS for k in kinds[kinds.index("time"):])
 
 
 def _add(state: _State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str) -> None:
