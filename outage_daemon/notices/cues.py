@@ -55,8 +55,9 @@ ORDINAL = re.compile(r"第[一二三四五六七八九十\d]+(?:次|阶段|批|�
                      r"additional|follow-up|subsequent|each|both|two|three|several|weekly|nightly|recurring)\b",
                      re.IGNORECASE)
 # A sentence that starts like these is about the window stated just before it.
-FOLLOWS = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}期间|此段时间内|在此期间|此期间|上述时间|上述时段|该时段|届时|期间|during (?:this|that|the) "
-                     r"(?:time|period|window)|at that time|in that time|while (?:the )?work)", re.IGNORECASE)
+FOLLOWS = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}期间|此段时间内|在此期间|此期间|上述时间|上述时段|该时段|届时|期间|"
+                     r"during (?:this|that|the) (?:time|period|window)|at that time|in that time|while (?:the )?work)",
+                     re.IGNORECASE)
 # Hedged: "may be extended until", "如有延长": a lone time in such a sentence is not an edge of the window.
 HEDGED = re.compile(r"可能|如有|如遇|视情况|延长|或将|if (?:needed|necessary|required)|\bmay\b|\bmight\b|"
                     r"\bextend|\bcould\b|\bpossibl", re.IGNORECASE)

@@ -4,13 +4,13 @@ the dates relative days refer to are parameters; nothing here reads a clock or a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 
 from . import cues, ranges, systems
 from .points import DAY_KINDS, Context, Point, group, resolve
 from .segment import Sentence, split
-from .text import prepare
+from .text import Prepared, prepare
 from .tokens import Token, tokens
 from .zones import zone_of
 
@@ -186,6 +186,9 @@ def _add(state: _State, s: Sentence, a: Point, b: Point, start: datetime, end: d
         return
     system = s.row_system or systems.mentioned(s.text, a.start) or systems.mentioned(s.context, len(s.context)) \
         or state.system
+    if system and state.system and re.sub(r"系统|平台|\s*(?:system|platform|service)$", "", state.system,
+                                          flags=re.IGNORECASE) in (system, system + "系统"):
+        system = state.system  # "网上银行" in a notice about the 网上银行系统
     relative = tuple(p.relative for p in (a, b) if p.relative)
     state.stated.append(Stated(start, end, a.clock is None and b.clock is None, s, role, system, relative))
 
@@ -403,6 +406,12 @@ def _span(window: Window) -> str:
     return f"{window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M}"
 
 
+def _as_written(prepared: Prepared, name: str | None) -> str | None:
+    """Return a name found in the normalised text as the notice writes it (traditional characters kept)."""
+    at = prepared.text.find(name) if name else -1
+    return prepared.original(at, at + len(name)) if name and at >= 0 else name
+
+
 def _stamp(sentences: list[Sentence], year: int) -> date | None:
     """Return the notice's own publication date: the first labelled stamp, else the last date standing alone."""
     labelled: list[date] = []
@@ -424,7 +433,8 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     return the windows it states (each once) and warnings. Relative days (明晚, next Monday) are read
     against the notice's own date (a stamp in the text, else ``dated``, e.g. an email's Date header),
     else ``published``, else ``today``."""
-    title, sentences = split(prepare(text))
+    prepared = prepare(text)
+    title, sentences = split(prepared)
     system = system or systems.of_title(title)
     own = _stamp(sentences, default_year) or dated
     reference, label = ((own, "the notice's own date") if own else (published, "the publication date given")
@@ -434,7 +444,10 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     for index, sentence in enumerate(sentences):
         _sentence(state, sentence, sentences[index + 1] if index + 1 < len(sentences) else None, ctx)
     merged = _merge(state)
-    reading = Reading(system, [m.window for m in merged], _contradictions(merged, state) + state.warnings)
+    for m in merged:
+        m.window = replace(m.window, system=_as_written(prepared, m.window.system))
+    reading = Reading(_as_written(prepared, system), [m.window for m in merged],
+                      _contradictions(merged, state) + state.warnings)
     relative = sorted({r for m in merged for s in m.stated for r in s.relative})
     if relative and reference is not None:
         reading.warnings.append(f"relative days read against {label}, {reference:%Y-%m-%d}: {', '.join(relative)}")

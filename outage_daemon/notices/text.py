@@ -1,4 +1,5 @@
-"""A notice's text made comparable (NFKC, digits for Chinese numerals) with a map back to the original. Pure."""
+"""A notice's text made comparable (NFKC, simplified characters, digits for Chinese numerals) with a map
+back to the original. Pure."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .numerals import digits
+from .traditional import TABLE
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def _char(ch: str) -> str:
         return f"({code - 0x245F}) "
     if ch in "\u200b\u200c\u200d\ufeff\xad":
         return ""
-    return unicodedata.normalize("NFKC", ch)
+    return unicodedata.normalize("NFKC", ch).translate(TABLE)
 
 
 def prepare(raw: str) -> Prepared:
