@@ -134,10 +134,10 @@ def test_email_multipart_gb18030_plain_preferred_over_html(tmp_path: Path) -> No
 
 
 def test_email_html_only_base64_with_table(tmp_path: Path) -> None:
-    html = ("<html><body><p>Dear customer,</p><p>The following services will be unavailable:</p>"
-            "<table><tr><th>Service</th><th>Start (UTC)</th><th>End (UTC)</th></tr>"
-            "<tr><td>Email</td><td>2024-05-11 01:00</td><td>2024-05-11 03:00</td></tr></table>"
-            "<p>Support: 9:00-17:00 UTC on weekdays.</p></body></html>").encode()
+    html = (b"<html><body><p>Dear customer,</p><p>The following services will be unavailable:</p>"
+            b"<table><tr><th>Service</th><th>Start (UTC)</th><th>End (UTC)</th></tr>"
+            b"<tr><td>Email</td><td>2024-05-11 01:00</td><td>2024-05-11 03:00</td></tr></table>"
+            b"<p>Support: 9:00-17:00 UTC on weekdays.</p></body></html>")
     eml = tmp_path / "html.eml"
     eml.write_bytes(_mail({"From": "it@example.com", "To": "staff@example.com", "Subject": "IT maintenance",
                            "Date": "Mon, 06 May 2024 09:00:00 +0000", "MIME-Version": "1.0",
