@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _usage(message: str) -> int:
+    """Print a usage error and return exit code 2."""
     print(f"outage-daemon import-notice: {message}", file=sys.stderr)
     return 2
 
@@ -66,6 +67,7 @@ def _options(args: argparse.Namespace) -> tuple[ZoneInfo, date | None] | str:
 
 
 def _print(args: argparse.Namespace, name: str, items: list[dict[str, object]], tz: ZoneInfo) -> None:
+    """Print the items as YAML under a header saying where they came from and what to do."""
     shown = name if args.url else os.path.basename(name)
     if args.format == "include":
         print(f"# Windows read from {shown} by outage-daemon import-notice ({tz.key}), a file for a config's")

@@ -12,6 +12,7 @@ MAX_BYTES = 10 * 1024 * 1024
 
 
 async def _get(url: str, timeout: float) -> tuple[bytes, str | None]:
+    """GET the URL; return its bytes and content type; raise NoticeError unless 200."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
                                      headers={"User-Agent": "outage-daemon import-notice"}) as session, \
             session.get(url) as response:

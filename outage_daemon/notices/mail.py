@@ -40,6 +40,7 @@ def _body(part: Message) -> str:
 
 
 def _sent(message: Message) -> date | None:
+    """Return the day of the message's Date header, if it has a valid one."""
     try:
         return parsedate_to_datetime(str(message.get("Date", ""))).date()
     except (TypeError, ValueError, IndexError):

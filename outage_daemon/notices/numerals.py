@@ -23,6 +23,7 @@ def value(text: str) -> int | None:
 
 
 def _year(text: str) -> str | None:
+    """Given a four-numeral year (二〇二四), return its digits; None otherwise."""
     if len(text) == 4 and "十" not in text:
         return "".join(str(DIGITS[c]) for c in text)
     return None

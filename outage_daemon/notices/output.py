@@ -42,6 +42,7 @@ def _end_text(moment: datetime) -> str:
 
 
 def _times(window: Window, tz: tzinfo) -> tuple[str, str]:
+    """Return a window's start and end as the config writes them, in tz."""
     if window.all_day:
         return f"{window.start:%Y-%m-%d}", f"{window.end - timedelta(days=1):%Y-%m-%d}"
     return _with_offset(window.start.astimezone(tz)), _end_text(window.end.astimezone(tz))

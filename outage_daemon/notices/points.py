@@ -162,6 +162,7 @@ def _day(point: Point, ctx: Context, after: Point | None, fallback: date | None)
 
 
 def _weekday(point: Point) -> int | None:
+    """Return the weekday the point names (周六, Saturday), if any (0 is Monday)."""
     for token in point.tokens:
         if token.kind == "weekday" and token.groups.get("wd"):
             return CN_DAYS[token.groups["wd"] or "日"]

@@ -19,10 +19,12 @@ _EVENING = {"晚上", "晚间", "晚", "夜间", "夜里", "深夜", "傍晚", "
 
 
 def _between(toks: list[Token], kind: str, start: int, end: int) -> bool:
+    """Whether a token of this kind lies wholly between the offsets."""
     return any(t.kind == kind and start <= t.start and t.end <= end for t in toks)
 
 
 def _near(toks: list[Token], kind: str, start: int, end: int) -> bool:
+    """Whether a token of this kind starts between the offsets."""
     return any(t.kind == kind and start <= t.start < end for t in toks)
 
 

@@ -68,6 +68,7 @@ class _State:
 
 
 def _weekday_warning(point: Point, sentence: str) -> str | None:
+    """Return a warning when the point's weekday is not its date's (in English for English names)."""
     if point.weekday is None or point.day is None or not point.dated or point.weekday == point.day.weekday():
         return None
     names = "一二三四五六日"
@@ -106,6 +107,7 @@ def _zone(s: Sentence, toks: list[Token], a: Point, b: Point, tz: tzinfo) -> tup
 
 
 def _own_zone(point: Point) -> tzinfo | None:
+    """Return the zone written as part of the point, if any."""
     token = point.kind("zone")
     return zone_of(token) if token is not None else None
 
@@ -342,6 +344,7 @@ def _join(merged: _Merged, stated: Stated) -> None:
 
 
 def _pair_moments(state: _State, out: list[_Merged]) -> None:
+    """Join lone stop and restore moments to the windows they match, or pair them into windows."""
     pending: tuple[datetime, Sentence] | None = None
     for moment, is_start, sentence in state.moments:
         match = next((m for m in out if (m.window.start if is_start else m.window.end) == moment), None)
@@ -400,6 +403,7 @@ def _contradictions(merged: list[_Merged], state: _State) -> list[str]:
 
 
 def _span(window: Window) -> str:
+    """Return a window's span for a warning."""
     if window.all_day:
         last = window.end.fromordinal(window.end.toordinal() - 1)
         return f"{window.start:%Y-%m-%d} to {last:%Y-%m-%d} (all day)"
@@ -419,7 +423,8 @@ def _stamp(sentences: list[Sentence], year: int) -> date | None:
     for s in sentences:
         toks = tokens(s.text)
         pts = group(s.text, toks, s.row)
-        if len(pts) != 1 or pts[0].kind("date") is None or not pts[0].kind("date").groups.get("y"):  # type: ignore[union-attr]
+        dated = pts[0].kind("date") if len(pts) == 1 else None
+        if dated is None or not dated.groups.get("y"):
             continue
         point = resolve(pts[0], Context(year, None), None, None, False)
         if point.day is not None and _is_stamp(s, [point]):

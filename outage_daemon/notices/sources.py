@@ -49,6 +49,7 @@ def kind_of(data: bytes, name: str, content_type: str | None) -> str:
 
 
 def _charset(content_type: str | None) -> str | None:
+    """Return the charset a Content-Type names, if any."""
     found = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_-]+)", content_type or "", re.IGNORECASE)
     return found.group(1) if found else None
 

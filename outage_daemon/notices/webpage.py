@@ -16,6 +16,7 @@ class _Text(HTMLParser):
     """Collects the visible text of a page."""
 
     def __init__(self) -> None:
+        """Start with no text collected."""
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self.current: list[str] = []
@@ -26,6 +27,7 @@ class _Text(HTMLParser):
         self.in_title = False
 
     def _flush(self) -> None:
+        """End the current line of running text."""
         line = re.sub(r"[ \t\r\n\f\v\xa0]+", " ", "".join(self.current)).strip()
         if line:
             self.lines.append(line)

@@ -26,6 +26,7 @@ _NAMED = {
 
 
 def _named(name: str) -> tzinfo | None:
+    """Given a zone's name or abbreviation (北京时间, EST, Pacific Time), return its zone."""
     key = name.lower()
     for word in ("eastern", "pacific", "mountain"):
         if key.startswith(word):
