@@ -23,7 +23,20 @@ NOT_A_WINDOW = re.compile(
     r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
     re.IGNORECASE)
-LABEL = re.compile(r"^[A-Za-z\u4e00-\u9fff ()（）/]{1,24}[:：]")
+LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}[:：](?!\d)|"
+                   r"^\s*(?:[-*•·]|\d{1,2}\s*[.)、]|\(\d{1,2}\))\s")
+# A length of time: "Expected duration: 60 minutes", "持续约2小时", "for two hours".
+DURATION = re.compile(r"(?:duration|last(?:s|ing)?|take|for|持续|历时|耗时|需要|需时)\s*[:：]?\s*"
+                      r"(?:about|approximately|approx\.?|around|约|大约)?\s*(?P<n>\d+(?:\.\d+)?|an?|one|two|three|"
+                      r"four|five|six|半)\s*(?:个)?(?P<unit>minutes?|mins?|hours?|hrs?|分钟|小时)", re.IGNORECASE)
+_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "半": 0.5}
+
+
+def duration_minutes(match: re.Match[str]) -> float:
+    """Given a DURATION match, return its length in minutes."""
+    n = match.group("n").lower()
+    count = _WORDS[n] if n in _WORDS else float(n)
+    return count * (1 if match.group("unit").lower().startswith(("min", "分")) else 60)
 
 
 def scope(sentence: str, start: int, end: int) -> str:

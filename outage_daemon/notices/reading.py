@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from . import cues, ranges, systems
 from .points import DAY_KINDS, Context, Point, group, resolve
@@ -56,12 +56,23 @@ class Stated:
     relative: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Moment:
+    """A stop or restore stated alone ("预计于…恢复", "End: …"), or a length ("Expected duration: 60 minutes")."""
+
+    kind: str  # start | end | length
+    sentence: Sentence
+    at: datetime | None = None
+    length: timedelta | None = None
+
+
 @dataclass
 class _State:
     tz: tzinfo
     system: str | None
     stated: list[Stated] = field(default_factory=list)
-    moments: list[tuple[datetime, bool, Sentence]] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)
+    title: int = -1  # index of the sentence that is the notice's title
     old_days: set[date] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     last_outage: bool = False  # the sentence before spoke of an outage ("Start:" and "End:" lines follow it)
@@ -261,7 +272,7 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
     of an old or cancelled window."""
     hedged = bool(cues.HEDGED.search(s.text))
     for i, point in enumerate(pts):
-        if i in used or point.day is None or _deadline(s.text, point):
+        if i in used or point.day is None or _deadline(s.text, point) or s.index == state.title:
             continue
         before_change = change is not None and point.start < change.start()
         old = cues.OLD.search(s.text[max(0, point.start - 24):point.start])
@@ -273,9 +284,17 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
         zone = _own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):
-            state.moments.append((ranges.instant(point.day, point.clock, zone, True), False, s))
+            state.moments.append(Moment("end", s, ranges.instant(point.day, point.clock, zone, True)))
         elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]):
-            state.moments.append((ranges.instant(point.day, point.clock, zone, False), True, s))
+            state.moments.append(Moment("start", s, ranges.instant(point.day, point.clock, zone, False)))
+
+
+def _moved(text: str, pts: list[Point], pair: tuple[int, int]) -> bool:
+    """Whether a range of days is a reschedule's old and new day ("moved from August 17 to August 24")."""
+    a, b = pts[pair[0]], pts[pair[1]]
+    return a.clock is None and b.clock is None and bool(re.search(
+        r"(?:moved|rescheduled|postponed|changed|推迟|改期|调整|顺延|延期)\s*(?:from|从|由)\s*$",
+        text[max(0, a.start - 24):a.start], re.IGNORECASE))
 
 
 def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Context) -> None:
@@ -284,6 +303,9 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
     pts, structure, trailing = _points(s, toks, ctx)
     outage = _is_outage(s, following) or (state.last_outage and (s.row or bool(cues.LABEL.match(s.text))))
     state.last_outage = outage
+    length = cues.DURATION.search(s.text)
+    if length and len(pts) < 2 and not cues.HEDGED.search(s.text):
+        state.moments.append(Moment("length", s, length=timedelta(minutes=cues.duration_minutes(length))))
     if not pts or _is_stamp(s, pts) or not outage:
         return
     for point in pts:
@@ -292,6 +314,14 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
             state.warnings.append(warning)
     change = _unhedged(cues.CHANGE, s.text)
     used = set(trailing)
+    for pair in [p for p in structure if _moved(s.text, pts, p)]:
+        structure.remove(pair)
+        used.update(pair)
+        old = pts[pair[0]].day
+        if old is not None:
+            state.old_days.add(old)
+        ctx.bare_day = pts[pair[1]].day
+
     k = 0
     while k < len(structure):
         pair = structure[k]
@@ -344,25 +374,39 @@ def _join(merged: _Merged, stated: Stated) -> None:
 
 
 def _pair_moments(state: _State, out: list[_Merged]) -> None:
-    """Join lone stop and restore moments to the windows they match, or pair them into windows."""
-    pending: tuple[datetime, Sentence] | None = None
-    for moment, is_start, sentence in state.moments:
-        match = next((m for m in out if (m.window.start if is_start else m.window.end) == moment), None)
+    """Join lone stop and restore moments to the windows they match, or pair them into windows (a stop
+    and a later restore, or a stop and a length stated after it)."""
+    pending: Moment | None = None
+    for moment in state.moments:
+        if moment.kind == "length":
+            if pending is not None and pending.at is not None and moment.length is not None:
+                _pair(state, out, pending, pending.at + moment.length, moment.sentence)
+                pending = None
+            continue
+        match = next((m for m in out if (m.window.start if moment.kind == "start" else m.window.end) == moment.at),
+                     None)
         if match is not None:
             kept = match.window
-            if sentence.source not in kept.sources:
-                match.window = Window(kept.start, kept.end, kept.all_day, (*kept.sources, sentence.source), kept.system)
-        elif is_start:
-            pending = (moment, sentence)
-        elif pending is not None and pending[0] < moment:
-            stated = Stated(pending[0], moment, False, pending[1], "window", state.system)
-            out.append(_Merged(Window(pending[0], moment, False, (pending[1].source, sentence.source), state.system),
-                               [stated, Stated(pending[0], moment, False, sentence, "window", state.system)]))
+            if moment.sentence.source not in kept.sources:
+                match.window = replace(kept, sources=(*kept.sources, moment.sentence.source))
+        elif moment.kind == "start":
+            pending = moment
+        elif pending is not None and pending.at is not None and moment.at is not None and pending.at < moment.at:
+            _pair(state, out, pending, moment.at, moment.sentence)
             pending = None
         else:
-            state.warnings.append(f"a restore time with no stop to pair it with: {sentence.text!r}")
+            state.warnings.append(f"a restore time with no stop to pair it with: {moment.sentence.text!r}")
     if pending is not None:
-        state.warnings.append(f"a stop time with no restore time: {pending[1].text!r}")
+        state.warnings.append(f"a stop time with no restore time: {pending.sentence.text!r}")
+
+
+def _pair(state: _State, out: list[_Merged], start: Moment, end: datetime, sentence: Sentence) -> None:
+    """Add the window a lone stop and its restore (or length) state."""
+    assert start.at is not None  # noqa: S101 - only stops with a time are pending
+    sources = tuple(dict.fromkeys((start.sentence.source, sentence.source)))
+    stated = [Stated(start.at, end, False, start.sentence, "window", state.system),
+              Stated(start.at, end, False, sentence, "window", state.system)]
+    out.append(_Merged(Window(start.at, end, False, sources, state.system), stated))
 
 
 def _distinct(a: _Merged, b: _Merged, unresolved: bool) -> bool:
@@ -445,7 +489,8 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     reference, label = ((own, "the notice's own date") if own else (published, "the publication date given")
                         if published else (today, "today's date"))
     ctx = Context(reference.year if reference else default_year, reference)
-    state = _State(tz, system)
+    titled = len(sentences) > 1 and title.startswith(sentences[0].text) and not re.search(r"[。！？!?]$", title)
+    state = _State(tz, system, title=0 if titled else -1)
     for index, sentence in enumerate(sentences):
         _sentence(state, sentence, sentences[index + 1] if index + 1 < len(sentences) else None, ctx)
     merged = _merge(state)

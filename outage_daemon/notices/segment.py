@@ -51,8 +51,8 @@ class _Heading:
 
 def heading_level(line: str) -> int | None:
     """Given a stripped line, return its heading level (1 is the top), or None if it is not a heading."""
-    if not line or len(line) > 40 or any(t.kind in _DATED for t in tokens(line)):
-        return None
+    if not line or len(line) > 40 or any(t.kind in _DATED for t in tokens(line)) or re.search(r"[:：]\s*\S", line):
+        return None  # a label with its value ("Expected duration: 60 minutes") is not a heading
     for level, pattern in _LEVELS:
         if pattern.match(line):
             return level
