@@ -55,7 +55,8 @@ _PATTERNS = [
     ("zone", r"(?<![A-Za-z])(?P<name>" + _ZONE_WORDS + r")(?![A-Za-z0-9])"),
     ("connector", r"起至|直至|直到|至|到|~|～|—+|–|-{1,2}|\b(?:to|until|till|through|thru)\b"),
     ("and", r"\band\b|和|及|与|&"),
-    ("begin", r"开始时间|开始|起始|起(?!至)|\bwhen(?=\s*:)|\bfrom\b|\bstart(?:s|ing)?\b|\bbeginning\b|\bbetween\b|\bbegins?\b"),
+    ("begin", r"开始时间|开始|起始|起(?!至)|\bwhen(?=\s*:)|"
+              r"\bfrom\b|\bstart(?:s|ing)?\b|\bbeginning\b|\bbetween\b|\bbegins?\b"),
     ("finish", r"完成|结束时间|结束|恢复时间|恢复|止(?!$)|\brestored\b|\bback\b|\bcompleted?\b|\bends?\b|"
                r"\bresume[sd]?\b|\bfinish(?:es|ed)?\b"),
 ]
