@@ -23,7 +23,7 @@ NOT_A_WINDOW = re.compile(
     r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
     re.IGNORECASE)
-LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}[:：](?!\d)|"
+LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}[:：](?!\d\d(?![\d月日号年/.-]))|"
                    r"^\s*(?:[-*•·]|\d{1,2}\s*[.)、]|\(\d{1,2}\))\s")
 # A length of time: "Expected duration: 60 minutes", "持续约2小时", "for two hours".
 DURATION = re.compile(r"(?:duration|last(?:s|ing)?|take|for|持续|历时|耗时|需要|需时)\s*[:：]?\s*"
@@ -90,3 +90,4 @@ def following(sentence: str, end: int) -> str:
     """Return the clause after the one that holds offset ``end`` ("…, the API experienced errors")."""
     stop = next((m.end() for m in CLAUSE_END.finditer(sentence, end)), None)
     return "" if stop is None else clause(sentence, stop, stop)
+ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the entire day)", re.IGNORECASE)

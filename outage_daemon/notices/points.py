@@ -70,6 +70,11 @@ def group(sentence: str, toks: list[Token], row: bool = False) -> list[Point]:
             continue
         if token.kind not in POINT_KINDS:
             continue
+        if last is not None and token.kind in ("date", "monthday") and [t.kind for t in last.tokens] == ["relday"] \
+                and re.match(r"^\s*[(（]\s*$", sentence[last.end:token.start]):
+            last.tokens = [token]  # "明天（3月20日）": the date says which day
+            last.end = token.end
+            continue
         if last is not None and adjacent and not any(t.kind == token.kind for t in last.tokens) \
                 and not (token.kind in DAY_KINDS and last.has_day()):
             last.tokens.append(token)

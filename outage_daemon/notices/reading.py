@@ -281,6 +281,10 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
             continue
         if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.scope(s.text, point.start, point.end)):
             continue
+        if point.clock is None and cues.ALL_DAY.match(s.text[point.end:]):
+            _add(state, s, point, point, ranges.instant(point.day, None, state.tz, False),
+                 ranges.instant(point.day, None, state.tz, True), "window")
+            continue
         zone = _own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):

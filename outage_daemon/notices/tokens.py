@@ -31,6 +31,7 @@ _PATTERNS = [
              r"(?:\s*[-–]\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?" + _YEAR + r"(?![\d:])"),
     ("date", r"\b" + _DAYNAME + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?"
              r"\s+(?:of\s+)?" + _MONTH + _YEAR + r"(?![\d:])"),
+    ("numdate", r"(?<![\d/.])(?P<na>\d{1,2})/(?P<nb>\d{1,2})/(?P<y>(?:19|20)\d\d)(?![\d/])"),
     ("monthday", r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*(?:[日号]|(?=[-–~]\s*\d{1,2}\s*[日号]))"),
     ("dayonly", r"(?<![\d月.年/])(?P<d>\d{1,2})\s*[日号]"),
     ("nextyear", r"次年|翌年|第二年|明年"),
@@ -77,8 +78,13 @@ class Token:
 
 
 def _split_range(kind: str, match: re.Match[str]) -> list[Token]:
-    """Given a date match with a second day ("November 2–3"), return the date, a connector and the day."""
+    """Given a date match with a second day ("November 2–3"), return the date, a connector and the day;
+    a numeric date (3/2/2024) as a date, month first unless the first number cannot be a month."""
     groups = match.groupdict()
+    if kind == "numdate":
+        first, second = groups["na"], groups["nb"]
+        month, day = (second, first) if int(first or 0) > 12 else (first, second)
+        return [Token("date", match.start(), match.end(), {"y": groups["y"], "m": month, "d": day}, match.group(0))]
     if not groups.get("d2"):
         return [Token(kind, match.start(), match.end(), groups, match.group(0))]
     d_end, (d2_start, d2_end) = match.end("d"), match.span("d2")
