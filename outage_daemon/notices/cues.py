@@ -23,8 +23,9 @@ NOT_A_WINDOW = re.compile(
     r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
     re.IGNORECASE)
-LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}[:：](?!\d\d(?![\d月日号年/.-]))|"
-                   r"^\s*(?:[-*•·]|\d{1,2}\s*[.)、]|\(\d{1,2}\))\s")
+# A line led by a label ("Window:", "北京地区：") or a list marker; "时间为…9:00" is not a label.
+LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}"
+                   r"[:：](?!\d\d(?![\d月日号年/.-]))|^\s*(?:[-*•·]|\d{1,2}\s*[.)、]|\(\d{1,2}\))\s")
 # A length of time: "Expected duration: 60 minutes", "持续约2小时", "for two hours".
 DURATION = re.compile(r"(?:duration|last(?:s|ing)?|take|for|持续|历时|耗时|需要|需时)\s*[:：]?\s*"
                       r"(?:about|approximately|approx\.?|around|约|大约)?\s*(?P<n>\d+(?:\.\d+)?|an?|one|two|three|"
