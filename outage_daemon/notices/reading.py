@@ -289,7 +289,8 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
             or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):
             state.moments.append(Moment("end", s, ranges.instant(point.day, point.clock, zone, True)))
-        elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]):
+        elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]) \
+                or (point.clock is not None and cues.DURATION.search(s.text[point.end:])):
             state.moments.append(Moment("start", s, ranges.instant(point.day, point.clock, zone, False)))
 
 
@@ -302,16 +303,22 @@ def _moved(text: str, pts: list[Point], pair: tuple[int, int]) -> bool:
 
 
 def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Context) -> None:
-    """Read one sentence into the state."""
+    """Read one sentence into the state: its ranges, its lone stops and restores, and a length it states
+    ("2024-03-02 22:00 UTC, expected duration 2 hours") after them."""
     toks = tokens(s.text)
     pts, structure, trailing = _points(s, toks, ctx)
     outage = _is_outage(s, following) or (state.last_outage and (s.row or bool(cues.LABEL.match(s.text))))
     state.last_outage = outage
+    if pts and outage and not _is_stamp(s, pts):
+        _windows(state, s, toks, pts, structure, trailing, ctx)
     length = cues.DURATION.search(s.text)
     if length and len(pts) < 2 and not cues.HEDGED.search(s.text):
         state.moments.append(Moment("length", s, length=timedelta(minutes=cues.duration_minutes(length))))
-    if not pts or _is_stamp(s, pts) or not outage:
-        return
+
+
+def _windows(state: _State, s: Sentence, toks: list[Token], pts: list[Point], structure: list[tuple[int, int]],
+             trailing: set[int], ctx: Context) -> None:
+    """Read the windows of a sentence about an outage."""
     for point in pts:
         warning = _weekday_warning(point, s.text)
         if warning:
@@ -325,7 +332,6 @@ def _sentence(state: _State, s: Sentence, following: Sentence | None, ctx: Conte
         if old is not None:
             state.old_days.add(old)
         ctx.bare_day = pts[pair[1]].day
-
     k = 0
     while k < len(structure):
         pair = structure[k]
