@@ -10,7 +10,8 @@ OUTAGE = re.compile(
     r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|"
     r"downtime|maintenance|outage|unavailable|offline|\bdown\b|restor|upgrade|migrat|\bwindow\b|disrupt|"
     r"interrupt|suspend|read-only|cutover|not be (?:available|accessible)|inaccessible|service impact|"
-    r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent|\bscheduled for\b|\bplanned for\b",
+    r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent|\bclosed\b|\bshut ?down\b|"
+    r"\bout of service\b|\bnot (?:be )?available\b|\bscheduled for\b|\bplanned for\b",
     re.IGNORECASE)
 # A clause with these is about something else: office hours, hotlines, deadlines, filing periods.
 NOT_A_WINDOW = re.compile(
@@ -77,7 +78,7 @@ HEDGED = re.compile(r"可能|如有|如遇|视情况|延长|或将|if (?:needed|
                     r"\bextend|\bcould\b|\bpossibl", re.IGNORECASE)
 DEADLINE_AFTER = re.compile(r"\s*(?:之前|以前|前(?!后))")
 DEADLINE_BEFORE = re.compile(r"(?:请于|请在|务必在|须在|\bbefore|\bby|no later than|prior to)\s*$", re.IGNORECASE)
-CLAUSE_END = re.compile(r"[,，;；:：。]")
+CLAUSE_END = re.compile(r"[,，;；。]|[:：](?!\d)")  # the colon of a label, not of a time
 
 
 def clause(sentence: str, start: int, end: int) -> str:
@@ -92,3 +93,8 @@ def following(sentence: str, end: int) -> str:
     stop = next((m.end() for m in CLAUSE_END.finditer(sentence, end)), None)
     return "" if stop is None else clause(sentence, stop, stop)
 ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the entire day)", re.IGNORECASE)
+
+
+def own_cue(sentence: str) -> bool:
+    """Whether the sentence speaks of an outage outside its excluded clauses ("校园网每周二例行维护" is not)."""
+    return any(OUTAGE.search(part) and not NOT_A_WINDOW.search(part) for part in CLAUSE_END.split(sentence))

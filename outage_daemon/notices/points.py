@@ -11,7 +11,7 @@ from .tokens import CN_DAYS, EN_DAYS, Token
 
 DAY_KINDS = {"date", "monthday", "dayonly", "nextday", "sameday", "relday"}
 POINT_KINDS = DAY_KINDS | {"nextyear", "weekday", "period", "time"}
-_FILLER = re.compile(r"^[\s,，的在于(（)）]*(?:on|at|of|from|T)?[\s,，的在于(（)）]*$", re.IGNORECASE)
+_FILLER = re.compile(r"^[\s,，的在于(（)）@]*(?:on|at|of|from|T)?[\s,，的在于(（)）@]*$", re.IGNORECASE)
 _ROW_FILLER = re.compile(r"^[\s,，的在于(（)）|]*$")
 _AFTERNOON = {"下午", "傍晚", "晚上", "晚间", "晚", "夜间", "夜里"}  # "N点" means N+12
 _LATE_NIGHT = {"深夜", "半夜"}  # 11点 is 23:00, 1点 is 01:00
@@ -154,8 +154,9 @@ def _day(point: Point, ctx: Context, after: Point | None, fallback: date | None)
         point.relative = f"{token.text} = {found:%Y-%m-%d}"
         return found
     if point.weekday is not None and token is None:
-        if base is not None:
-            return days.on_or_after(base, point.weekday)
+        anchor = base or fallback
+        if anchor is not None:
+            return days.on_or_after(anchor, point.weekday)
         if fallback is None and ctx.reference is not None and point.clock is not None:
             found = days.on_or_after(ctx.reference, point.weekday)
             named = next(t.text.strip() for t in point.tokens if t.kind in ("weekday", "date"))

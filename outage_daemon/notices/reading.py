@@ -214,6 +214,8 @@ def _range(state: _State, s: Sentence, toks: list[Token], pts: list[Point], pair
         return
     if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)):
         return
+    if not cues.own_cue(s.text) and cues.OUTAGE.search(s.text) and not cues.OUTAGE.search(s.context):
+        return  # "寒假期间（1月20日至2月25日），校园网每周二晚例行维护": the outage words are about something else
     role = _role(s, a, b, change)
     if role == "past":
         return
@@ -288,7 +290,9 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
         zone = _own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):
-            state.moments.append(Moment("end", s, ranges.instant(point.day, point.clock, zone, True)))
+            restored = point.clock is None and re.search(r"恢复|resum|restor|back", s.text[point.end:point.end + 8], re.I)
+            at = ranges.instant(point.day, point.clock, zone, not restored)  # "2月18日起恢复": from that day on
+            state.moments.append(Moment("end", s, at))
         elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]) \
                 or (point.clock is not None and cues.DURATION.search(s.text[point.end:])):
             state.moments.append(Moment("start", s, ranges.instant(point.day, point.clock, zone, False)))

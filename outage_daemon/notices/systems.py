@@ -57,7 +57,7 @@ def of_title(title: str) -> str | None:
     for pattern in _TITLE_CN:
         found = pattern.search(title)
         if found:
-            name = found.group("s").strip(" 的“”\"'")
+            name = _CUT.sub("", found.group("s")).strip(" 的“”\"'")
             if 2 <= len(name) <= 40 and name not in _GENERIC:
                 return name
     named = english(title) or chinese(title)
