@@ -290,7 +290,8 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
         zone = _own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz
         if _labelled(toks, "finish", point, s.text):
-            restored = point.clock is None and re.search(r"恢复|resum|restor|back", s.text[point.end:point.end + 8], re.I)
+            after = s.text[point.end:point.end + 8]
+            restored = point.clock is None and bool(re.search(r"恢复|resum|restor|back", after, re.IGNORECASE))
             at = ranges.instant(point.day, point.clock, zone, not restored)  # "2月18日起恢复": from that day on
             state.moments.append(Moment("end", s, at))
         elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]) \
