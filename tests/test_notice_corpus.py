@@ -86,12 +86,17 @@ def test_corpus_covers_the_issue() -> None:
     missing = PATTERNS - tags
     assert not missing, missing
     expected = sum(len(s.get("windows") or []) for s in specs)
-    found = false = 0
+    found = false = warned = 0
     for path in sorted(CORPUS.glob("*.txt")):
         spec, text = load(path)
         want = [w[:2] for w in expected_windows(spec)]
-        got = [shown(w, spec.get("timezone", "Asia/Shanghai")) for w in reading_of(spec, text).windows]
+        reading = reading_of(spec, text)
+        got = [shown(w, spec.get("timezone", "Asia/Shanghai")) for w in reading.windows]
         found += sum(1 for w in want if w in got)
         false += sum(1 for w in got if w not in want)
-    print(f"corpus: {len(specs)} notices, {expected} windows expected, {found} found, {false} false")
-    assert (found, false) == (expected, 0)
+        warned += any("different schedules" in w for w in reading.warnings)
+    contradictions = sum(1 for s in specs if s.get("contradiction"))
+    chinese = sum(1 for s in specs if "chinese" in s.get("tags", []))
+    print(f"corpus: {len(specs)} notices ({chinese} Chinese, {len(specs) - chinese} English), {expected} windows "
+          f"expected, {found} found, {false} false; contradiction warnings: {warned} given, {contradictions} expected")
+    assert (found, false, warned) == (expected, 0, contradictions)

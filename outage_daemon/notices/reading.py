@@ -175,6 +175,7 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
     for i, j in structure:
         if not pts[i].has_day() and pts[j].day is not None and _day_written_last(pts[j]):
             resolve(pts[i], ctx, None, pts[j].day, False)  # "9 p.m. to 11:30 p.m. CST on September 21"
+            pts[j].dated = False  # the day is the range's: "22:00–02:00 UTC on March 2" ends the next day
         after = pts[j + 1] if j + 1 < len(pts) else None
         if not pts[i].has_day() and after is not None and after.has_day() and after.kind("time") is None \
                 and ranges.trailing(s.text, pts[j], after):
@@ -224,7 +225,8 @@ def _range(state: _State, s: Sentence, toks: list[Token], pts: list[Point], pair
     if not b.dated and b.clock is not None and a.clock is not None and b.clock <= a.clock and b.day == a.day:
         shift = 1
         if not ranges.next_day_is_clear(a, b):
-            state.warnings.append(f"read {s.text[b.start:b.end]!r} as the next day (it is not after the start); "
+            shown = b.kind("time") or b
+            state.warnings.append(f"read {s.text[shown.start:shown.end]!r} as the next day (it is not after the start); "
                                   f"check: {s.text!r}")
     span = (b.day - a.day).days + shift
     for index in [*ranges.listed_days(s.text, pts, pair[0]), pair[0]]:
