@@ -226,7 +226,8 @@ def _range(state: _State, s: Sentence, toks: list[Token], pts: list[Point], pair
         shift = 1
         if not ranges.next_day_is_clear(a, b):
             shown = b.kind("time") or b
-            state.warnings.append(f"read {s.text[shown.start:shown.end]!r} as the next day (it is not after the start); "
+            written = s.text[shown.start:shown.end]
+            state.warnings.append(f"read {written!r} as the next day (it is not after the start); "
                                   f"check: {s.text!r}")
     span = (b.day - a.day).days + shift
     for index in [*ranges.listed_days(s.text, pts, pair[0]), pair[0]]:
