@@ -16,7 +16,7 @@ _DAYNAME = r"(?:(?P<dname>Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(
 _YEAR = r"(?:,?\s+(?P<y>(?:19|20)\d\d))?"
 _EN_WEEKDAY = r"(?P<ewd>Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 _CN_WEEKDAY = r"(?:周|星期|礼拜)(?P<wd>[一二三四五六日天])"
-_ZONE_WORDS = (r"北京时间|中国标准时间|东八区|China Standard Time|Beijing Time|"
+_ZONE_WORDS = (r"China Standard Time|Beijing Time|"
                r"(?:Eastern|Pacific|Central|Mountain)(?: Standard| Daylight)? Time|"
                r"Central European(?: Summer)? Time|British Summer Time|Greenwich Mean Time|"
                r"Coordinated Universal Time|Singapore Time|Japan Standard Time|Hong Kong Time|"
@@ -54,6 +54,7 @@ _PATTERNS = [
     ("zone", r"(?<=:\d\d:\d\d)(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})(?!\d)"),
     ("zone", r"\b(?P<utc>UTC|GMT)\b|(?<=\d)(?P<zulu>Z)\b"),
     ("zone", r"(?<![A-Za-z])(?P<name>" + _ZONE_WORDS + r")(?![A-Za-z0-9])"),
+    ("zone", r"(?P<name>北京时间|中国标准时间|东八区)"),
     ("connector", r"起至|直至|直到|至|到|~|～|—+|–|-{1,2}|\b(?:to|until|till|through|thru)\b"),
     ("and", r"\band\b|和|及|与|&"),
     ("begin", r"开始时间|开始|起始|起(?!至)|\bwhen(?=\s*:)|"
