@@ -7,6 +7,7 @@ itself). The case id is the file name, which says what the case tests.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,14 @@ PATTERNS = {
     "12-hour", "day-range", "day-list", "day-only-end", "dangwan", "multi-system", "system-from-title",
     "contradiction", "no-contradiction", "weekday-en", "fullwidth-source", "nightly", "english", "chinese",
 }
+
+
+# Each notice holds at least one distractor of these kinds (a rough check that none is easy).
+DISTRACTORS = re.compile(
+    r"热线|电话|客服|详询|技术支持|工作日|发送|值班|工作时间|营业时间|开放时间|服务时间|截止|前完成|前提交|前办理|前(?:，|。)|延长|发布|上次|已于|"
+    r"^[一二三四五六七八九十]+、|^\d+\.\d+|^\S*\d{4}年\d{1,2}月\d{1,2}日\s*$|^\d{4}年|"
+    r"hours|support|Support|deadline|before|by \d|\bby (?:Friday|Monday)|extended|Posted|Date:|incident|Incident|"
+    r"call|Call|desk|Desk|available|Contact|hotline|webinar|due|Last month|went smoothly|must be|Uptime", re.MULTILINE)
 
 
 def load(path: Path) -> tuple[dict[str, Any], str]:
@@ -85,6 +94,8 @@ def test_corpus_covers_the_issue() -> None:
     tags = {t for s in specs for t in s.get("tags", [])}
     missing = PATTERNS - tags
     assert not missing, missing
+    plain = [p.stem for p in sorted(CORPUS.glob("*.txt")) if not DISTRACTORS.search(load(p)[1])]
+    assert not plain, plain
     expected = sum(len(s.get("windows") or []) for s in specs)
     found = false = warned = 0
     for path in sorted(CORPUS.glob("*.txt")):
