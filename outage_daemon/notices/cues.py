@@ -49,7 +49,8 @@ def scope(sentence: str, start: int, end: int) -> str:
 PAST = re.compile(
     r"曾于|曾经|曾出现|已于|已顺利|上次|此前|前次|去年|上月|上周|回顾|"
     r"\blast (?:week|month|year|time|night)\b|\bearlier (?:this|today)\b|\boccurred\b|\bexperienced\b|"
-    r"\bincident\b|post-?mortem|\bwas (?:resolved|restored|completed|down|unavailable)\b|\bwent down\b",
+    r"\bincident\b|post-?mortem|\bwas (?:resolved|restored|completed|down|unavailable)\b|\bwent down\b|"
+    r"\bprevious\b|\bcompleted (?:ahead|successfully|on time|without|as planned)|\bwent smoothly\b|已完成|顺利完成",
     re.IGNORECASE)
 # The window that follows replaces an earlier one.
 CHANGE = re.compile(

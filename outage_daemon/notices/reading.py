@@ -64,6 +64,7 @@ class Moment:
     sentence: Sentence
     at: datetime | None = None
     length: timedelta | None = None
+    timed: bool = True  # the notice gives a time of day, not only a day
 
 
 @dataclass
@@ -296,7 +297,7 @@ def _lone(state: _State, s: Sentence, toks: list[Token], pts: list[Point], used:
             after = s.text[point.end:point.end + 8]
             restored = point.clock is None and bool(re.search(r"恢复|resum|restor|back", after, re.IGNORECASE))
             at = ranges.instant(point.day, point.clock, zone, not restored)  # "2月18日起恢复": from that day on
-            state.moments.append(Moment("end", s, at))
+            state.moments.append(Moment("end", s, at, timed=point.clock is not None))
         elif _labelled(toks, "begin", point, s.text) or _STOP_AFTER.search(s.text[point.end:point.end + 16]) \
                 or (point.clock is not None and cues.DURATION.search(s.text[point.end:])):
             state.moments.append(Moment("start", s, ranges.instant(point.day, point.clock, zone, False)))
@@ -412,7 +413,7 @@ def _pair_moments(state: _State, out: list[_Merged]) -> None:
         elif pending is not None and pending.at is not None and moment.at is not None and pending.at < moment.at:
             _pair(state, out, pending, moment.at, moment.sentence)
             pending = None
-        else:
+        elif moment.timed:  # a day alone ("10月14日起恢复正常交易") after the windows is no news
             state.warnings.append(f"a restore time with no stop to pair it with: {moment.sentence.text!r}")
     if pending is not None:
         state.warnings.append(f"a stop time with no restore time: {pending.sentence.text!r}")

@@ -54,6 +54,7 @@ def english(text: str) -> list[tuple[int, str]]:
 def of_title(title: str) -> str | None:
     """Given a notice's title (or an email's subject), return the system it names, if any."""
     title = re.sub(r"^(?:re|fwd?|转发|回复)\s*[:：]\s*", "", title.strip(), flags=re.IGNORECASE)
+    title = re.sub(r"^(?:\s*(?:【[^】]{0,20}】|\[[^\]]{0,30}\]))+\s*", "", title)  # 【计划维护】, [Scheduled]
     for pattern in _TITLE_CN:
         found = pattern.search(title)
         if found:
