@@ -20,7 +20,8 @@ NOT_A_WINDOW = re.compile(
     r"周末及节假日|工作日|开放时间|每周|每逢|每月|"
     r"(?:office|business|opening|support|working|service desk|call[- ]cent(?:er|re)|helpdesk|phone)\s+hours|"
     r"hotline|help ?desk|service desk|support (?:team|line|is available)|call us|deadline|due (?:date|by)|"
-    r"filing period|webinar|training|office hours|every day|weekdays|"
+    r"filing period|webinar|training|office hours|every day|weekdays|every (?:week|month)\b|"
+    r"\bevery (?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|每(?:周|星期|礼拜)[一二三四五六日天]|"
     r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
     re.IGNORECASE)
