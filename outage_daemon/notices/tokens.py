@@ -50,6 +50,7 @@ _PATTERNS = [
     ("time", r"(?<![\d.:])(?P<h>[01]\d|2[0-4])(?P<mi>[0-5]\d)\s*(?:hrs?\b|hours\b|h\b|(?=\s*(?:UTC|GMT|Z\b)))"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})\s*[点时](?:\s*(?P<half>半)|\s*(?P<mi>\d{1,2})\s*分|(?P<zheng>整))?"),
     ("time", r"\b(?P<word>noon|midnight)\b"),
+    ("dottime", r"(?<![\d.:])(?P<h>[01]?\d|2[0-4])\.(?P<mi>[0-5]\d)(?:\s*(?P<ap>[ap]\.?m\.?)(?![a-z]))?(?!\.?\d)"),
     ("zone", r"\b(?:UTC|GMT)\s*(?P<sign>[+-])\s*(?P<oh>\d{1,2})(?::?(?P<om>\d{2}))?(?!\d)"),
     ("zone", r"(?<=:\d\d:\d\d)(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})(?!\d)"),
     ("zone", r"\b(?P<utc>UTC|GMT)\b|(?<=\d)(?P<zulu>Z)\b"),
@@ -82,6 +83,8 @@ def _split_range(kind: str, match: re.Match[str]) -> list[Token]:
     """Given a date match with a second day ("November 2–3"), return the date, a connector and the day;
     a numeric date (3/2/2024) as a date, month first unless the first number cannot be a month."""
     groups = match.groupdict()
+    if kind == "dottime":
+        return [Token("time", match.start(), match.end(), groups, match.group(0))]
     if kind == "numdate":
         first, second = groups["na"], groups["nb"]
         month, day = (second, first) if int(first or 0) > 12 else (first, second)
@@ -95,11 +98,24 @@ def _split_range(kind: str, match: re.Match[str]) -> list[Token]:
             Token("dayonly", d2_start, max(d2_end, match.end()), {"d": groups["d2"]}, match.group("d2") or "")]
 
 
+_DOT_BEFORE = re.compile(r"(?:\bfrom|\bat|\bto|\buntil|\btill|\bbetween|\band|[-–—~至到])\s*$", re.IGNORECASE)
+_DOT_AFTER = re.compile(r"^\s*(?:[-–—~至到]|to\b|until\b|and\b|UTC|GMT|BST|CET|CEST|hrs?\b)", re.IGNORECASE)
+
+
+def _dot_time(match: re.Match[str]) -> bool:
+    """Whether "22.00" is a time: with am/pm, or next to a connector or zone ("from 22.00 to 23.00 BST")."""
+    text = match.string
+    return bool(match.group("ap") or _DOT_BEFORE.search(text[max(0, match.start() - 10):match.start()])
+                or _DOT_AFTER.match(text[match.end():]))
+
+
 def tokens(sentence: str) -> list[Token]:
     """Given a sentence, return its tokens left to right; where they overlap the longest wins."""
     found: list[tuple[int, int, int, Token | list[Token]]] = []
     for rank, (kind, pattern) in enumerate(TOKENS):
         for match in pattern.finditer(sentence):
+            if kind == "dottime" and not _dot_time(match):
+                continue
             if match.end() > match.start():
                 found.append((match.start(), -(match.end() - match.start()), rank, _split_range(kind, match)))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
