@@ -13,6 +13,7 @@ from .zones import resolve, zone_of
 _LIST = re.compile(r"^\s*(?:、|,|，|和|及|以及|与|&|and|,\s*and|或)\s*$", re.IGNORECASE)
 _NIGHTLY = re.compile(r"^[\s,，]*(?:每晚|每日|每天|每夜|每|each night|every night|nightly|daily|each day|every day)?"
                       r"[\s,，]*(?:from|的|,)?\s*$", re.IGNORECASE)
+_PER_DAY = re.compile(r"^\s*(?:每日|每天|每晚|each day|daily|every day)\s*(?:from)?\s*$", re.IGNORECASE)
 _ZONE_GAP = re.compile(r"^[\s(（,]{0,3}$")
 _MORNING = {"凌晨", "早上", "早晨", "清晨", "早", "上午"}
 _EVENING = {"晚上", "晚间", "晚", "夜间", "夜里", "深夜", "傍晚", "下午"}
@@ -67,6 +68,11 @@ def listed_days(sentence: str, pts: list[Point], first: int) -> list[int]:
     ("13日、19日及27日的23:00"), nearest last."""
     out: list[int] = []
     j = first
+    if not pts[first].has_day():  # "3月23日、24日每日0:00-6:00": the times apply to each listed day
+        if j == 0 or not _PER_DAY.match(sentence[pts[j - 1].end:pts[j].start]):
+            return out
+        j -= 1
+        out.insert(0, j)
     while j > 0 and pts[j - 1].has_day() and pts[j - 1].kind("time") is None \
             and _LIST.match(sentence[pts[j - 1].end:pts[j].start]):
         j -= 1
