@@ -60,7 +60,8 @@ _PATTERNS = [
     ("and", r"\band\b|和|及|与|&"),
     ("begin", r"开始时间|开始|起始|起(?!至)|\bwhen(?=\s*:)|"
               r"\bfrom\b|\bstart(?:s|ing)?\b|\bbeginning\b|\bbetween\b|\bbegins?\b"),
-    ("finish", r"完成|结束时间|结束|恢复时间|恢复|(?<![停截禁防终])止(?!$)|\brestored\b|\bback\b|\bcompleted?\b|\bends?\b|"
+    ("finish", r"完成|结束时间|结束|恢复时间|恢复|(?<![停截禁防终])止(?!$)|\brestored\b|\bback\b|"
+               r"\bcompleted?\b|\bends?\b|"
                r"\bresume[sd]?\b|\bfinish(?:es|ed)?\b"),
 ]
 TOKENS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _PATTERNS]
