@@ -17,9 +17,6 @@ from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from outage_daemon import notice
 from outage_daemon.channels.base import Outcome
 from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
@@ -33,6 +30,7 @@ from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
 from outage_daemon.ledger import LedgerError, default_url, open_ledger
 from outage_daemon.loader import load
+from outage_daemon.notices import command as notice_command
 from outage_daemon.pipeline import Notifier, Tally
 from outage_daemon.publish import atomic_write
 
@@ -218,33 +216,6 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     return 1
 
 
-def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
-    try:
-        tz = timerules.zone(args.timezone)
-    except timerules.TimeError as exc:
-        raise UsageError(str(exc)) from exc
-    try:
-        with open(args.file, "rb") as handle:
-            text = handle.read().decode("utf-8-sig")
-    except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError:
-        print(f"{args.file}: not UTF-8 text (convert it first, e.g. iconv -f GB18030 -t UTF-8)", file=sys.stderr)
-        return 1
-    reading = notice.read(text, tz, now.astimezone(tz).year, args.system)
-    for warning in reading.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
-    if not reading.windows:
-        print(f"{args.file}: no outage window found", file=sys.stderr)
-        return 1
-    items = notice.to_config(reading, args.prefix)
-    print(f"# Windows read from {os.path.basename(args.file)} by outage-daemon import-notice ({tz.key}).")
-    print("# Check them against the notice, set status: confirmed for the one that holds, then paste.")
-    print(yaml.safe_dump({"windows": items}, allow_unicode=True, sort_keys=False, width=100), end="")
-    return 0
-
-
 def ledger_option(p: argparse.ArgumentParser) -> None:
     """Add ``--ledger URL`` to a command that opens the ledger."""
     p.add_argument("--ledger", metavar="URL", help="the ledger (default: $OUTAGE_DAEMON_LEDGER, else "
@@ -295,12 +266,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
     ledger_option(p)
-    p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
-                cmd_import_notice, config=False)
-    p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
-    p.add_argument("--timezone", default="Asia/Shanghai", metavar="ZONE", help="zone of the notice's times")
-    p.add_argument("--system", help="the system's name (default: from the notice's title)")
-    p.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
+    p = command("import-notice", "read an outage notice (text, HTML page or email) and print its windows as YAML",
+                notice_command.run, config=False)
+    notice_command.add_arguments(p)
     return top
 
 

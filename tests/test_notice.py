@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from outage_daemon import notice
+from outage_daemon import notices as notice
 from outage_daemon.core.timerules import zone
 from outage_daemon.loader import load
 

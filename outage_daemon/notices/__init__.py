@@ -1,0 +1,7 @@
+"""The notice importer: read outage notices (text, HTML, email) and print the windows they state."""
+
+from __future__ import annotations
+
+from .reading import Reading, Window, read
+
+__all__ = ["Reading", "Window", "read"]

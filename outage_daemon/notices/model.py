@@ -1,0 +1,72 @@
+"""What a reading is made of: windows, the statements of them, lone stops and restores, and the state
+of a reading in progress. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from .segment import Sentence
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window the notice states: ``end`` is exclusive; ``all_day`` windows start and end at midnight;
+    ``sources`` are the sentences that state it, as written; ``system`` the system it is for."""
+
+    start: datetime
+    end: datetime
+    all_day: bool
+    sources: tuple[str, ...]
+    system: str | None = None
+
+
+@dataclass
+class Reading:
+    """What a notice states: its system, its windows in the order stated, and warnings for a reader."""
+
+    system: str | None
+    windows: list[Window] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stated:
+    """One statement of a window, with what the contradiction check needs to know about it."""
+
+    start: datetime
+    end: datetime
+    all_day: bool
+    sentence: Sentence
+    role: str  # window | new (after 改为/rescheduled to) | old | cancelled
+    system: str | None
+    relative: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A stop or restore stated alone ("预计于…恢复", "End: …"), or a length ("Expected duration: 60 minutes")."""
+
+    kind: str  # start | end | length
+    sentence: Sentence
+    at: datetime | None = None
+    length: timedelta | None = None
+    timed: bool = True  # the notice gives a time of day, not only a day
+
+
+@dataclass
+class State:
+    tz: tzinfo
+    system: str | None
+    stated: list[Stated] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)
+    title: int = -1  # index of the sentence that is the notice's title
+    old_days: set[date] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    last_outage: bool = False  # the sentence before spoke of an outage ("Start:" and "End:" lines follow it)
+
+
+@dataclass
+class Merged:
+    window: Window
+    stated: list[Stated]
