@@ -87,7 +87,7 @@ CASES = [
 ]
 
 
-def shown(window: notice.Window) -> tuple[str, str]:
+def shown(window: notice.FoundWindow) -> tuple[str, str]:
     if window.all_day:
         from datetime import timedelta
         return f"{window.start:%Y-%m-%d}", f"{window.end - timedelta(days=1):%Y-%m-%d}"

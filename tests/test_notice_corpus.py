@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from outage_daemon.core.timerules import zone
-from outage_daemon.notices import Window, read
+from outage_daemon.notices import FoundWindow, read
 
 CORPUS = Path(__file__).parent / "notices"
 TODAY = date(2024, 2, 1)  # "today" for cases that do not set one: relative days need a reference
@@ -47,7 +47,7 @@ def load(path: Path) -> tuple[dict[str, Any], str]:
 CASES = [pytest.param(p, id=p.stem) for p in sorted(CORPUS.glob("*.txt"))]
 
 
-def shown(window: Window, tz: str) -> list[str]:
+def shown(window: FoundWindow, tz: str) -> list[str]:
     """Return a window as the corpus writes it: local times in the case's zone, or dates for all-day."""
     if window.all_day:
         return [f"{window.start:%Y-%m-%d}", f"{window.end - timedelta(days=1):%Y-%m-%d}"]

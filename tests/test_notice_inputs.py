@@ -226,7 +226,7 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 
 
 TRICKY = """Maintenance notice: "Core" API
-- Window: Saturday, March 2, 2024, 22:00–23:00 UTC # all regions: EU & US
+- FoundWindow: Saturday, March 2, 2024, 22:00–23:00 UTC # all regions: EU & US
 """
 
 
@@ -241,7 +241,7 @@ def test_output_pastes_under_an_indented_windows_list(tmp_path: Path) -> None:
                       "    end: 2024-01-06 04:00\n" + items, encoding="utf-8")
     windows = load(str(config)).windows
     assert [w.id for w in windows] == ["existing", "core-2024-03-02"]
-    assert windows[1].source == "- Window: Saturday, March 2, 2024, 22:00–23:00 UTC # all regions: EU & US"
+    assert windows[1].source == "- FoundWindow: Saturday, March 2, 2024, 22:00–23:00 UTC # all regions: EU & US"
 
 
 def test_include_format_is_taken_by_the_config_loader(tmp_path: Path) -> None:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .reading import Reading, Window, read
+from .reading import FoundWindow, Reading, read
 
-__all__ = ["Reading", "Window", "read"]
+__all__ = ["FoundWindow", "Reading", "read"]

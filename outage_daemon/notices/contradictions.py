@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import cues
-from .model import Merged, State, Window
+from .model import FoundWindow, Merged, State
 
 
 def _distinct(a: Merged, b: Merged, unresolved: bool) -> bool:
@@ -43,7 +43,7 @@ def contradictions(merged: list[Merged], state: State) -> list[str]:
     return out
 
 
-def span(window: Window) -> str:
+def span(window: FoundWindow) -> str:
     """Return a window's span for a warning."""
     if window.all_day:
         last = window.end.fromordinal(window.end.toordinal() - 1)

@@ -25,7 +25,7 @@ NOT_A_WINDOW = re.compile(
     r"(?:周|星期)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期)?[一二三四五六日天]|"
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s*(?:-|–|to|through|thru)\s*(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day",
     re.IGNORECASE)
-# A line led by a label ("Window:", "北京地区：") or a list marker; "时间为…9:00" is not a label.
+# A line led by a label ("FoundWindow:", "北京地区：") or a list marker; "时间为…9:00" is not a label.
 LABEL = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.)、]\s*|\(\d{1,2}\)\s*)?[\w\u4e00-\u9fff ()（）/.-]{1,30}"
                    r"[:：](?!\d\d(?![\d月日号年/.-]))|^\s*(?:[-*•·]|\d{1,2}\s*[.)、]|\(\d{1,2}\))\s")
 # A length of time: "Expected duration: 60 minutes", "持续约2小时", "for two hours".

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from .model import Merged, Moment, State, Stated, Window
+from .model import FoundWindow, Merged, Moment, State, Stated
 from .segment import Sentence
 
 
@@ -22,7 +22,7 @@ def merge(state: State) -> list[Merged]:
             continue
         same = next((m for m in out if (m.window.start, m.window.end) == (stated.start, stated.end)), None)
         if same is None:
-            out.append(Merged(Window(stated.start, stated.end, stated.all_day, (stated.sentence.source,),
+            out.append(Merged(FoundWindow(stated.start, stated.end, stated.all_day, (stated.sentence.source,),
                                       stated.system), [stated]))
         else:
             _join(same, stated)
@@ -34,7 +34,7 @@ def _join(merged: Merged, stated: Stated) -> None:
     """Add another statement of the same window."""
     kept = merged.window
     sources = kept.sources if stated.sentence.source in kept.sources else (*kept.sources, stated.sentence.source)
-    merged.window = Window(kept.start, kept.end, kept.all_day and stated.all_day, sources, kept.system)
+    merged.window = FoundWindow(kept.start, kept.end, kept.all_day and stated.all_day, sources, kept.system)
     merged.stated.append(stated)
 
 
@@ -71,4 +71,4 @@ def _pair(state: State, out: list[Merged], start: Moment, end: datetime, sentenc
     sources = tuple(dict.fromkeys((start.sentence.source, sentence.source)))
     stated = [Stated(start.at, end, False, start.sentence, "window", state.system),
               Stated(start.at, end, False, sentence, "window", state.system)]
-    out.append(Merged(Window(start.at, end, False, sources, state.system), stated))
+    out.append(Merged(FoundWindow(start.at, end, False, sources, state.system), stated))

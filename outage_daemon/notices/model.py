@@ -10,7 +10,7 @@ from .segment import Sentence
 
 
 @dataclass(frozen=True)
-class Window:
+class FoundWindow:
     """A window the notice states: ``end`` is exclusive; ``all_day`` windows start and end at midnight;
     ``sources`` are the sentences that state it, as written; ``system`` the system it is for."""
 
@@ -26,7 +26,7 @@ class Reading:
     """What a notice states: its system, its windows in the order stated, and warnings for a reader."""
 
     system: str | None
-    windows: list[Window] = field(default_factory=list)
+    windows: list[FoundWindow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -68,5 +68,5 @@ class State:
 
 @dataclass
 class Merged:
-    window: Window
+    window: FoundWindow
     stated: list[Stated]

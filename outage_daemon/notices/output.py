@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .reading import Reading, Window
+from .reading import FoundWindow, Reading
 
 
 class _Dumper(yaml.SafeDumper):
@@ -41,7 +41,7 @@ def _end_text(moment: datetime) -> str:
     return _with_offset(moment)
 
 
-def _times(window: Window, tz: tzinfo) -> tuple[str, str]:
+def _times(window: FoundWindow, tz: tzinfo) -> tuple[str, str]:
     """Return a window's start and end as the config writes them, in tz."""
     if window.all_day:
         return f"{window.start:%Y-%m-%d}", f"{window.end - timedelta(days=1):%Y-%m-%d}"

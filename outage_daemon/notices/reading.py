@@ -10,7 +10,7 @@ from datetime import date, timedelta, tzinfo
 from . import cues, ranges, systems
 from .contradictions import contradictions
 from .merging import merge
-from .model import Moment, Reading, State, Window
+from .model import FoundWindow, Moment, Reading, State
 from .points import DAY_KINDS, Context, Point, group, resolve
 from .segment import Sentence, split
 from .stamps import is_stamp, publication_date
@@ -18,7 +18,7 @@ from .statements import add_lone, add_nightly, add_range, unhedged, weekday_warn
 from .text import Prepared, prepare
 from .tokens import Token, tokens
 
-__all__ = ["Reading", "Window", "read"]
+__all__ = ["FoundWindow", "Reading", "read"]
 
 
 def _is_outage(s: Sentence, following: Sentence | None) -> bool:
