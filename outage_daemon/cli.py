@@ -24,7 +24,7 @@ from outage_daemon.channels.base import Outcome
 from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
-from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.errors import ConfigError, Problem
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.revisions import revise_all
@@ -69,20 +69,47 @@ def _version() -> str:
         return "unknown"
 
 
+def plural(count: int, word: str) -> str:
+    """Given a count and an English noun, return ``1 window`` or ``2 windows``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def sources() -> Callable[[str], str | None]:
+    """Return a reader of config files' text for error excerpts (each file read once; None if unreadable)."""
+    texts: dict[str, str | None] = {}
+
+    def read(path: str) -> str | None:
+        if path not in texts:
+            try:
+                with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                    texts[path] = handle.read()
+            except OSError:
+                texts[path] = None
+        return texts[path]
+
+    return read
+
+
+def print_problems(problems: Sequence[Problem], warning: bool = False) -> None:
+    """Print problems compiler-style to stderr: location, message, source line, caret, hint."""
+    read = sources()
+    for problem in problems:
+        print(problem.compiler(read(problem.loc.file), warning), file=sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
     if args.now:
         now = parse_instant(args.now, config.tz)
     found = warnings(config, now)
-    for problem in found:
-        print(f"{problem} (warning)", file=sys.stderr)
+    print_problems(found, warning=True)
     if found and args.strict:
-        print(f"{args.config}: {len(found)} warning(s), failing because of --strict",
+        print(f"{args.config}: {plural(len(found), 'warning')}, failing because of --strict",
               file=sys.stderr)
         return 1
     repeats = sum(1 for w in config.windows if w.rule is not None)
-    print(f"{args.config}: OK — {len(config.windows)} windows ({repeats} repeating), "
-          f"{len(config.audiences)} audiences, {len(found)} warnings")
+    print(f"{args.config}: OK — {plural(len(config.windows), 'window')} ({repeats} repeating), "
+          f"{plural(len(config.audiences), 'audience')}, {plural(len(found), 'warning')}")
     return 0
 
 
@@ -317,11 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args, wall_clock())
         return result
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        count = len(exc.problems)
-        print(f"{getattr(args, 'config', '')}: {count} error{'s' if count != 1 else ''}",
-              file=sys.stderr)
+        print_problems(exc.problems)
+        print(f"{getattr(args, 'config', '')}: {plural(len(exc.problems), 'error')}", file=sys.stderr)
         return 1
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)

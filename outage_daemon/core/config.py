@@ -37,9 +37,9 @@ class _Builder:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def error(self, where: Item | Loc, message: str) -> None:
+    def error(self, where: Item | Loc, message: str, hint: str | None = None) -> None:
         loc = where.loc if isinstance(where, Item) else where
-        self.problems.append(Problem(loc, message))
+        self.problems.append(Problem(loc, message, hint))
 
 
 def _plain(item: Item | None) -> Any:
@@ -92,7 +92,8 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
             _address(b, entry)
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
-                b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks))
+                b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks),
+                        "define it under webhooks:, or correct the name")
         audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")))
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
@@ -105,7 +106,8 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
             continue
         if id_item.value in seen:
             first = seen[str(id_item.value)]
-            b.error(id_item, f"duplicate window id {id_item.value!r} (first at {first.file}:{first.line})")
+            b.error(id_item, f"duplicate window id {id_item.value!r} (first at {first.file}:{first.line})",
+                    "every window needs its own id: reminders and the calendar event are keyed by it")
             continue
         seen[str(id_item.value)] = id_item.loc
         if window is not None:
@@ -129,7 +131,8 @@ def _offsets(b: _Builder, item: Item | None, positive: bool = True) -> tuple[Off
     for sub in item.value if item is not None and isinstance(item.value, list) else []:
         offset = timerules.parse_duration(str(sub.value))
         if positive and offset.days == 0 and offset.seconds == 0:
-            b.error(sub, "must be longer than 0 (use at_stop / at_restore for the moment itself)")
+            b.error(sub, "must be longer than 0 (use at_stop / at_restore for the moment itself)",
+                    "remove it and set at_stop: true (or at_restore: true)")
             continue
         out.append(offset)
     return tuple(sorted(set(out), key=lambda o: o.approx, reverse=True))
@@ -187,12 +190,13 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     end_w = timerules.parse_when(str(end_item.value))
     ok = True
     if start_w.is_date != end_w.is_date:
-        b.error(end_item, "start and end must both be dates (an all-day window) or both times")
+        b.error(end_item, "start and end must both be dates (an all-day window) or both times",
+                f"start is {start_item.value}, end is {end_item.value}: give both a time, or both only a date")
         return None
     try:
         start = timerules.place(start_w, tz)
     except TimeError as exc:
-        b.error(start_item, str(exc))
+        b.error(start_item, str(exc), _time_hint(str(exc)))
         ok = False
     try:
         if end_w.day is not None:  # the last day, inclusive: the window ends at the next midnight
@@ -200,16 +204,19 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
         else:
             end = timerules.place(end_w, tz)
     except TimeError as exc:
-        b.error(end_item, str(exc))
+        b.error(end_item, str(exc), _time_hint(str(exc)))
         ok = False
     if ok and end.astimezone(UTC) <= start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
-        b.error(end_item, "end is before start" if end.astimezone(UTC) < start.astimezone(UTC)
-                else "end equals start")
+        before = end.astimezone(UTC) < start.astimezone(UTC)
+        b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
+                else f"end equals start ({start_item.value})",
+                "swap them, or check the date of the end (a window past midnight ends on the next day)")
         ok = False
 
     for ref in item.entries("audiences"):
         if ref.value not in audiences:
-            b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+            b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                    "define it under audiences:, or correct the name")
             ok = False
 
     rule = None
@@ -237,7 +244,8 @@ def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[d
     """Given a window item, return its ``except:`` entries as dates or naive local times."""
     except_item = _sub(item, "except")
     if except_item is not None and not repeats:
-        b.error(except_item, "except: only applies to a window with repeat:")
+        b.error(except_item, "except: only applies to a window with repeat:",
+                "remove except:, or add repeat: (an RRULE such as FREQ=WEEKLY;BYDAY=SU)")
     out: list[date | datetime] = []
     for ex in item.entries("except"):
         written = timerules.parse_when(str(ex.value))
@@ -258,7 +266,7 @@ def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule |
     try:
         rule = timerules.parse_rrule(str(repeat_item.value), first, all_day=day is not None)
     except TimeError as exc:
-        b.error(repeat_item, str(exc))
+        b.error(repeat_item, str(exc), "an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU or FREQ=MONTHLY;BYDAY=1SA")
         return None
     head = next(iter(rule), None)
     if head is None:
@@ -277,12 +285,19 @@ def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule |
     return rule
 
 
+def _time_hint(message: str) -> str | None:
+    """Given the message of a time that cannot be placed in its zone, return how to fix it."""
+    if "does not exist" in message:
+        return "the clocks jump over this time (DST starts): pick a time an hour later, or write the offset"
+    return None
+
+
 def _one_of(b: _Builder, item: Item, keys: tuple[str, ...], required: bool) -> None:
     given = [k for k in keys if _sub(item, k) is not None]
     if len(given) > 1:
-        b.error(item, f"set only one of {', '.join(keys)}")
+        b.error(item, f"set only one of {', '.join(keys)}", f"remove all but one of {', '.join(given)}")
     elif required and not given:
-        b.error(item, f"one of {', '.join(keys)} is required")
+        b.error(item, f"one of {', '.join(keys)} is required", f"add {keys[0]}: (or {', '.join(keys[1:])}:)")
 
 
 def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
@@ -301,7 +316,7 @@ def _address(b: _Builder, item: Item | None) -> None:
     try:
         addresses.parse(str(item.value))
     except addresses.AddressError as exc:
-        b.error(item, str(exc))
+        b.error(item, str(exc), "write a@example.com or Name <a@example.com>")
 
 
 def _email(b: _Builder, item: Item | None) -> Email:
@@ -336,7 +351,8 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
         _one_of(b, feed_item, ("token_file", "token_env"), required=False)
         for ref in feed_item.entries("audiences"):
             if ref.value not in audiences:
-                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                        "define it under audiences:, or correct the name")
         feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
                           tuple(feed.get("systems") or ()), feed.get("token_file"),
                           feed.get("token_env")))
