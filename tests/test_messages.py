@@ -103,3 +103,58 @@ def test_check_prints_source_line_caret_and_hint(write: Callable[..., Path]) -> 
         "  hint: type the ASCII colon ':' and a space (switch the input method to half-width)",
     ]
     assert result.stderr.splitlines()[-1] == f"{path}: 1 error"
+
+
+WARNED = [
+    # (id, text, line, column, in the message, in the hint)
+    ("no-timezone", "audiences: {ops: {email: [ops@example.com]}}\nwindows:\n" + OK_WINDOW, 1, 1,
+     "no timezone: every time written without an offset is UTC", "timezone: Asia/Shanghai"),
+    ("year-typo", TOP + "  - id: w1\n    system: db\n    start: 2026-05-01 10:00\n    end: 2027-05-01 11:00\n", 5, 5,
+     "lasts 365 days 1 h, longer than check.longest_window (30d)", "year and month"),
+    ("no-audience-defined", "timezone: UTC\nwindows:\n" + OK_WINDOW, 3, 5, "notifies nobody: it has no audience",
+     "audiences: [NAME]"),
+    ("empty-audience", TOP.replace("{email: [ops@example.com]}", "{email: []}") + OK_WINDOW, 5, 5,
+     "notifies nobody: its audiences (ops) are empty", "notify: false"),
+    ("dotless-domain", TOP.replace("ops@example.com", "ops@example") + OK_WINDOW, 3, 17,
+     "'ops@example' has no dot in its domain", "a@example.com"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "message", "hint"),
+                         [pytest.param(*case[1:], id=case[0]) for case in WARNED])
+def test_likely_mistake_is_warned(config_of: Callable[[str], object], text: str, line: int, column: int,
+                                  message: str, hint: str) -> None:
+    from datetime import datetime, timezone
+
+    from outage_daemon.core.checks import warnings
+
+    found = [p for p in warnings(config_of(text), datetime(2026, 1, 1, tzinfo=timezone.utc))  # type: ignore[arg-type]
+             if message in p.message]
+    assert found, [str(p) for p in warnings(config_of(text), datetime(2026, 1, 1, tzinfo=timezone.utc))]  # type: ignore[arg-type]
+    assert (found[0].loc.line, found[0].loc.column) == (line, column) and hint in (found[0].hint or "")
+
+
+def test_longest_window_is_configurable(config_of: Callable[[str], object]) -> None:
+    from datetime import datetime, timezone
+
+    from outage_daemon.core.checks import warnings
+
+    text = (TOP.replace("timezone:", "check: {longest_window: 400d}\ntimezone:") +
+            "  - id: w1\n    system: db\n    start: 2026-05-01 10:00\n    end: 2027-05-01 11:00\n")
+    assert not [p for p in warnings(config_of(text), datetime(2026, 1, 1, tzinfo=timezone.utc))]  # type: ignore[arg-type]
+    assert "lasts 365 days" in str(warnings(config_of(text.replace("400d", "1w")),  # type: ignore[arg-type]
+                                            datetime(2026, 1, 1, tzinfo=timezone.utc)))
+
+
+def test_check_shows_warnings_with_excerpt_and_counts_in_words(write: Callable[..., Path]) -> None:
+    path = write("windows:\n" + OK_WINDOW + "audiences: {ops: {email: [a@example.com]}}\n")
+    result = subprocess.run([sys.executable, "-m", "outage_daemon", "check", "-c", str(path), "--now",
+                             "2026-01-01T00:00:00Z"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[:4] == [
+        f"{path}:1:1: timezone: warning: no timezone: every time written without an offset is UTC",
+        " 1 | windows:",
+        "   | ^",
+        "  hint: add `timezone: Asia/Shanghai` (the zone your users live in) at the top, or `timezone: UTC`",
+    ]
+    assert result.stdout.strip() == f"{path}: OK — 1 window (0 repeating), 1 audience, 1 warning"

@@ -36,6 +36,11 @@ DEFAULT_DOMAIN = "outage-daemon"
 class _Builder:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []
+
+    def note(self, where: Item | Loc, message: str, hint: str | None = None) -> None:
+        """Record a warning: valid, but most likely not what was meant."""
+        self.notes.append(Problem(where.loc if isinstance(where, Item) else where, message, hint))
 
     def error(self, where: Item | Loc, message: str, hint: str | None = None) -> None:
         loc = where.loc if isinstance(where, Item) else where
@@ -89,7 +94,7 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     audiences = {}
     for name, aud in audience_items.items():
         for entry in aud.entries("email"):
-            _address(b, entry)
+            _address(b, entry, recipient=True)
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
                 b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks),
@@ -117,9 +122,39 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     email = _email(b, _sub(main, "email"))
     if b.problems:
         raise ConfigError(b.problems)
+    _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
-                  templates, email, webhooks, audiences, calendar, tuple(windows))
+                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes))
+
+
+def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
+    """Record the warnings the builder can see: no ``timezone:``, windows longer than
+    ``check.longest_window``, windows that notify nobody."""
+    zone = main.get("timezone")
+    if (zone is None or not zone.written) and windows:
+        b.note(Loc(main.loc.file, 1, "timezone", 1), "no timezone: every time written without an offset is UTC",
+               "add `timezone: Asia/Shanghai` (the zone your users live in) at the top, or `timezone: UTC`")
+    limit = _duration(_sub(_sub(main, "check"), "longest_window"))
+    for w in windows:
+        if w.length > limit.approx:
+            b.note(w.loc or main.loc, f"window {w.id!r} lasts {_days(w.length)}, longer than "
+                   f"check.longest_window ({limit.text})",
+                   "check the year and month of start and end; if it is meant, raise check.longest_window")
+        if w.notify is None:
+            continue
+        told = [a for a in w.audiences if audiences[a].emails or audiences[a].webhooks]
+        if not told:
+            why = "it has no audience" if not w.audiences else f"its audiences ({', '.join(w.audiences)}) are empty"
+            b.note(w.loc or main.loc, f"window {w.id!r} notifies nobody: {why}",
+                   "add audiences: [NAME] with email or webhooks, or set notify: false if that is meant")
+
+
+def _days(length: timedelta) -> str:
+    """Given a length of time, return it in days (and hours), e.g. ``366 days`` or ``1 day 4 h``."""
+    days, hours = length.days, length.seconds // 3600
+    text = f"{days} day{'s' if days != 1 else ''}"
+    return f"{text} {hours} h" if hours else text
 
 
 def _known(names: Any) -> str:
@@ -309,14 +344,19 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
                    _duration(_sub(item, "retry")))
 
 
-def _address(b: _Builder, item: Item | None) -> None:
-    """Given an address item (or None), record an error unless it is exactly one mailbox."""
+def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:
+    """Given an address item (or None), record an error unless it is exactly one mailbox, and for a
+    ``recipient`` a warning when its domain has no dot."""
     if item is None:
         return
     try:
-        addresses.parse(str(item.value))
+        mailbox = addresses.parse(str(item.value))
     except addresses.AddressError as exc:
         b.error(item, str(exc), "write a@example.com or Name <a@example.com>")
+        return
+    if recipient and "." not in mailbox.address.rpartition("@")[2]:
+        b.note(item, f"{mailbox.address!r} has no dot in its domain: most mail servers will refuse it",
+               "write the full domain, e.g. a@example.com (a dotless domain only works inside some intranets)")
 
 
 def _email(b: _Builder, item: Item | None) -> Email:

@@ -41,6 +41,11 @@ class Item:
         found = self.get(key)
         return found.value if found is not None and isinstance(found.value, list) else []
 
+    @property
+    def written(self) -> bool:
+        """Return True when the value was written in a file, False for a default the schema filled in."""
+        return self.loc.column > 0
+
     def named(self, key: str) -> dict[str, Item]:
         """Given a key of a mapping item, return the mapping there ({} when absent)."""
         found = self.get(key)
