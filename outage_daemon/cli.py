@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import errno
 import gc
 import json
 import logging
@@ -25,7 +27,9 @@ from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
+from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
+from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.credentials import CredentialError
@@ -41,6 +45,28 @@ UTC = timerules.UTC
 
 class UsageError(Exception):
     """Bad command-line input (exit 2)."""
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message is one line naming the thing and the fix (exit 1)."""
+
+
+def startup_message(exc: OSError, listen: tuple[str, int], directory: str) -> str:
+    """Given why starting failed, the HTTP address and the state directory, return one line that
+    names the thing and the fix."""
+    host, port = listen
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {host}:{port}: the port is in use by another process "
+                f"(see which: ss -ltnp 'sport = :{port}'; or choose another with --listen HOST:PORT)")
+    if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename is None:
+        return (f"cannot listen on {host}:{port}: {reason} (ports below 1024 need privileges: "
+                "use --listen with a higher port)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}:{port}: this machine has no such address (use --listen 127.0.0.1:{port})"
+    where = exc.filename or directory
+    return (f"cannot use the state directory {directory} ({where}: {reason}): make it writable by this user, "
+            "or choose another with --state-dir")
 
 
 def wall_clock() -> datetime:
@@ -67,11 +93,6 @@ def _version() -> str:
         return version("outage-daemon")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "unknown"
-
-
-def plural(count: int, word: str) -> str:
-    """Given a count and an English noun, return ``1 window`` or ``2 windows``."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def sources() -> Callable[[str], str | None]:
@@ -147,7 +168,7 @@ def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"{len(reminders)} reminders from {now.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
+    print(f"{plural(len(reminders), 'reminder')} from {now.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
           f"to {until.astimezone(config.tz):%Y-%m-%d %H:%M %Z}")
     return 0
 
@@ -190,7 +211,10 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not args.once:
-        return serve(config, directory, wall_clock, args.feeds_dir, listen, ledger_url(args), args.node)
+        try:
+            return serve(config, directory, wall_clock, args.feeds_dir, listen, ledger_url(args), args.node)
+        except OSError as exc:
+            raise StartupError(startup_message(exc, listen, directory)) from exc
 
     async def once() -> Tally:
         notifier = Notifier.open(config, directory, wall_clock, ledger_url(args), args.node)
@@ -199,14 +223,28 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         finally:
             await notifier.close()
 
-    held = lock(directory)
+    try:
+        held = lock(directory)
+    except OSError as exc:
+        raise StartupError(startup_message(exc, listen, directory)) from exc
     try:
         tally = asyncio.run(once())
     finally:
         held.close()
-    print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
-          f"failed {tally.failed}, still to retry {tally.retrying}")
+    happened = tally.decided or tally.skipped or tally.sent or tally.failed or tally.retrying
+    if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
+        print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
+              f"failed {tally.failed}, still to retry {tally.retrying}")
     return 1 if tally.failed else 0
+
+
+def only_channel(config: Config, webhook: str | None) -> Config:
+    """Given the config and the webhook under test (None: email), return the config with only that
+    channel's secrets to read: the other webhooks dropped, and no SMTP relay when a webhook is tested."""
+    if webhook is None:
+        return dataclasses.replace(config, webhooks={})
+    return dataclasses.replace(config, webhooks={webhook: config.webhooks[webhook]},
+                               email=dataclasses.replace(config.email, smtp=None))
 
 
 def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
@@ -230,8 +268,10 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         channel, recipient = "email", args.to
         where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
+    tested = only_channel(config, args.webhook)
+
     async def deliver() -> Outcome:
-        notifier = Notifier.open(config, state_dir(args.state_dir), wall_clock, ledger_url(args))
+        notifier = Notifier.open(tested, state_dir(args.state_dir), wall_clock, ledger_url(args))
         try:
             return await notifier.send_now(test, channel, recipient)
         finally:
@@ -313,6 +353,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
+    p.add_argument("-q", "--quiet", action="store_true", help="with --once: print nothing when nothing happened "
+                   "(the default when the output is not a terminal, as under cron)")
     ledger_option(p)
     p.add_argument("--node", metavar="NAME", help="this replica's name in the ledger (default: host name and pid)")
     p = command("send-test", "render and send one notification now", cmd_send_test)
@@ -331,10 +373,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def under_journald() -> bool:
+    """Return True when stderr is systemd's journal stream ($JOURNAL_STREAM names its device and
+    inode), which stamps every line itself."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{stat.st_dev}:{stat.st_ino}"
+
+
+def log_format() -> str:
+    """Return the log line format: level and message under journald, a time stamp first elsewhere."""
+    return "%(levelname)s %(message)s" if under_journald() else "%(asctime)s %(levelname)s %(message)s"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format=log_format(), datefmt="%Y-%m-%d %H:%M:%S%z", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command != "run" or args.once:
         # A one-shot command allocates, prints and exits: the cyclic collector's passes over the
@@ -350,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 2
-    except (CredentialError, AlreadyRunning, LedgerError) as exc:
+    except (CredentialError, AlreadyRunning, LedgerError, StartupError) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

@@ -20,8 +20,8 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
     """Given a config and the present instant, return its warnings in file order.
 
     The builder's notes (no timezone, windows longer than check.longest_window, windows that notify
-    nobody, addresses without a dotted domain), overlapping windows of one system (within a year from ``now``), one system with several
-    differing schedules one of which is tentative, windows entirely in the past,
+    nobody, addresses without a dotted domain), overlapping windows of one system (within a year
+    from ``now``), one system with several differing schedules one of which is tentative, windows entirely in the past,
     ``before_restore`` reminders dropped because they would fall before the stop, and ``except:``
     entries that name no occurrence.
     """

@@ -47,7 +47,8 @@ def explain(file: str, text: str, problem: str, at: Mark, context: str | None = 
     if "tab" in problem or char == "\t":
         return Problem(here, "a tab in the indentation", "YAML indents with spaces only: replace the tab by spaces")
     if "cannot start any token" in problem:
-        return Problem(here, f"a value cannot start with {char!r}", f"put the value in quotes: \"{line[at.column:].strip()}\"")
+        return Problem(here, f"a value cannot start with {char!r}",
+                       f"put the value in quotes: \"{line[at.column:].strip()}\"")
     if "expected <block end>" in problem or "did not find expected key" in problem or "'-' indicator" in problem:
         return Problem(here, "this line's indentation does not line up with the lines above",
                        _indent_hint(lines, opened))

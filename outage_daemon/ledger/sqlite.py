@@ -106,7 +106,9 @@ class SqliteLedger:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+            fix = (": the file is damaged or not a ledger; move it aside to start a new one (its history is "
+                   "lost) or restore a backup") if isinstance(exc, sqlite3.DatabaseError) else ""
+            raise LedgerError(f"cannot open the ledger {path}: {exc}{fix}") from exc
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
