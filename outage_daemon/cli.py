@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -29,8 +30,9 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import Config
+from outage_daemon.core.model import Config, Window
 from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.core.records import Entry, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.credentials import CredentialError
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
@@ -285,6 +287,101 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     return 1
 
 
+def announcement(window: Window, now: datetime) -> Notification:
+    """Given a window and ``now``, return its announcement: the very notice (same key) that the
+    daemon makes for a window it has not seen, so that it is sent once, whoever makes it first."""
+    schedule = Schedule.of(window)
+    expires = max(window.last_end() or now + timedelta(days=1), now + timedelta(hours=1))
+    return Notification(f"{window.id}/notice/{Kind.ANNOUNCED}/{schedule.digest}", Kind.ANNOUNCED, window, now,
+                        expires.astimezone(UTC))
+
+
+def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
+    config = load(args.config)
+    window = config.window(args.window)
+    if window is None:
+        raise UsageError(f"no window {args.window!r} in {args.config}")
+    if window.status == "cancelled":
+        raise UsageError(f"window {window.id!r} is cancelled: the running daemon announces the cancellation")
+    directory = state_dir(args.state_dir)
+    try:
+        held: IO[str] | None = lock(directory)
+    except AlreadyRunning:
+        held = None  # the daemon owns the sending: record the announcement, it delivers it within a watch
+    except OSError as exc:
+        raise StartupError(startup_message(exc, ("", 0), directory)) from exc
+    try:
+        tally, when = asyncio.run(_announce(config, directory, ledger_url(args), window, held is not None))
+    finally:
+        if held is not None:
+            held.close()
+    if tally is None:
+        print(f"{window.id}: already announced (decided {when:%Y-%m-%d %H:%M %Z}); "
+              f"see: outage-daemon history -c {args.config} --window {window.id}")
+        return 0
+    if held is None:
+        print(f"{window.id}: announcement recorded for {plural(tally.decided, 'recipient')}; "
+              "the running daemon sends it within a minute")
+        return 0
+    print(f"{window.id}: announced — sent {tally.sent}, failed {tally.failed}, still to retry {tally.retrying}")
+    return 1 if tally.failed else 0
+
+
+async def _announce(config: Config, directory: str, url: str, window: Window,
+                    send: bool) -> tuple[Tally | None, datetime]:
+    """Record the window's announcement through the ledger (once) and, with ``send``, deliver what is
+    due; return the tally, or None and when it was decided if it already was."""
+    notifier = Notifier.open(config, directory, wall_clock, url)
+    try:
+        ledger, now = notifier.ledger, wall_clock()
+        notice = announcement(window, now)
+        earlier = await notifier.db(ledger.history, window.id)
+        done = next((e for e in earlier if e.key == notice.key), None)
+        if done is not None:
+            return None, done.decided_at.astimezone(config.tz)
+        notifier.revisions = await notifier.db(lambda: revise_all(config, ledger.revisions(), now))
+        await notifier.db(ledger.save_revisions, notifier.revisions.values())
+        rows = notifier.deliveries(notice, now)
+        await notifier.db(ledger.record, [notice.decision()], rows, now)
+        tally = Tally(decided=len(rows))
+        if send:
+            await notifier.deliver(tally)
+        return tally, now
+    finally:
+        await notifier.close()
+
+
+def cmd_history(args: argparse.Namespace, now: datetime) -> int:
+    config = load(args.config)
+    ledger = open_ledger(ledger_url(args))
+    try:
+        entries = ledger.history(args.window, args.recipient)
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    rows = [("decided", "window", "kind", "due", "state", "last try", "to", "channel", "note")]
+    for e in entries:
+        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind,
+                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", e.state,
+                     f"{e.updated.astimezone(config.tz):%Y-%m-%d %H:%M}" if e.updated and e.attempts else "-",
+                     e.recipient or "-", e.channel or "-", e.note or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'} (times in {config.tz.key})")
+    return 0
+
+
+def entry_json(e: Entry) -> dict[str, object]:
+    """Given a history entry, return its ``history --json`` item."""
+    return {"key": e.key, "window": e.window_id, "kind": e.kind, "due": e.due.isoformat(),
+            "decided_at": e.decided_at.isoformat(), "state": e.state, "recipient": e.recipient,
+            "channel": e.channel, "attempts": e.attempts, "note": e.note,
+            "updated": e.updated.isoformat() if e.updated else None}
+
+
 def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
     try:
         tz = timerules.zone(args.timezone)
@@ -363,6 +460,17 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
+    ledger_option(p)
+    p = command("announce", "record and send a window's announcement deliberately, once, through the ledger",
+                cmd_announce)
+    p.add_argument("window", metavar="WINDOW_ID", help="the window to announce")
+    p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
+    ledger_option(p)
+    p = command("history", "what the ledger decided, sent, skipped (and why) and failed, when, to whom", cmd_history)
+    p.add_argument("--window", metavar="ID", help="only this window")
+    p.add_argument("--recipient", metavar="ADDR", help="only deliveries to this address or webhook name")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.add_argument("--state-dir", metavar="DIR", help="where the ledger is ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
     p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
                 cmd_import_notice, config=False)
