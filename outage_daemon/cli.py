@@ -34,6 +34,7 @@ from outage_daemon.core.model import Config, Window
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Entry, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
@@ -382,6 +383,11 @@ def entry_json(e: Entry) -> dict[str, object]:
             "updated": e.updated.isoformat() if e.updated else None}
 
 
+def cmd_schema(args: argparse.Namespace, now: datetime) -> int:
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=1))
+    return 0
+
+
 def cmd_import_notice(args: argparse.Namespace, now: datetime) -> int:
     try:
         tz = timerules.zone(args.timezone)
@@ -472,6 +478,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.add_argument("--state-dir", metavar="DIR", help="where the ledger is ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
+    command("schema", "print the config's JSON Schema (draft-07) for editors", cmd_schema, config=False)
     p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
                 cmd_import_notice, config=False)
     p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")

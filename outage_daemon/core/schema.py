@@ -222,10 +222,12 @@ def _scalar(node: yaml.ScalarNode, kind: str, spec: dict[str, Any], walk: Walk,
     text: str = node.value
     value: str | int | bool = text
     if kind == "boolean":
-        value = text == "true"
+        value = text.lower() == "true"
     elif kind == "integer" and re.fullmatch(r"[0-9]{1,9}", text):
         value = int(text)
     found = _scalar_error(text, kind, spec)
+    if found is None and node.style in ("'", '"') and kind in ("boolean", "integer"):  # as editors read it
+        found = f"expected {_describe([kind])}, got the text {text!r}", "remove the quotes"
     if found is not None:
         walk.problem(node, loc.path, *found)
         return None
@@ -243,7 +245,7 @@ HINTS = {
 def _scalar_error(text: str, kind: str, spec: dict[str, Any]) -> tuple[str, str | None] | None:
     """Given a scalar's text, its kind and schema, return (message, hint) when it is wrong."""
     if kind == "boolean":
-        if text not in ("true", "false"):
+        if text not in ("true", "false", "True", "False", "TRUE", "FALSE"):  # YAML 1.2's, not yes/no/on/off
             return f"expected true or false, got {text!r}", "write true or false (yes/no/on/off are text here)"
         return None
     if kind == "integer":
@@ -354,6 +356,77 @@ def _unknown_hint(key: str, props: dict[str, Any]) -> str:
     if " " in key.strip() or ":" in key:
         return "a key ends at ': ' (a colon and a space): is a space missing after a colon?"
     return f"keys allowed here: {', '.join(props)}" if props else "no keys are allowed here"
+
+
+# --- JSON Schema for editors ---------------------------------------------------------------------
+
+SCHEMA_ID = "https://github.com/outage-daemon/outage-daemon/raw/main/config/outage-daemon.schema.json"
+# Formats of our own kinds: editors ignore unknown formats, validators given a checker for them
+# (tests/test_jsonschema.py) apply the daemon's own parsers.
+FORMATS = {"duration": "outage-duration", "time": "outage-time", "zone": "outage-zone", "address": "outage-address"}
+_TEXT = ["string", "number", "integer", "boolean"]  # a plain 1e3, 42 or true is text to the daemon
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the config's JSON Schema (draft-07) for editors, made from schema.yaml alone.
+
+    It sees the YAML as an editor does (YAML 1.2: plain numbers and true/false are typed), and
+    checks what the schema says: types, enums, patterns, lengths, required and unknown keys, and
+    our kinds as formats; rules across keys (end after start, known audiences) stay ``check``'s."""
+    top = schema()
+    out: dict[str, Any] = {"$schema": "http://json-schema.org/draft-07/schema#", "$id": SCHEMA_ID,
+           "title": "outage-daemon configuration"}
+    out.update(_json(top))
+    out["definitions"] = {name: _json(spec) for name, spec in top.get("definitions", {}).items()}
+    return out
+
+
+def _json(spec: dict[str, Any]) -> dict[str, Any]:
+    """Given one schema.yaml node, return its JSON Schema."""
+    if "$ref" in spec:
+        ref = {"$ref": f"#/definitions/{spec['$ref']}"}
+        types = spec.get("type")
+        if isinstance(types, list) and "boolean" in types:  # `notify: false`, or overrides
+            return {"description": spec.get("description", ""), "anyOf": [{"type": "boolean"}, ref]}
+        return {"description": spec.get("description", ""), **ref}
+    kinds = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    out: dict[str, Any] = {"description": spec["description"]} if "description" in spec else {}
+    if "default" in spec:
+        out["default"] = spec["default"]
+    if kinds == ["object"]:
+        out["type"] = "object"
+        out["properties"] = {k: _json(v) for k, v in spec.get("properties", {}).items()}
+        out["additionalProperties"] = _json(spec["values"]) if "values" in spec else False
+        if spec.get("required"):
+            out["required"] = list(spec["required"])
+    elif kinds == ["array"]:
+        out.update(type="array", items=_json(spec["items"]))
+    elif kinds == ["boolean"]:
+        out["type"] = "boolean"
+    elif kinds == ["integer"]:
+        out["type"] = "integer"
+        out.update({k: spec[k] for k in ("minimum", "maximum") if k in spec})
+    else:
+        out.update(_json_text(kinds[0], spec))
+    return out
+
+
+def _json_text(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Given a text kind (string, url or one of FORMATS) and its spec, return its JSON Schema."""
+    if kind in FORMATS:
+        return {"type": "string", "format": FORMATS[kind]}
+    if kind == "url":
+        return {"type": "string", "pattern": _URL.pattern}
+    out: dict[str, Any] = {"type": _TEXT, "not": {"type": "string", "pattern": _CONTROL.pattern}}
+    if "enum" in spec:
+        out = {"type": "string", "enum": list(spec["enum"])}
+    if "pattern" in spec:
+        out["pattern"] = spec["pattern"]
+        if "pattern_hint" in spec:  # yaml-language-server shows this instead of the expression
+            out["patternErrorMessage"] = spec["pattern_hint"]
+    if "max_length" in spec:
+        out["maxLength"] = spec["max_length"]
+    return out
 
 
 # --- documentation -----------------------------------------------------------------------------
