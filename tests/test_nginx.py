@@ -97,7 +97,7 @@ windows:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/calendar.ics", timeout=5) as reply:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/calendar.ics", timeout=5) as reply:
                     body, kind = reply.read(), reply.headers["Content-Type"]
                 break
             except OSError:
