@@ -421,23 +421,53 @@ def ledger_option(p: argparse.ArgumentParser) -> None:
                    "sqlite:///STATE_DIR/ledger.sqlite3)")
 
 
+EXAMPLES = {
+    "check": "outage-daemon check -c /etc/outage-daemon/config.yaml && systemctl reload outage-daemon",
+    "preview": "outage-daemon preview -c config/example.yaml --until 7d",
+    "render": "outage-daemon render -c config/example.yaml -o /var/www/outages",
+    "run": "outage-daemon run -c config/example.yaml --listen 127.0.0.1:8080 --feeds-dir state/feeds\n"
+           "  outage-daemon run -c /etc/outage-daemon/config.yaml --once --quiet   # from cron: silent when idle",
+    "send-test": "outage-daemon send-test -c config/example.yaml --to ops@example.com\n"
+                 "  outage-daemon send-test -c config/example.yaml --webhook ops-wecom --window weekly-db",
+    "announce": "outage-daemon announce -c /etc/outage-daemon/config.yaml vat-2026-12-05",
+    "history": "outage-daemon history -c /etc/outage-daemon/config.yaml --window vat-2026-12-05\n"
+               "  outage-daemon history -c /etc/outage-daemon/config.yaml --recipient li.na@example.com --json",
+    "schema": "outage-daemon schema > /etc/outage-daemon/outage-daemon.schema.json\n"
+              "  # then, as the config's first line:  # yaml-language-server: $schema=outage-daemon.schema.json",
+    "import-notice": "outage-daemon import-notice notice.txt --prefix vat >> windows.d/vat.yaml",
+}
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
 def parser() -> argparse.ArgumentParser:
-    """Return the argument parser of every command."""
+    """Return the argument parser of every command (each ``--help`` ends with an example)."""
     top = argparse.ArgumentParser(
         prog="outage-daemon",
         description="Publish planned outage windows as a calendar feed and send countdown reminders.",
+        epilog="example:\n  " + EXAMPLES["check"] + "\n\n'outage-daemon COMMAND --help' shows each command's example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, helptext: str, func: Callable[[argparse.Namespace, datetime], int],
                 config: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=helptext, description=helptext)
+        p = sub.add_parser(name, help=helptext, description=helptext, epilog="example:\n  " + EXAMPLES[name],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if config:
             p.add_argument("-c", "--config", required=True, metavar="FILE", help="config file")
         p.set_defaults(func=func)
         return p
 
+    _reading(command)
+    _sending(command)
+    _answering(command)
+    return top
+
+
+def _reading(command: Command) -> None:
+    """Add the commands that read the config: check, preview, render, schema, import-notice."""
     p = command("check", "validate the config; print every error at once", cmd_check)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--now", metavar="T", help="judge 'in the past' against T instead of now")
@@ -451,6 +481,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", metavar="DIR", help="ledger folder ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
     p.add_argument("--now", metavar="T", help="render as of T (DTSTAMP of new or changed windows)")
+    command("schema", "print the config's JSON Schema (draft-07) for editors", cmd_schema, config=False)
+    p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
+                cmd_import_notice, config=False)
+    p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
+    p.add_argument("--timezone", default="Asia/Shanghai", metavar="ZONE", help="zone of the notice's times")
+    p.add_argument("--system", help="the system's name (default: from the notice's title)")
+    p.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
+
+
+def _sending(command: Command) -> None:
+    """Add the commands that send: run, send-test."""
     p = command("run", "the daemon; with --once, deliver what is due now and exit", cmd_run)
     p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
@@ -467,6 +508,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
     ledger_option(p)
+
+
+def _answering(command: Command) -> None:
+    """Add the commands that answer "did they get it?": announce, history."""
     p = command("announce", "record and send a window's announcement deliberately, once, through the ledger",
                 cmd_announce)
     p.add_argument("window", metavar="WINDOW_ID", help="the window to announce")
@@ -478,14 +523,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.add_argument("--state-dir", metavar="DIR", help="where the ledger is ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
-    command("schema", "print the config's JSON Schema (draft-07) for editors", cmd_schema, config=False)
-    p = command("import-notice", "read an outage notice in prose and print its windows as YAML",
-                cmd_import_notice, config=False)
-    p.add_argument("file", metavar="FILE", help="the notice, as UTF-8 text")
-    p.add_argument("--timezone", default="Asia/Shanghai", metavar="ZONE", help="zone of the notice's times")
-    p.add_argument("--system", help="the system's name (default: from the notice's title)")
-    p.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
-    return top
 
 
 def under_journald() -> bool:

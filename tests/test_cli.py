@@ -79,3 +79,21 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0 and result.stdout.startswith("outage-daemon ")
+
+
+COMMANDS = ["check", "preview", "render", "run", "send-test", "announce", "history", "schema", "import-notice"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_each_command_ends_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    example = result.stdout.split("example:\n", 1)[1]
+    assert example.lstrip().startswith(f"outage-daemon {command} "), example
+
+
+def test_every_command_has_a_help_example() -> None:
+    from outage_daemon.cli import EXAMPLES, parser
+
+    choices = next(a for a in parser()._actions if a.dest == "command").choices
+    assert sorted(choices or ()) == sorted(COMMANDS) == sorted(EXAMPLES)

@@ -241,12 +241,7 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     except TimeError as exc:
         b.error(end_item, str(exc), _time_hint(str(exc)))
         ok = False
-    if ok and end.astimezone(UTC) <= start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
-        before = end.astimezone(UTC) < start.astimezone(UTC)
-        b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
-                else f"end equals start ({start_item.value})",
-                "swap them, or check the date of the end (a window past midnight ends on the next day)")
-        ok = False
+    ok = ok and _in_order(b, start_item, end_item, start, end)
 
     for ref in item.entries("audiences"):
         if ref.value not in audiences:
@@ -273,6 +268,18 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
         repeat=repeat, exceptions=exceptions, notify=window_notify,
         source=fields.get("source"), rule=rule, loc=item.loc,
     )
+
+
+def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime) -> bool:
+    """Given a window's start and end (items and instants), return True when the end comes after the
+    start, else record the error with both values as written."""
+    if end.astimezone(UTC) > start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
+        return True
+    before = end.astimezone(UTC) < start.astimezone(UTC)
+    b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
+            else f"end equals start ({start_item.value})",
+            "swap them, or check the date of the end (a window past midnight ends on the next day)")
+    return False
 
 
 def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[date | datetime, ...]:
