@@ -111,6 +111,7 @@ class Daemon:
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
+        self.beyond: Reminder | None = None  # the next reminder past HORIZON, for STATUS and the metric
         self.busy = asyncio.Lock()  # one pass or reload at a time
         self.publishing = asyncio.Lock()  # one render at a time
         self.stopping = asyncio.Event()
@@ -226,7 +227,7 @@ class Daemon:
     def next_reminder(self, now: datetime) -> Reminder | None:
         """Given ``now``, return the next reminder due after it: planned, else found beyond the horizon."""
         near = next((r for r in self.upcoming if r.due > now), None)
-        beyond = getattr(self, "beyond", None)
+        beyond = self.beyond
         return near or (beyond if beyond is not None and beyond.due > now else None)
 
     async def tick(self) -> None:
