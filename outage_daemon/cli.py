@@ -304,7 +304,7 @@ def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
         raise UsageError(f"no window {args.window!r} in {args.config}")
     if window.status == "cancelled":
         raise UsageError(f"window {window.id!r} is cancelled: the running daemon announces the cancellation")
-    directory = state_dir(args.state_dir)
+    directory, url = state_dir(args.state_dir), existing_ledger(args)
     try:
         held: IO[str] | None = lock(directory)
     except AlreadyRunning:
@@ -312,7 +312,7 @@ def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
     except OSError as exc:
         raise StartupError(startup_message(exc, ("", 0), directory)) from exc
     try:
-        tally, when = asyncio.run(_announce(config, directory, ledger_url(args), window, held is not None))
+        tally, when = asyncio.run(_announce(config, directory, url, window, held is not None))
     finally:
         if held is not None:
             held.close()
@@ -352,9 +352,20 @@ async def _announce(config: Config, directory: str, url: str, window: Window,
         await notifier.close()
 
 
+def existing_ledger(args: argparse.Namespace) -> str:
+    """Return the ledger's URL; raise LedgerError when it names a SQLite file that does not exist (a
+    wrong state directory would otherwise start an empty ledger, and announce would send twice)."""
+    url = ledger_url(args)
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and not os.path.exists(path):
+        raise LedgerError(f"no ledger at {path}: give the daemon's state directory with --state-dir "
+                          "(under systemd: --state-dir /var/lib/outage-daemon) or its --ledger URL")
+    return url
+
+
 def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
-    ledger = open_ledger(ledger_url(args))
+    ledger = open_ledger(existing_ledger(args))
     try:
         entries = ledger.history(args.window, args.recipient)
     finally:

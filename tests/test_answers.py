@@ -68,7 +68,7 @@ def test_announce_once_then_history(write: Callable[..., Path], tmp_path: Path) 
 def test_announce_while_the_daemon_runs_records_for_it(write: Callable[..., Path], tmp_path: Path) -> None:
     path, state = write_config(write), tmp_path / "state"
     common = ["-c", str(path), "--state-dir", str(state)]
-    state.mkdir()
+    assert cli("run", "--once", *common).returncode == 0  # the daemon's first start made its ledger
     with (state / "lock").open("a") as held:  # as a running daemon holds it
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = cli("announce", *common, "vat")
@@ -86,3 +86,11 @@ def test_announce_refuses_unknown_and_cancelled_windows(write: Callable[..., Pat
     assert unknown.returncode == 2 and "no window 'nope'" in unknown.stderr
     cancelled = cli("announce", *common, "gone")
     assert cancelled.returncode == 2 and "is cancelled" in cancelled.stderr
+
+
+def test_a_wrong_state_directory_is_not_a_new_empty_ledger(write: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_config(write)
+    for command in (["history"], ["announce", "vat"]):
+        result = cli(*command, "-c", str(path), "--state-dir", str(tmp_path / "typo"))
+        assert result.returncode == 1 and "no ledger at " in result.stderr and "--state-dir" in result.stderr
+        assert not (tmp_path / "typo").exists()
