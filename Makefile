@@ -34,6 +34,7 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP)
+	$(BIN)/outage-daemon schema > config/outage-daemon.schema.json
 	$(BIN)/python -c 'import re, pathlib; from outage_daemon.core.schema import reference; p = pathlib.Path("README.md"); s = p.read_text(); p.write_text(re.sub(r"(?s)<!-- schema:start -->.*<!-- schema:end -->", lambda m: "<!-- schema:start -->\n" + reference() + "<!-- schema:end -->", s))'
 
 # The committed example feeds, rendered at a fixed time so that they only change with the code.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import errno
 import gc
 import json
 import logging
@@ -15,16 +17,21 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
 from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
-from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.errors import ConfigError, Problem
+from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
+from outage_daemon.core.model import Config, Window
 from outage_daemon.core.planner import Reminder, plan
+from outage_daemon.core.records import Entry, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
@@ -39,6 +46,28 @@ UTC = timerules.UTC
 
 class UsageError(Exception):
     """Bad command-line input (exit 2)."""
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message is one line naming the thing and the fix (exit 1)."""
+
+
+def startup_message(exc: OSError, listen: tuple[str, int], directory: str) -> str:
+    """Given why starting failed, the HTTP address and the state directory, return one line that
+    names the thing and the fix."""
+    host, port = listen
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {host}:{port}: the port is in use by another process "
+                f"(see which: ss -ltnp 'sport = :{port}'; or choose another with --listen HOST:PORT)")
+    if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename is None:
+        return (f"cannot listen on {host}:{port}: {reason} (ports below 1024 need privileges: "
+                "use --listen with a higher port)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}:{port}: this machine has no such address (use --listen 127.0.0.1:{port})"
+    where = exc.filename or directory
+    return (f"cannot use the state directory {directory} ({where}: {reason}): make it writable by this user, "
+            "or choose another with --state-dir")
 
 
 def wall_clock() -> datetime:
@@ -67,20 +96,42 @@ def _version() -> str:
         return "unknown"
 
 
+def sources() -> Callable[[str], str | None]:
+    """Return a reader of config files' text for error excerpts (each file read once; None if unreadable)."""
+    texts: dict[str, str | None] = {}
+
+    def read(path: str) -> str | None:
+        if path not in texts:
+            try:
+                with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                    texts[path] = handle.read()
+            except OSError:
+                texts[path] = None
+        return texts[path]
+
+    return read
+
+
+def print_problems(problems: Sequence[Problem], warning: bool = False) -> None:
+    """Print problems compiler-style to stderr: location, message, source line, caret, hint."""
+    read = sources()
+    for problem in problems:
+        print(problem.compiler(read(problem.loc.file), warning), file=sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace, now: datetime) -> int:
     config = load(args.config)
     if args.now:
         now = parse_instant(args.now, config.tz)
     found = warnings(config, now)
-    for problem in found:
-        print(f"{problem} (warning)", file=sys.stderr)
+    print_problems(found, warning=True)
     if found and args.strict:
-        print(f"{args.config}: {len(found)} warning(s), failing because of --strict",
+        print(f"{args.config}: {plural(len(found), 'warning')}, failing because of --strict",
               file=sys.stderr)
         return 1
     repeats = sum(1 for w in config.windows if w.rule is not None)
-    print(f"{args.config}: OK — {len(config.windows)} windows ({repeats} repeating), "
-          f"{len(config.audiences)} audiences, {len(found)} warnings")
+    print(f"{args.config}: OK — {plural(len(config.windows), 'window')} ({repeats} repeating), "
+          f"{plural(len(config.audiences), 'audience')}, {plural(len(found), 'warning')}")
     return 0
 
 
@@ -118,7 +169,7 @@ def cmd_preview(args: argparse.Namespace, now: datetime) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"{len(reminders)} reminders from {now.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
+    print(f"{plural(len(reminders), 'reminder')} from {now.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
           f"to {until.astimezone(config.tz):%Y-%m-%d %H:%M %Z}")
     return 0
 
@@ -161,7 +212,10 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not args.once:
-        return serve(config, directory, wall_clock, args.feeds_dir, listen, ledger_url(args), args.node)
+        try:
+            return serve(config, directory, wall_clock, args.feeds_dir, listen, ledger_url(args), args.node)
+        except OSError as exc:
+            raise StartupError(startup_message(exc, listen, directory)) from exc
 
     async def once() -> Tally:
         notifier = Notifier.open(config, directory, wall_clock, ledger_url(args), args.node)
@@ -170,14 +224,28 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         finally:
             await notifier.close()
 
-    held = lock(directory)
+    try:
+        held = lock(directory)
+    except OSError as exc:
+        raise StartupError(startup_message(exc, listen, directory)) from exc
     try:
         tally = asyncio.run(once())
     finally:
         held.close()
-    print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
-          f"failed {tally.failed}, still to retry {tally.retrying}")
+    happened = tally.decided or tally.skipped or tally.sent or tally.failed or tally.retrying
+    if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
+        print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
+              f"failed {tally.failed}, still to retry {tally.retrying}")
     return 1 if tally.failed else 0
+
+
+def only_channel(config: Config, webhook: str | None) -> Config:
+    """Given the config and the webhook under test (None: email), return the config with only that
+    channel's secrets to read: the other webhooks dropped, and no SMTP relay when a webhook is tested."""
+    if webhook is None:
+        return dataclasses.replace(config, webhooks={})
+    return dataclasses.replace(config, webhooks={webhook: config.webhooks[webhook]},
+                               email=dataclasses.replace(config.email, smtp=None))
 
 
 def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
@@ -201,8 +269,10 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         channel, recipient = "email", args.to
         where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
+    tested = only_channel(config, args.webhook)
+
     async def deliver() -> Outcome:
-        notifier = Notifier.open(config, state_dir(args.state_dir), wall_clock, ledger_url(args))
+        notifier = Notifier.open(tested, state_dir(args.state_dir), wall_clock, ledger_url(args))
         try:
             return await notifier.send_now(test, channel, recipient)
         finally:
@@ -216,29 +286,170 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
     return 1
 
 
+def announcement(window: Window, now: datetime) -> Notification:
+    """Given a window and ``now``, return its announcement: the very notice (same key) that the
+    daemon makes for a window it has not seen, so that it is sent once, whoever makes it first."""
+    schedule = Schedule.of(window)
+    expires = max(window.last_end() or now + timedelta(days=1), now + timedelta(hours=1))
+    return Notification(f"{window.id}/notice/{Kind.ANNOUNCED}/{schedule.digest}", Kind.ANNOUNCED, window, now,
+                        expires.astimezone(UTC))
+
+
+def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
+    config = load(args.config)
+    window = config.window(args.window)
+    if window is None:
+        raise UsageError(f"no window {args.window!r} in {args.config}")
+    if window.status == "cancelled":
+        raise UsageError(f"window {window.id!r} is cancelled: the running daemon announces the cancellation")
+    directory, url = state_dir(args.state_dir), existing_ledger(args)
+    try:
+        held: IO[str] | None = lock(directory)
+    except AlreadyRunning:
+        held = None  # the daemon owns the sending: record the announcement, it delivers it within a watch
+    except OSError as exc:
+        raise StartupError(startup_message(exc, ("", 0), directory)) from exc
+    try:
+        tally, when = asyncio.run(_announce(config, directory, url, window, held is not None))
+    finally:
+        if held is not None:
+            held.close()
+    if tally is None:
+        print(f"{window.id}: already announced (decided {when:%Y-%m-%d %H:%M %Z}); "
+              f"see: outage-daemon history -c {args.config} --window {window.id}")
+        return 0
+    if held is None:
+        print(f"{window.id}: announcement recorded for {plural(tally.decided, 'recipient')}; "
+              "the running daemon sends it within a minute")
+        return 0
+    print(f"{window.id}: announced — sent {tally.sent}, failed {tally.failed}, still to retry {tally.retrying}")
+    return 1 if tally.failed else 0
+
+
+async def _announce(config: Config, directory: str, url: str, window: Window,
+                    send: bool) -> tuple[Tally | None, datetime]:
+    """Record the window's announcement through the ledger (once) and, with ``send``, deliver what is
+    due; return the tally, or None and when it was decided if it already was."""
+    notifier = Notifier.open(config, directory, wall_clock, url)
+    try:
+        ledger, now = notifier.ledger, wall_clock()
+        notice = announcement(window, now)
+        earlier = await notifier.db(ledger.history, window.id)
+        done = next((e for e in earlier if e.key == notice.key), None)
+        if done is not None:
+            return None, done.decided_at.astimezone(config.tz)
+        notifier.revisions = await notifier.db(lambda: revise_all(config, ledger.revisions(), now))
+        await notifier.db(ledger.save_revisions, notifier.revisions.values())
+        rows = notifier.deliveries(notice, now)
+        await notifier.db(ledger.record, [notice.decision()], rows, now)
+        tally = Tally(decided=len(rows))
+        if send:
+            await notifier.deliver(tally)
+        return tally, now
+    finally:
+        await notifier.close()
+
+
+def existing_ledger(args: argparse.Namespace) -> str:
+    """Return the ledger's URL; raise LedgerError when it names a SQLite file that does not exist (a
+    wrong state directory would otherwise start an empty ledger, and announce would send twice)."""
+    url = ledger_url(args)
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and not os.path.exists(path):
+        raise LedgerError(f"no ledger at {path}: give the daemon's state directory with --state-dir "
+                          "(under systemd: --state-dir /var/lib/outage-daemon) or its --ledger URL")
+    return url
+
+
+def cmd_history(args: argparse.Namespace, now: datetime) -> int:
+    config = load(args.config)
+    ledger = open_ledger(existing_ledger(args))
+    try:
+        entries = ledger.history(args.window, args.recipient)
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    rows = [("decided", "window", "kind", "due", "state", "last try", "to", "channel", "note")]
+    for e in entries:
+        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind,
+                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", e.state,
+                     f"{e.updated.astimezone(config.tz):%Y-%m-%d %H:%M}" if e.updated and e.attempts else "-",
+                     e.recipient or "-", e.channel or "-", e.note or ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'} (times in {config.tz.key})")
+    return 0
+
+
+def entry_json(e: Entry) -> dict[str, object]:
+    """Given a history entry, return its ``history --json`` item."""
+    return {"key": e.key, "window": e.window_id, "kind": e.kind, "due": e.due.isoformat(),
+            "decided_at": e.decided_at.isoformat(), "state": e.state, "recipient": e.recipient,
+            "channel": e.channel, "attempts": e.attempts, "note": e.note,
+            "updated": e.updated.isoformat() if e.updated else None}
+
+
+def cmd_schema(args: argparse.Namespace, now: datetime) -> int:
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=1))
+    return 0
+
+
 def ledger_option(p: argparse.ArgumentParser) -> None:
     """Add ``--ledger URL`` to a command that opens the ledger."""
     p.add_argument("--ledger", metavar="URL", help="the ledger (default: $OUTAGE_DAEMON_LEDGER, else "
                    "sqlite:///STATE_DIR/ledger.sqlite3)")
 
 
+EXAMPLES = {
+    "check": "outage-daemon check -c /etc/outage-daemon/config.yaml && systemctl reload outage-daemon",
+    "preview": "outage-daemon preview -c config/example.yaml --until 7d",
+    "render": "outage-daemon render -c config/example.yaml -o /var/www/outages",
+    "run": "outage-daemon run -c config/example.yaml --listen 127.0.0.1:8080 --feeds-dir state/feeds\n"
+           "  outage-daemon run -c /etc/outage-daemon/config.yaml --once --quiet   # from cron: silent when idle",
+    "send-test": "outage-daemon send-test -c config/example.yaml --to ops@example.com\n"
+                 "  outage-daemon send-test -c config/example.yaml --webhook ops-wecom --window weekly-db",
+    "announce": "outage-daemon announce -c /etc/outage-daemon/config.yaml vat-2026-12-05",
+    "history": "outage-daemon history -c /etc/outage-daemon/config.yaml --window vat-2026-12-05\n"
+               "  outage-daemon history -c /etc/outage-daemon/config.yaml --recipient li.na@example.com --json",
+    "schema": "outage-daemon schema > /etc/outage-daemon/outage-daemon.schema.json\n"
+              "  # then, as the config's first line:  # yaml-language-server: $schema=outage-daemon.schema.json",
+    "import-notice": "outage-daemon import-notice notice.eml --prefix vat --format include > windows.d/vat.yaml",
+}
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
 def parser() -> argparse.ArgumentParser:
-    """Return the argument parser of every command."""
+    """Return the argument parser of every command (each ``--help`` ends with an example)."""
     top = argparse.ArgumentParser(
         prog="outage-daemon",
         description="Publish planned outage windows as a calendar feed and send countdown reminders.",
+        epilog="example:\n  " + EXAMPLES["check"] + "\n\n'outage-daemon COMMAND --help' shows each command's example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, helptext: str, func: Callable[[argparse.Namespace, datetime], int],
                 config: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=helptext, description=helptext)
+        p = sub.add_parser(name, help=helptext, description=helptext, epilog="example:\n  " + EXAMPLES[name],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if config:
             p.add_argument("-c", "--config", required=True, metavar="FILE", help="config file")
         p.set_defaults(func=func)
         return p
 
+    _reading(command)
+    _sending(command)
+    _answering(command)
+    return top
+
+
+def _reading(command: Command) -> None:
+    """Add the commands that read the config: check, preview, render, schema, import-notice."""
     p = command("check", "validate the config; print every error at once", cmd_check)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--now", metavar="T", help="judge 'in the past' against T instead of now")
@@ -252,11 +463,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", metavar="DIR", help="ledger folder ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
     p.add_argument("--now", metavar="T", help="render as of T (DTSTAMP of new or changed windows)")
+    command("schema", "print the config's JSON Schema (draft-07) for editors", cmd_schema, config=False)
+    p = command("import-notice", "read an outage notice (text, HTML page or email) and print its windows as YAML",
+                notice_command.run, config=False)
+    notice_command.add_arguments(p)
+
+
+def _sending(command: Command) -> None:
+    """Add the commands that send: run, send-test."""
     p = command("run", "the daemon; with --once, deliver what is due now and exit", cmd_run)
     p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
+    p.add_argument("-q", "--quiet", action="store_true", help="with --once: print nothing when nothing happened "
+                   "(the default when the output is not a terminal, as under cron)")
     ledger_option(p)
     p.add_argument("--node", metavar="NAME", help="this replica's name in the ledger (default: host name and pid)")
     p = command("send-test", "render and send one notification now", cmd_send_test)
@@ -266,16 +487,43 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
     ledger_option(p)
-    p = command("import-notice", "read an outage notice (text, HTML page or email) and print its windows as YAML",
-                notice_command.run, config=False)
-    notice_command.add_arguments(p)
-    return top
+
+
+def _answering(command: Command) -> None:
+    """Add the commands that answer "did they get it?": announce, history."""
+    p = command("announce", "record and send a window's announcement deliberately, once, through the ledger",
+                cmd_announce)
+    p.add_argument("window", metavar="WINDOW_ID", help="the window to announce")
+    p.add_argument("--state-dir", metavar="DIR", help="ledger and outbox ($STATE_DIRECTORY, else state/)")
+    ledger_option(p)
+    p = command("history", "what the ledger decided, sent, skipped (and why) and failed, when, to whom", cmd_history)
+    p.add_argument("--window", metavar="ID", help="only this window")
+    p.add_argument("--recipient", metavar="ADDR", help="only deliveries to this address or webhook name")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.add_argument("--state-dir", metavar="DIR", help="where the ledger is ($STATE_DIRECTORY, else state/)")
+    ledger_option(p)
+
+
+def under_journald() -> bool:
+    """Return True when stderr is systemd's journal stream ($JOURNAL_STREAM names its device and
+    inode), which stamps every line itself."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{stat.st_dev}:{stat.st_ino}"
+
+
+def log_format() -> str:
+    """Return the log line format: level and message under journald, a time stamp first elsewhere."""
+    return "%(levelname)s %(message)s" if under_journald() else "%(asctime)s %(levelname)s %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format=log_format(), datefmt="%Y-%m-%d %H:%M:%S%z", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command != "run" or args.once:
         # A one-shot command allocates, prints and exits: the cyclic collector's passes over the
@@ -285,16 +533,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args, wall_clock())
         return result
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        count = len(exc.problems)
-        print(f"{getattr(args, 'config', '')}: {count} error{'s' if count != 1 else ''}",
-              file=sys.stderr)
+        print_problems(exc.problems)
+        print(f"{getattr(args, 'config', '')}: {plural(len(exc.problems), 'error')}", file=sys.stderr)
         return 1
     except UsageError as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 2
-    except (CredentialError, AlreadyRunning, LedgerError) as exc:
+    except (CredentialError, AlreadyRunning, LedgerError, StartupError) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

@@ -32,8 +32,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from outage_daemon.channels.base import Channel
 from outage_daemon.channels.render import Templates
 from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.i18n import plural
 from outage_daemon.core.model import Config
-from outage_daemon.core.planner import Reminder
+from outage_daemon.core.planner import Reminder, next_reminder
 from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
@@ -83,7 +84,8 @@ def lock(directory: str) -> IO[str]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         handle.close()
-        raise AlreadyRunning(f"another outage-daemon is running on the state directory {directory}") from exc
+        raise AlreadyRunning(f"another outage-daemon is running on the state directory {directory} (stop it "
+                             "first, e.g. systemctl stop outage-daemon, or give this one another --state-dir)") from exc
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n")
     handle.flush()
@@ -109,6 +111,7 @@ class Daemon:
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
+        self.beyond: Reminder | None = None  # the next reminder past HORIZON, for STATUS and the metric
         self.busy = asyncio.Lock()  # one pass or reload at a time
         self.publishing = asyncio.Lock()  # one render at a time
         self.stopping = asyncio.Event()
@@ -216,10 +219,16 @@ class Daemon:
             self.scheduler.add_job(self.tick, DateTrigger(run_date=max(wake, now)), id="due:retry",
                                    misfire_grace_time=None, replace_existing=True)
         nxt = self.next_reminder(now)
+        if nxt is None:  # beyond the horizon: a cheap search, off the loop, for STATUS and the metric
+            self.beyond = await asyncio.to_thread(next_reminder, self.config, now)
+            nxt = self.beyond
         self.state.metrics.next_due.set(nxt.due.timestamp() if nxt else 0)
 
     def next_reminder(self, now: datetime) -> Reminder | None:
-        return next((r for r in self.upcoming if r.due > now), None)
+        """Given ``now``, return the next reminder due after it: planned, else found beyond the horizon."""
+        near = next((r for r in self.upcoming if r.due > now), None)
+        beyond = self.beyond
+        return near or (beyond if beyond is not None and beyond.due > now else None)
 
     async def tick(self) -> None:
         """One pass: decide what is due by the wall clock now, record it, deliver it."""
@@ -249,10 +258,11 @@ class Daemon:
         sd_notify(self.status())
 
     def status(self) -> str:
+        """Return systemd's STATUS= line: the windows and the next reminder, however far away."""
         nxt = self.next_reminder(self.clock())
-        said = f"next reminder {nxt.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z} ({nxt.window.id})" \
-            if nxt else "no reminder in the next 2 hours"
-        return f"STATUS={len(self.config.windows)} windows; {said}"
+        said = f"next reminder {nxt.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z} ({nxt.window.id}, {nxt.kind})" \
+            if nxt else "no reminder planned"
+        return f"STATUS={plural(len(self.config.windows), 'window')}; {said}"
 
     # --- life ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from outage_daemon.core.config import build
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import Config
 from outage_daemon.core.schema import Item, Walk, schema, validate
+from outage_daemon.core.yamlerrors import Mark, explain
 
 try:  # the C loader is several times faster; compose-only, so still safe
     from yaml import CSafeLoader as _Loader
@@ -116,9 +117,9 @@ def parse(path: str, data: bytes, problems: list[Problem]) -> yaml.Node | None:
         node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
-        problems.append(Problem(Loc(path, line, "(yaml)"), what))
+        at = Mark(mark.line, mark.column) if mark is not None else Mark(0, 0)
+        opened = Mark(exc.context_mark.line, exc.context_mark.column) if exc.context_mark is not None else None
+        problems.append(explain(path, text, exc.problem or "", at, exc.context, opened))
         return None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         problems.append(Problem(Loc(path, 1, "(yaml)"), f"invalid YAML: {exc}"))

@@ -25,6 +25,7 @@ from outage_daemon.channels import close_all, make_channels
 from outage_daemon.channels.base import Channel, Outcome
 from outage_daemon.channels.render import Templates, templates
 from outage_daemon.core.decide import Notification, changes, decide
+from outage_daemon.core.i18n import plural
 from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Delivery, Revision, Schedule
@@ -145,7 +146,7 @@ class Notifier:
         self.revisions = revise_all(config, ledger.revisions(), now)
         ledger.save_revisions(self.revisions.values())
         if ledger.get_meta("initialized") is None:
-            log.info("first start: %d windows taken as already announced", len(config.windows))
+            log.info("first start: %s taken as already announced", plural(len(config.windows), "window"))
             notices: list[Notification] = []
         else:
             notices = changes(config, ledger.schedules(), now)
@@ -153,7 +154,7 @@ class Notifier:
         ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
         ledger.set_meta("initialized", "1")
         if tally.decided:
-            log.info("%d notifications to send", tally.decided)
+            log.info("%s to send", plural(tally.decided, "notification"))
         return tally
 
     # --- a pass --------------------------------------------------------------------------------

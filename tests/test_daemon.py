@@ -64,7 +64,7 @@ def test_reminders_on_time_and_systemd_protocol(tmp_path: Path, sink: tuple[Sink
     daemon = Daemon(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
-        assert any("STATUS=1 windows; next reminder" in m for m in daemon.messages)
+        assert any("STATUS=1 window; next reminder" in m for m in daemon.messages)
         assert daemon.read_notify("WATCHDOG=1", 5)
         assert wait_for(lambda: len(box.received) == 3, 30), daemon.output()
         seen = [(str(m["X-Outage-Key"]).split("/", 2)[2], parsedate_to_datetime(m["Date"])) for _, m in box.received]

@@ -148,3 +148,27 @@ def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         db.execute("PRAGMA user_version=99")
     with pytest.raises(LedgerError, match="newer than this outage-daemon understands"):
         open_ledger(f"sqlite:///{path}")
+
+
+def test_history_answers_what_was_decided_sent_skipped_and_failed(ledger: Ledger) -> None:
+    later = NOW + timedelta(minutes=5)
+    ledger.record([Decision("w1/a", "w1", Kind.BEFORE_STOP, NOW), Decision("w1/b", "w1", Kind.AT_STOP, NOW, "superseded")],
+                  [pending("w1/a", "a@example.com"), pending("w1/a", "李娜 <li.na@example.com>")], NOW)
+    ledger.record([Decision("w2/a", "w2", Kind.ANNOUNCED, later)], [pending("w2/a", "hook", later, channel="webhook")], later)
+    a, b = ledger.claim("node-a", NOW)
+    ledger.mark([Attempt(a, "sent", NOW + timedelta(seconds=1)), Attempt(b, "failed", NOW, "550 no such user")])
+    entries = ledger.history()
+    assert [(e.key, e.state, e.recipient, e.note) for e in entries] == [
+        ("w1/a", "sent", "a@example.com", None),
+        ("w1/a", "failed", "李娜 <li.na@example.com>", "550 no such user"),
+        ("w1/b", "skipped", None, "superseded"),
+        ("w2/a", "pending", "hook", None),
+    ]
+    first = entries[0]
+    assert (first.window_id, first.kind, first.due, first.decided_at, first.channel, first.attempts) == \
+        ("w1", "before_stop", NOW, NOW, "email", 1)
+    assert first.updated == NOW + timedelta(seconds=1)
+    assert [e.key for e in ledger.history(window="w2")] == ["w2/a"]
+    assert [e.state for e in ledger.history(recipient="li.na@example.com")] == ["failed"]
+    assert [e.state for e in ledger.history(window="w1", recipient="a@example.com")] == ["sent"]
+    assert ledger.history(window="nope") == []

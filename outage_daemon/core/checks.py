@@ -19,12 +19,13 @@ def _loc(window: Window) -> Loc:
 def warnings(config: Config, now: datetime) -> list[Problem]:
     """Given a config and the present instant, return its warnings in file order.
 
-    Overlapping windows of one system (within a year from ``now``), one system with several
-    differing schedules one of which is tentative, windows entirely in the past,
+    The builder's notes (no timezone, windows longer than check.longest_window, windows that notify
+    nobody, addresses without a dotted domain), overlapping windows of one system (within a year
+    from ``now``), one system with several differing schedules one of which is tentative, windows entirely in the past,
     ``before_restore`` reminders dropped because they would fall before the stop, and ``except:``
     entries that name no occurrence.
     """
-    out: list[Problem] = []
+    out: list[Problem] = list(config.notes)
     live = [w for w in config.windows if w.status != "cancelled"]
     for window in config.windows:
         for offset in dropped(window):

@@ -36,10 +36,15 @@ DEFAULT_DOMAIN = "outage-daemon"
 class _Builder:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []
 
-    def error(self, where: Item | Loc, message: str) -> None:
+    def note(self, where: Item | Loc, message: str, hint: str | None = None) -> None:
+        """Record a warning: valid, but most likely not what was meant."""
+        self.notes.append(Problem(where.loc if isinstance(where, Item) else where, message, hint))
+
+    def error(self, where: Item | Loc, message: str, hint: str | None = None) -> None:
         loc = where.loc if isinstance(where, Item) else where
-        self.problems.append(Problem(loc, message))
+        self.problems.append(Problem(loc, message, hint))
 
 
 def _plain(item: Item | None) -> Any:
@@ -89,10 +94,11 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     audiences = {}
     for name, aud in audience_items.items():
         for entry in aud.entries("email"):
-            _address(b, entry)
+            _address(b, entry, recipient=True)
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
-                b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks))
+                b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks),
+                        "define it under webhooks:, or correct the name")
         audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")))
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
@@ -105,7 +111,8 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
             continue
         if id_item.value in seen:
             first = seen[str(id_item.value)]
-            b.error(id_item, f"duplicate window id {id_item.value!r} (first at {first.file}:{first.line})")
+            b.error(id_item, f"duplicate window id {id_item.value!r} (first at {first.file}:{first.line})",
+                    "every window needs its own id: reminders and the calendar event are keyed by it")
             continue
         seen[str(id_item.value)] = id_item.loc
         if window is not None:
@@ -115,9 +122,39 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     email = _email(b, _sub(main, "email"))
     if b.problems:
         raise ConfigError(b.problems)
+    _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
-                  templates, email, webhooks, audiences, calendar, tuple(windows))
+                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes))
+
+
+def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
+    """Record the warnings the builder can see: no ``timezone:``, windows longer than
+    ``check.longest_window``, windows that notify nobody."""
+    zone = main.get("timezone")
+    if (zone is None or not zone.written) and windows:
+        b.note(Loc(main.loc.file, 1, "timezone", 1), "no timezone: every time written without an offset is UTC",
+               "add `timezone: Asia/Shanghai` (the zone your users live in) at the top, or `timezone: UTC`")
+    limit = _duration(_sub(_sub(main, "check"), "longest_window"))
+    for w in windows:
+        if w.length > limit.approx:
+            b.note(w.loc or main.loc, f"window {w.id!r} lasts {_days(w.length)}, longer than "
+                   f"check.longest_window ({limit.text})",
+                   "check the year and month of start and end; if it is meant, raise check.longest_window")
+        if w.notify is None:
+            continue
+        told = [a for a in w.audiences if audiences[a].emails or audiences[a].webhooks]
+        if not told:
+            why = "it has no audience" if not w.audiences else f"its audiences ({', '.join(w.audiences)}) are empty"
+            b.note(w.loc or main.loc, f"window {w.id!r} notifies nobody: {why}",
+                   "add audiences: [NAME] with email or webhooks, or set notify: false if that is meant")
+
+
+def _days(length: timedelta) -> str:
+    """Given a length of time, return it in days (and hours), e.g. ``366 days`` or ``1 day 4 h``."""
+    days, hours = length.days, length.seconds // 3600
+    text = f"{days} day{'s' if days != 1 else ''}"
+    return f"{text} {hours} h" if hours else text
 
 
 def _known(names: Any) -> str:
@@ -129,7 +166,8 @@ def _offsets(b: _Builder, item: Item | None, positive: bool = True) -> tuple[Off
     for sub in item.value if item is not None and isinstance(item.value, list) else []:
         offset = timerules.parse_duration(str(sub.value))
         if positive and offset.days == 0 and offset.seconds == 0:
-            b.error(sub, "must be longer than 0 (use at_stop / at_restore for the moment itself)")
+            b.error(sub, "must be longer than 0 (use at_stop / at_restore for the moment itself)",
+                    "remove it and set at_stop: true (or at_restore: true)")
             continue
         out.append(offset)
     return tuple(sorted(set(out), key=lambda o: o.approx, reverse=True))
@@ -187,12 +225,13 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     end_w = timerules.parse_when(str(end_item.value))
     ok = True
     if start_w.is_date != end_w.is_date:
-        b.error(end_item, "start and end must both be dates (an all-day window) or both times")
+        b.error(end_item, "start and end must both be dates (an all-day window) or both times",
+                f"start is {start_item.value}, end is {end_item.value}: give both a time, or both only a date")
         return None
     try:
         start = timerules.place(start_w, tz)
     except TimeError as exc:
-        b.error(start_item, str(exc))
+        b.error(start_item, str(exc), _time_hint(str(exc)))
         ok = False
     try:
         if end_w.day is not None:  # the last day, inclusive: the window ends at the next midnight
@@ -200,16 +239,14 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
         else:
             end = timerules.place(end_w, tz)
     except TimeError as exc:
-        b.error(end_item, str(exc))
+        b.error(end_item, str(exc), _time_hint(str(exc)))
         ok = False
-    if ok and end.astimezone(UTC) <= start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
-        b.error(end_item, "end is before start" if end.astimezone(UTC) < start.astimezone(UTC)
-                else "end equals start")
-        ok = False
+    ok = ok and _in_order(b, start_item, end_item, start, end)
 
     for ref in item.entries("audiences"):
         if ref.value not in audiences:
-            b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+            b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                    "define it under audiences:, or correct the name")
             ok = False
 
     rule = None
@@ -233,11 +270,24 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     )
 
 
+def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime) -> bool:
+    """Given a window's start and end (items and instants), return True when the end comes after the
+    start, else record the error with both values as written."""
+    if end.astimezone(UTC) > start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
+        return True
+    before = end.astimezone(UTC) < start.astimezone(UTC)
+    b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
+            else f"end equals start ({start_item.value})",
+            "swap them, or check the date of the end (a window past midnight ends on the next day)")
+    return False
+
+
 def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[date | datetime, ...]:
     """Given a window item, return its ``except:`` entries as dates or naive local times."""
     except_item = _sub(item, "except")
     if except_item is not None and not repeats:
-        b.error(except_item, "except: only applies to a window with repeat:")
+        b.error(except_item, "except: only applies to a window with repeat:",
+                "remove except:, or add repeat: (an RRULE such as FREQ=WEEKLY;BYDAY=SU)")
     out: list[date | datetime] = []
     for ex in item.entries("except"):
         written = timerules.parse_when(str(ex.value))
@@ -258,7 +308,7 @@ def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule |
     try:
         rule = timerules.parse_rrule(str(repeat_item.value), first, all_day=day is not None)
     except TimeError as exc:
-        b.error(repeat_item, str(exc))
+        b.error(repeat_item, str(exc), "an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU or FREQ=MONTHLY;BYDAY=1SA")
         return None
     head = next(iter(rule), None)
     if head is None:
@@ -277,12 +327,19 @@ def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule |
     return rule
 
 
+def _time_hint(message: str) -> str | None:
+    """Given the message of a time that cannot be placed in its zone, return how to fix it."""
+    if "does not exist" in message:
+        return "the clocks jump over this time (DST starts): pick a time an hour later, or write the offset"
+    return None
+
+
 def _one_of(b: _Builder, item: Item, keys: tuple[str, ...], required: bool) -> None:
     given = [k for k in keys if _sub(item, k) is not None]
     if len(given) > 1:
-        b.error(item, f"set only one of {', '.join(keys)}")
+        b.error(item, f"set only one of {', '.join(keys)}", f"remove all but one of {', '.join(given)}")
     elif required and not given:
-        b.error(item, f"one of {', '.join(keys)} is required")
+        b.error(item, f"one of {', '.join(keys)} is required", f"add {keys[0]}: (or {', '.join(keys[1:])}:)")
 
 
 def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
@@ -294,14 +351,19 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
                    _duration(_sub(item, "retry")))
 
 
-def _address(b: _Builder, item: Item | None) -> None:
-    """Given an address item (or None), record an error unless it is exactly one mailbox."""
+def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:
+    """Given an address item (or None), record an error unless it is exactly one mailbox, and for a
+    ``recipient`` a warning when its domain has no dot."""
     if item is None:
         return
     try:
-        addresses.parse(str(item.value))
+        mailbox = addresses.parse(str(item.value))
     except addresses.AddressError as exc:
-        b.error(item, str(exc))
+        b.error(item, str(exc), "write a@example.com or Name <a@example.com>")
+        return
+    if recipient and "." not in mailbox.address.rpartition("@")[2]:
+        b.note(item, f"{mailbox.address!r} has no dot in its domain: most mail servers will refuse it",
+               "write the full domain, e.g. a@example.com (a dotless domain only works inside some intranets)")
 
 
 def _email(b: _Builder, item: Item | None) -> Email:
@@ -336,7 +398,8 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
         _one_of(b, feed_item, ("token_file", "token_env"), required=False)
         for ref in feed_item.entries("audiences"):
             if ref.value not in audiences:
-                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences))
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                        "define it under audiences:, or correct the name")
         feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
                           tuple(feed.get("systems") or ()), feed.get("token_file"),
                           feed.get("token_env")))

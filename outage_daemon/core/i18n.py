@@ -68,3 +68,9 @@ def format_duration(delta: timedelta, language: str) -> str:
         return "".join(parts) or "0分钟"
     words = [(days, "day"), (hours, "hour"), (mins, "minute")]
     return " ".join(f"{n} {w}{'s' if n != 1 else ''}" for n, w in words if n) or "0 minutes"
+
+
+def plural(count: int, noun: str) -> str:
+    """Given a count and an English noun with a regular plural, return ``1 window`` or ``2 windows``
+    (Chinese text says counts with measure words and needs no such form)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

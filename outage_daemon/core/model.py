@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule
 
-from outage_daemon.core.errors import Loc
+from outage_daemon.core.errors import Loc, Problem
 from outage_daemon.core.timerules import UTC, Offset, add_absolute, instances_between, resolve, rule_parts
 
 
@@ -224,6 +224,7 @@ class Config:
     audiences: Mapping[str, Audience]
     calendar: Calendar
     windows: tuple[Window, ...]
+    notes: tuple[Problem, ...] = ()  # warnings the builder found (no timezone, long windows, …)
 
     def window(self, window_id: str) -> Window | None:
         """Given an id, return that window or None."""

@@ -81,3 +81,18 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
                        if now <= r.due < until)
     out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))
     return out
+
+
+def next_reminder(config: Config, now: datetime, reach: timedelta = timedelta(days=732)) -> Reminder | None:
+    """Given the config and ``now``, return the first reminder due after ``now`` within ``reach``
+    (None if there is none): spans that double from two hours, so a near reminder is found cheaply."""
+    span = timedelta(hours=2)
+    lo = now + timedelta(microseconds=1)
+    while True:
+        until = min(now + span, now + reach)
+        found = plan(config, lo, until)
+        if found:
+            return found[0]
+        if until >= now + reach:
+            return None
+        lo, span = until, span * 2

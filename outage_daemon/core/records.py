@@ -64,6 +64,25 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One line of the ledger's history (``outage-daemon history``): a decision, and one delivery of
+    it when it was to be sent. ``state`` is 'skipped' (``note`` says why), 'pending', 'sent' or
+    'failed' (``note`` holds the last error), or 'decided' (to send, but to nobody)."""
+
+    key: str
+    window_id: str
+    kind: str
+    due: datetime
+    decided_at: datetime
+    state: str
+    note: str | None = None
+    recipient: str | None = None
+    channel: str | None = None
+    attempts: int = 0
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Schedule:
     """What the ledger remembers of a window to notice changes: its times and status."""
 

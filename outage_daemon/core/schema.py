@@ -9,6 +9,7 @@ Pure: the schema itself is package data, read once.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import re
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ class Item:
         """Given a key of a mapping item, return the items of the list there ([] when absent)."""
         found = self.get(key)
         return found.value if found is not None and isinstance(found.value, list) else []
+
+    @property
+    def written(self) -> bool:
+        """Return True when the value was written in a file, False for a default the schema filled in."""
+        return self.loc.column > 0
 
     def named(self, key: str) -> dict[str, Item]:
         """Given a key of a mapping item, return the mapping there ({} when absent)."""
@@ -97,8 +103,14 @@ class Walk:
     problems: list[Problem] = field(default_factory=list)
     budget: int = 200_000
 
-    def problem(self, node: yaml.Node, path: str, message: str) -> None:
-        self.problems.append(Problem(Loc(self.file, node.start_mark.line + 1, path), message))
+    def problem(self, node: yaml.Node, path: str, message: str, hint: str | None = None) -> None:
+        """Record a problem at ``node`` (its line and column), with an optional hint to fix it."""
+        self.problems.append(Problem(at(self.file, node, path), message, hint))
+
+
+def at(file: str, node: yaml.Node, path: str) -> Loc:
+    """Given a file name, a node and its key path, return where the node was written."""
+    return Loc(file, node.start_mark.line + 1, path, node.start_mark.column + 1)
 
 
 def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
@@ -113,9 +125,10 @@ def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
             walk.problem(node, path or "(top)", "too deeply nested or too many aliases")
         return None
     spec = _resolve(spec)
-    loc = Loc(walk.file, node.start_mark.line + 1, path or "(top)")
+    loc = at(walk.file, node, path or "(top)")
     if node.tag not in _PLAIN_TAGS and node.tag != "!":
-        walk.problem(node, loc.path, f"YAML tags are not allowed here ({node.tag})")
+        walk.problem(node, loc.path, f"YAML tags are not allowed here ({node.tag})",
+                     "remove the tag: values are plain text, read by the schema")
         return None
     types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
     if isinstance(node, yaml.MappingNode) and "object" in types:
@@ -126,7 +139,7 @@ def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
         for kind in types:
             if kind not in ("object", "array"):
                 return _scalar(node, kind, spec, walk, loc)
-    walk.problem(node, loc.path, f"expected {_describe(types)}, got {_shape(node)}")
+    walk.problem(node, loc.path, f"expected {_describe(types)}, got {_shape(node)}", _shape_hint(types, node))
     return None
 
 
@@ -139,28 +152,33 @@ def _object(node: yaml.MappingNode, spec: dict[str, Any], walk: Walk, path: str,
     for position, (key_node, value_node) in enumerate(node.value):
         node.value[position] = (key_node, _SPENT)  # let the node go once its item exists (memory at 10k windows)
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _NULL:
-            walk.problem(key_node, path or "(top)", f"a key must be text, got {_shape(key_node)}")
+            walk.problem(key_node, path or "(top)", f"a key must be text, got {_shape(key_node)}",
+                         "write `key: value`; quote a key that starts with [, { or is empty")
             continue
         key = key_node.value
         sub = f"{path}.{key}" if path else key
         if key == "<<":
-            walk.problem(key_node, sub, "merge keys (<<) are not supported; repeat the keys")
+            walk.problem(key_node, sub, "merge keys (<<) are not supported; repeat the keys",
+                         "copy the keys you meant to merge into this mapping")
             continue
         if key in seen:
-            walk.problem(key_node, sub, f"duplicate key (first at line {seen[key]})")
+            walk.problem(key_node, sub, f"duplicate key (first at line {seen[key]})",
+                         "YAML would keep only one of them: remove one, or rename it")
             continue
         seen[key] = key_node.start_mark.line + 1
         sub_spec = props.get(key, free)
         if sub_spec is None:
-            hint = _near(key, props)
-            walk.problem(key_node, sub, "unknown key" + (f" (did you mean {hint}?)" if hint else ""))
+            near = _near(key, props)
+            walk.problem(key_node, sub, "unknown key" + (f" (did you mean {near}?)" if near else ""),
+                         _unknown_hint(key, props))
             continue
         item = validate(value_node, sub_spec, walk, sub, depth + 1)
         if item is not None:
             out[key] = item
     for key in spec.get("required", []):
         if key not in seen:
-            walk.problem(node, f"{path}.{key}" if path else key, "missing (required)")
+            walk.problem(node, f"{path}.{key}" if path else key, "missing (required)",
+                         f"add `{key}:` to this mapping (it needs {', '.join(spec['required'])})")
     if not spec.get("no_defaults"):
         for key, sub_spec in props.items():
             if key not in seen:
@@ -202,40 +220,74 @@ def _array(node: yaml.SequenceNode, spec: dict[str, Any], walk: Walk, path: str,
 def _scalar(node: yaml.ScalarNode, kind: str, spec: dict[str, Any], walk: Walk,
             loc: Loc) -> Item | None:
     text: str = node.value
-    error = None
     value: str | int | bool = text
     if kind == "boolean":
-        if text not in ("true", "false"):
-            error = f"expected true or false, got {text!r}"
-        value = text == "true"
-    elif kind == "integer":
-        if not re.fullmatch(r"[0-9]{1,9}", text):
-            error = f"expected a whole number, got {text!r}"
-        else:
-            value = int(text)
-            if value < spec.get("minimum", value) or value > spec.get("maximum", value):
-                error = f"{value} is outside {spec.get('minimum')}..{spec.get('maximum')}"
-    elif _CONTROL.search(text):
-        error = "control characters are not allowed"
-    elif kind == "string":
-        if "enum" in spec and text not in spec["enum"]:
-            error = f"{text!r} is not one of {', '.join(spec['enum'])}"
-        elif "pattern" in spec and not _compiled(spec["pattern"]).match(text):
-            error = f"{text!r} does not match {spec['pattern']}"
-        elif len(text) > spec.get("max_length", 100_000):
-            error = f"longer than {spec['max_length']} characters"
-    elif kind == "address":
-        if "\n" in text or "\r" in text or not _ADDRESS.match(text.strip()):
-            error = f"{text!r} is not an email address (a@b.c or Name <a@b.c>)"
-    elif kind == "url":
-        if not _URL.match(text):
-            error = f"{text!r} is not an http(s) URL"
-    else:
-        error = _typed_text(kind, text)
-    if error:
-        walk.problem(node, loc.path, error)
+        value = text.lower() == "true"
+    elif kind == "integer" and re.fullmatch(r"[0-9]{1,9}", text):
+        value = int(text)
+    found = _scalar_error(text, kind, spec)
+    if found is None and node.style in ("'", '"') and kind in ("boolean", "integer"):  # as editors read it
+        found = f"expected {_describe([kind])}, got the text {text!r}", "remove the quotes"
+    if found is not None:
+        walk.problem(node, loc.path, *found)
         return None
     return Item(value, loc)
+
+
+HINTS = {
+    "duration": "durations are 90s, 15m, 2h, 1d, 1w, combinations such as 1h30m, or ISO 8601 (PT15M)",
+    "time": "write a local time 2026-05-01 22:00, a time with offset 2026-05-01T22:00+08:00, or a date 2026-05-01",
+    "address": "write a@example.com or Name <a@example.com> (quote the entry if the name has a comma)",
+    "url": "write the full address, e.g. https://status.example.com/",
+}
+
+
+def _scalar_error(text: str, kind: str, spec: dict[str, Any]) -> tuple[str, str | None] | None:
+    """Given a scalar's text, its kind and schema, return (message, hint) when it is wrong."""
+    if kind == "boolean":
+        if text not in ("true", "false", "True", "False", "TRUE", "FALSE"):  # YAML 1.2's, not yes/no/on/off
+            return f"expected true or false, got {text!r}", "write true or false (yes/no/on/off are text here)"
+        return None
+    if kind == "integer":
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            return f"expected a whole number, got {text!r}", "write digits only, e.g. 587"
+        if not spec.get("minimum", int(text)) <= int(text) <= spec.get("maximum", int(text)):
+            return f"{int(text)} is outside {spec.get('minimum')}..{spec.get('maximum')}", None
+        return None
+    if _CONTROL.search(text):
+        return "control characters are not allowed", "remove the invisible characters (tabs in values are fine)"
+    if kind == "string":
+        return _string_error(text, spec)
+    if kind == "address":
+        if "\n" in text or "\r" in text or not _ADDRESS.match(text.strip()):
+            return f"{text!r} is not an email address (a@b.c or Name <a@b.c>)", HINTS["address"]
+        return None
+    if kind == "url":
+        return (f"{text!r} is not an http(s) URL", HINTS["url"]) if not _URL.match(text) else None
+    error = _typed_text(kind, text)
+    return (error, _typed_hint(kind, text)) if error else None
+
+
+def _string_error(text: str, spec: dict[str, Any]) -> tuple[str, str | None] | None:
+    if "enum" in spec and text not in spec["enum"]:
+        near = difflib.get_close_matches(text, [str(e) for e in spec["enum"]], n=1, cutoff=0.6)
+        return (f"{text!r} is not one of {', '.join(spec['enum'])}",
+                f"did you mean {near[0]}?" if near else f"write one of: {', '.join(spec['enum'])}")
+    if "pattern" in spec and not _compiled(spec["pattern"]).match(text):
+        if "pattern_hint" in spec:
+            return f"{text!r} is not allowed here: {spec['pattern_hint']}", spec.get("pattern_example")
+        return f"{text!r} does not match {spec['pattern']}", None
+    if len(text) > spec.get("max_length", 100_000):
+        return f"longer than {spec['max_length']} characters", "shorten it; long text belongs in description"
+    return None
+
+
+def _typed_hint(kind: str, text: str) -> str | None:
+    """Given a time-ish kind and the wrong text, return how to write it."""
+    if kind == "zone":
+        near = difflib.get_close_matches(text, timerules.zone_names(), n=1, cutoff=0.6)
+        return f"did you mean {near[0]}?" if near else "an IANA zone name such as Asia/Shanghai or Europe/Berlin"
+    return HINTS.get(kind)
 
 
 @cache
@@ -280,10 +332,101 @@ def _shape(node: yaml.Node) -> str:
 
 
 def _near(key: str, props: dict[str, Any]) -> str | None:
-    import difflib
-
     close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+def _shape_hint(types: list[str], node: yaml.Node) -> str:
+    """Given the expected types and the node found, return how to write the value."""
+    if "array" in types and isinstance(node, yaml.ScalarNode) and node.tag != _NULL:
+        return f"write a list: [{node.value}] or one `- item` per line"
+    if "object" in types and isinstance(node, yaml.ScalarNode) and "：" in str(node.value):
+        return "a full-width colon '：' does not separate a key from its value: type ':' (ASCII) and a space"
+    if "object" in types:
+        return "write `key: value` lines indented under this key, or {key: value}"
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+        return "write a value after the colon, or remove the key"
+    return f"write {_describe(types)} here"
+
+
+def _unknown_hint(key: str, props: dict[str, Any]) -> str:
+    """Given an unknown key and the keys allowed there, return how to fix it."""
+    if "：" in key:
+        return "a full-width colon '：' does not end a key: type ':' (ASCII) and a space"
+    if " " in key.strip() or ":" in key:
+        return "a key ends at ': ' (a colon and a space): is a space missing after a colon?"
+    return f"keys allowed here: {', '.join(props)}" if props else "no keys are allowed here"
+
+
+# --- JSON Schema for editors ---------------------------------------------------------------------
+
+SCHEMA_ID = "https://github.com/outage-daemon/outage-daemon/raw/main/config/outage-daemon.schema.json"
+# Formats of our own kinds: editors ignore unknown formats, validators given a checker for them
+# (tests/test_jsonschema.py) apply the daemon's own parsers.
+FORMATS = {"duration": "outage-duration", "time": "outage-time", "zone": "outage-zone", "address": "outage-address"}
+_TEXT = ["string", "number", "integer", "boolean"]  # a plain 1e3, 42 or true is text to the daemon
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the config's JSON Schema (draft-07) for editors, made from schema.yaml alone.
+
+    It sees the YAML as an editor does (YAML 1.2: plain numbers and true/false are typed), and
+    checks what the schema says: types, enums, patterns, lengths, required and unknown keys, and
+    our kinds as formats; rules across keys (end after start, known audiences) stay ``check``'s."""
+    top = schema()
+    out: dict[str, Any] = {"$schema": "http://json-schema.org/draft-07/schema#", "$id": SCHEMA_ID,
+           "title": "outage-daemon configuration"}
+    out.update(_json(top))
+    out["definitions"] = {name: _json(spec) for name, spec in top.get("definitions", {}).items()}
+    return out
+
+
+def _json(spec: dict[str, Any]) -> dict[str, Any]:
+    """Given one schema.yaml node, return its JSON Schema."""
+    if "$ref" in spec:
+        ref = {"$ref": f"#/definitions/{spec['$ref']}"}
+        types = spec.get("type")
+        if isinstance(types, list) and "boolean" in types:  # `notify: false`, or overrides
+            return {"description": spec.get("description", ""), "anyOf": [{"type": "boolean"}, ref]}
+        return {"description": spec.get("description", ""), **ref}
+    kinds = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    out: dict[str, Any] = {"description": spec["description"]} if "description" in spec else {}
+    if "default" in spec:
+        out["default"] = spec["default"]
+    if kinds == ["object"]:
+        out["type"] = "object"
+        out["properties"] = {k: _json(v) for k, v in spec.get("properties", {}).items()}
+        out["additionalProperties"] = _json(spec["values"]) if "values" in spec else False
+        if spec.get("required"):
+            out["required"] = list(spec["required"])
+    elif kinds == ["array"]:
+        out.update(type="array", items=_json(spec["items"]))
+    elif kinds == ["boolean"]:
+        out["type"] = "boolean"
+    elif kinds == ["integer"]:
+        out["type"] = "integer"
+        out.update({k: spec[k] for k in ("minimum", "maximum") if k in spec})
+    else:
+        out.update(_json_text(kinds[0], spec))
+    return out
+
+
+def _json_text(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Given a text kind (string, url or one of FORMATS) and its spec, return its JSON Schema."""
+    if kind in FORMATS:
+        return {"type": "string", "format": FORMATS[kind]}
+    if kind == "url":
+        return {"type": "string", "pattern": _URL.pattern}
+    out: dict[str, Any] = {"type": _TEXT, "not": {"type": "string", "pattern": _CONTROL.pattern}}
+    if "enum" in spec:
+        out = {"type": "string", "enum": list(spec["enum"])}
+    if "pattern" in spec:
+        out["pattern"] = spec["pattern"]
+        if "pattern_hint" in spec:  # yaml-language-server shows this instead of the expression
+            out["patternErrorMessage"] = spec["pattern_hint"]
+    if "max_length" in spec:
+        out["maxLength"] = spec["max_length"]
+    return out
 
 
 # --- documentation -----------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from functools import cached_property
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache, cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrule, rrulestr
 
@@ -37,6 +37,12 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise TimeError(f"unknown time zone {name!r}") from exc
+
+
+@cache
+def zone_names() -> list[str]:
+    """Return the IANA zone names the tz database knows, sorted (for "did you mean" hints)."""
+    return sorted(available_timezones())
 
 
 # --- durations ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Revision, Schedule
 
 LEASE = timedelta(seconds=15)
 
@@ -80,3 +80,10 @@ class Ledger(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Return the number of deliveries by state."""
+
+    # --- answers (``outage-daemon history``) ----------------------------------------------------
+    def history(self, window: str | None = None, recipient: str | None = None) -> list[Entry]:
+        """Return what was decided and delivered, oldest decision first (then key, recipient): one
+        entry per delivery, and one per decision without any (skipped, or to nobody). ``window``
+        keeps one window's entries; ``recipient`` keeps deliveries to that recipient, written as in
+        the config or as the bare address inside ``Name <addr>``. Reads no payloads."""

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Revision, Schedule
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger.base import LEASE, LedgerError
 
@@ -106,7 +106,9 @@ class SqliteLedger:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+            fix = (": the file is damaged or not a ledger; move it aside to start a new one (its history is "
+                   "lost) or restore a backup") if isinstance(exc, sqlite3.DatabaseError) else ""
+            raise LedgerError(f"cannot open the ledger {path}: {exc}{fix}") from exc
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -245,6 +247,27 @@ class SqliteLedger:
     def counts(self) -> dict[str, int]:
         return {str(r[0]): int(r[1]) for r in
                 self.db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
+
+    def history(self, window: str | None = None, recipient: str | None = None) -> list[Entry]:
+        rows = self.db.execute(
+            "SELECT d.key, d.window_id, d.kind, d.due, d.decided_at, d.state, d.reason, v.recipient, v.channel, "
+            "v.state, v.last_error, v.attempts, v.updated FROM decisions d LEFT JOIN deliveries v ON v.key = d.key "
+            "WHERE (? IS NULL OR d.window_id = ?) ORDER BY d.decided_at, d.key, v.recipient, v.channel",
+            (window, window)).fetchall()
+        entries = [_entry(r) for r in rows]
+        if recipient is None:
+            return entries
+        return [e for e in entries if e.recipient is not None
+                and (e.recipient == recipient or e.recipient.endswith(f"<{recipient}>"))]
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    key, window_id, kind, due, decided_at, decision, reason, recipient, channel, state, error, attempts, updated = row
+    when = datetime.fromisoformat
+    if decision == "skipped":
+        return Entry(key, window_id, kind, when(due), when(decided_at), "skipped", reason)
+    return Entry(key, window_id, kind, when(due), when(decided_at), state or "decided", error, recipient, channel,
+                 attempts or 0, when(updated) if updated else None)
 
 
 def _split(script: str) -> list[str]:
