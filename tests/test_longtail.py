@@ -163,7 +163,7 @@ def test_teams_adaptive_card_shape_and_202(service: Callable[..., Service], deli
     assert rest == ["第一行说明", "第二行说明", "**替代方案**：请到办税服务厅办理", "**联系方式**：029-12345678"]
     assert card["actions"] == [
         {"type": "Action.OpenUrl", "title": "状态页", "url": "https://status.example.com/#vat"},
-        {"type": "Action.OpenUrl", "title": "订阅日历", "url": "https://status.example.com/#subscribe"},  # issue 14: the page's subscribe section
+        {"type": "Action.OpenUrl", "title": "订阅日历", "url": "https://status.example.com/#_subscribe"},  # issue 14: the page's subscribe section
         {"type": "Action.OpenUrl", "title": "原通知", "url": "https://tax.example.com/notice/1"}]
     row = delivery(state)
     assert (row.state, row.attempts, row.channel, row.recipient) == ("sent", 1, "webhook", "robot")
@@ -236,7 +236,7 @@ def check_message(title: str, body: str) -> None:
     assert title.startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in title  # issue 14: absolute time
     assert body.startswith("系统：西安增值税发票管理系统（系统升级停机）\n停机时间：") and "（周" in body
     assert "时长：8小时（时区 Asia/Shanghai）" in body and "影响业务：发票开具、发票查询" in body
-    assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/#subscribe" in body
+    assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/#_subscribe" in body
 
 
 def test_apprise_ntfy(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:

@@ -83,7 +83,7 @@ def _links(notification: Notification, config: Config) -> dict[str, object]:
     section (never the raw feed: a browser downloads that as a copy), the original notice."""
     base = config.calendar.base_url.rstrip("/") if config.calendar.base_url else ""
     window = notification.window
-    return {"status_url": status_link(window, config) or "", "feed_url": f"{base}/#subscribe" if base else "",
+    return {"status_url": status_link(window, config) or "", "feed_url": f"{base}/#_subscribe" if base else "",
             "notice_url": quote(window.url, safe=_URL_SAFE) if window.url else ""}
 
 

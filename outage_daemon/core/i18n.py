@@ -23,7 +23,7 @@ LABELS: dict[str, dict[str, str]] = {
         "banner_next": "下一次停机：{system}，{when}", "banner_none": "近期没有计划停机",
         "none_current": "当前没有系统在停机。", "none_upcoming": "近期没有计划停机。",
         "none_past": "最近30天没有结束的停机。",
-        "timeline": "未来四周", "every": "每", "next": "下一次", "times_in": "时间按",
+        "timeline": "未来四周", "next": "下一次", "zone_line": "时区：{zone}（{offset}）",
         "show_local": "改用本机时区显示", "show_config": "改用{zone}显示", "viewer_zone": "本机时区",
         "description": "说明", "what_to_do": "停机期间", "ended": "已结束",
         "sub_intro": "订阅一次，日历会自动更新；窗口改期或取消时也会同步。",
@@ -33,7 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_copy": "其他日历（复制网址）",
         "sub_copy_note": "在日历里选“从网址订阅/添加”，粘贴此网址。不要下载后导入：那只是一份不会更新的副本。",
         "sub_qr": "用手机扫码，打开本页的订阅部分", "sub_private": "此日历需要专用链接，请使用管理员发给您的链接。",
-        "all_windows": "全部窗口", "feed_for": "订阅", "weekdays_every": "每周",
+        "legend_planned": "计划停机", "legend_now": "现在",
     },
     "en": {
         "when": "Downtime", "to": "to", "duration": "Duration", "services": "Affected services",
@@ -49,7 +49,7 @@ LABELS: dict[str, dict[str, str]] = {
         "banner_none": "No planned outages ahead",
         "none_current": "Nothing is down right now.", "none_upcoming": "No planned outages ahead.",
         "none_past": "No outage ended in the last 30 days.",
-        "timeline": "Next four weeks", "every": "Every", "next": "Next", "times_in": "Times in",
+        "timeline": "Next four weeks", "next": "Next", "zone_line": "Times in {zone} ({offset})",
         "show_local": "Show in my time zone", "show_config": "Show in {zone}", "viewer_zone": "your time zone",
         "description": "About", "what_to_do": "During the outage", "ended": "Ended",
         "sub_intro": "Subscribe once and your calendar stays up to date, including moves and cancellations.",
@@ -62,7 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
         "it. Do not download and import the file: that is a copy that never updates.",
         "sub_qr": "Scan with a phone to open this section there",
         "sub_private": "This calendar needs a private link: use the one you were given.",
-        "all_windows": "All windows", "feed_for": "Subscribe", "weekdays_every": "Every",
+        "legend_planned": "Planned", "legend_now": "Now",
     },
 }
 
@@ -161,3 +161,8 @@ def format_rule(rule: str, start: datetime, end: datetime, language: str, all_da
             return "每" + "、".join(chosen) + hours
         return "Every " + ", ".join(chosen) + hours
     return _FREQ.get(language, _FREQ["en"]).get(freq, "↻") + hours
+
+
+def format_date_short(dt: datetime, language: str) -> str:
+    """Given a time, return its day as briefly as a scale needs: ``12月6日``, ``6 Dec``."""
+    return f"{dt.month}月{dt.day}日" if language == "zh-CN" else f"{dt.day} {dt:%b}"
