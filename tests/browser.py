@@ -153,6 +153,14 @@ class Browser:
         value: dict[str, Any] = self.run(FACTS % labels)
         return value
 
+    def fonts(self, selector: str) -> list[str]:
+        """Return the names of the fonts the first element matching ``selector`` is drawn with."""
+        self.call("DOM.enable")
+        self.call("CSS.enable")
+        root = self.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.call("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        return [f["familyName"] for f in self.call("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+
     def axe(self) -> list[dict[str, Any]]:
         """Run axe-core on the page; return its serious and critical violations."""
         self.run(AXE.read_text(encoding="utf-8"))

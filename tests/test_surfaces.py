@@ -55,6 +55,7 @@ def assert_laid_out(facts: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_page_layout(browser: Browser, servers: dict[str, Server], language: str, width: int, height: int) -> None:
     show(browser, servers[language].url, width, height)
+    assert any("CJK" in f for f in browser.fonts("h1")), "CJK fonts are missing (.ci/run installs fonts-noto-cjk)"
     assert_laid_out(browser.facts())
     page = browser.run("""(() => {
       const box = e => e ? e.getBoundingClientRect() : null;

@@ -57,6 +57,8 @@ def _times(notification: Notification, config: Config) -> dict[str, object]:
         "when": i18n.format_short(start, end, lang, window.all_day),
         "duration": i18n.format_duration(end - start, lang), "previous_start": "", "previous_end": "",
         "previous_when": "", "end_time": "" if window.all_day else f"{end:%H:%M}",
+        "until": f"{end:%H:%M}" if not window.all_day and end.date() == start.date()
+        else i18n.format_time(end, lang, window.all_day),  # the end, without the date when it is the same day
     }
     if notification.previous is not None:
         old_start, old_end = (t.astimezone(window.tz) for t in notification.previous.times())
