@@ -3,6 +3,7 @@ HTML against hostile config text."""
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -77,10 +78,14 @@ def test_hostile_text_on_the_page_is_text(config_of: Callable[[str], Config], tm
     try:
         with urllib.request.urlopen(server.url) as response:  # noqa: S310 - loopback
             html = response.read().decode()
+            csp = response.headers["Content-Security-Policy"]
     finally:
         server.close()
     assert "<script>alert" not in html and "<img src=x>" not in html and "&lt;script&gt;alert(1)" in html
     assert html.count("<script>") == 1  # the page's own, allowed by its hash
+    # no external assets: nothing is loaded from anywhere (links to calendars are links, not assets)
+    assert not re.search(r"<link|<[a-z]+[^<>]*\ssrc=|url\(|@import", html)
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp and "connect-src 'self'" in csp
 
 
 def test_rhythm_words() -> None:
