@@ -5,6 +5,7 @@ bound by the page's CSP), virtual time, screenshots, and axe-core (from npm: `ma
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import json
 import re
@@ -56,6 +57,7 @@ class Browser:
         self.process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile.name}"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert self.process.stderr is not None
+        atexit.register(self.process.kill)  # never outlive the tests, even when they fail before close()
         url = ""
         for line in self.process.stderr:
             found = re.search(r"DevTools listening on (ws://\S+)", line)

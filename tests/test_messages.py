@@ -123,8 +123,13 @@ def test_wording_footer_cancellation_and_preheader(cfg: Callable[..., Config]) -
     assert "计划停机时段" in str(restore["subject"]) and "恢复" not in str(restore["subject"])
     assert "已结束" not in str(restore["subject"]) or "计划" in str(restore["subject"])
     html = ENV.html.get_template("zh-CN/body.html").render(context(notice(config, Kind.CANCELLED), config, ENV, "email"))
-    assert "<s>2026年12月6日（周日）02:00 至 2026年12月6日（周日）04:00</s>" in html and "无需任何操作" in html
+    assert "<s>2026年12月6日（周日）02:00 至 04:00</s>" in html and "无需任何操作" in html
     assert "请勿回复" in html
+    moved = notice(config, Kind.RESCHEDULED)
+    moved = Notification(moved.key, moved.kind, moved.window, moved.due, moved.expires,
+                         previous=Schedule("2026-12-05T02:00:00+08:00", "2026-12-05T04:00:00+08:00", None, (), "confirmed"))
+    html = ENV.html.get_template("zh-CN/body.html").render(context(moved, config, ENV, "email"))
+    assert "<s>2026年12月5日（周六）02:00 至 04:00</s>" in html and "<strong>2026年12月6日（周日）02:00 至 04:00</strong>" in html
     replying = cfg(reply_to="help@example.com")
     values = context(reminder(replying, Kind.BEFORE_STOP, "1d"), replying, ENV, "email")
     html = ENV.html.get_template("zh-CN/body.html").render(values)
