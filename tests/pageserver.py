@@ -27,11 +27,34 @@ DEMO = Path(__file__).resolve().parent / "pagedemo.yaml"
 NOW = datetime(2026, 12, 5, 1, 30, tzinfo=UTC)  # Saturday 09:30 in Shanghai
 
 
+ENGLISH = {  # the demo's own words, for the English page and emails
+    "系统停机维护日历": "IT maintenance calendar", "财务系统停机日历": "Finance systems", "运维中心": "IT operations",
+    "ERP 财务模块": "ERP finance", "总账模块升级": "General ledger upgrade", "凭证录入": "Journal entry",
+    "月结": "Month-end close", "升级总账模块并迁移历史凭证。": "Upgrading the general ledger and moving past entries.",
+    "紧急付款请走纸质审批单，停机结束后补录。": "Urgent payments go on the paper approval form and are entered afterwards.",
+    "财务系统组 分机 6021": "Finance systems team, ext. 6021", "核心数据库": "Core database",
+    "每周例行维护": "Weekly maintenance", "西安增值税发票管理系统": "VAT invoice system", "系统升级停机": "Upgrade",
+    "发票开具": "Issuing invoices", "发票认证": "Invoice checks", "发票查询": "Invoice lookup",
+    "紧急发票事务请联系当地税务机关。": "For urgent invoices, call the local tax office.", "人事系统": "HR system",
+    "数据库迁移": "Database migration", "报销系统": "Expense system", "补丁更新": "Patch", "报销": "Expenses",
+    "总账": "General ledger",
+}
+
+
+def words(text: str, language: str) -> str:
+    """Given the demo's Chinese text, return it as the demo in ``language`` writes it."""
+    if language == "zh-CN":
+        return text
+    for chinese in sorted(ENGLISH, key=len, reverse=True):
+        text = text.replace(chinese, ENGLISH[chinese])
+    return text
+
+
 def demo(language: str, folder: Path) -> Config:
-    """The demo config in a language."""
+    """The demo config in a language (the windows' own text too)."""
     path = folder / f"demo-{language}.yaml"
-    path.write_text(DEMO.read_text(encoding="utf-8").replace("language: zh-CN", f"language: {language}"),
-                    encoding="utf-8")
+    text = DEMO.read_text(encoding="utf-8").replace("language: zh-CN", f"language: {language}")
+    path.write_text(words(text, language), encoding="utf-8")
     return load(str(path))
 
 

@@ -33,7 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_copy": "其他日历（复制网址）",
         "sub_copy_note": "在日历里选“从网址订阅/添加”，粘贴此网址。不要下载后导入：那只是一份不会更新的副本。",
         "sub_qr": "用手机扫码，打开本页的订阅部分", "sub_private": "此日历需要专用链接，请使用管理员发给您的链接。",
-        "legend_planned": "计划停机", "legend_now": "现在",
+        "legend_planned": "计划停机", "legend_now": "现在", "copy_url": "复制", "copied": "已复制",
     },
     "en": {
         "when": "Downtime", "to": "to", "duration": "Duration", "services": "Affected services",
@@ -62,7 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
         "it. Do not download and import the file: that is a copy that never updates.",
         "sub_qr": "Scan with a phone to open this section there",
         "sub_private": "This calendar needs a private link: use the one you were given.",
-        "legend_planned": "Planned", "legend_now": "Now",
+        "legend_planned": "Planned", "legend_now": "Now", "copy_url": "Copy", "copied": "Copied",
     },
 }
 

@@ -144,6 +144,22 @@
     button.textContent = button.getAttribute(local ? "data-config" : "data-local");
   }
 
+  // Copy a feed's address; where the clipboard is not offered (plain http), select it for Ctrl+C.
+  document.querySelectorAll("button.copy").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var done = function () { b.textContent = b.getAttribute("data-done"); };
+      var select = function () {
+        var range = document.createRange(), selection = window.getSelection();
+        range.selectNodeContents(b.previousElementSibling);
+        selection.removeAllRanges();
+        selection.addRange(range);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(b.getAttribute("data-url")).then(done, select);
+      } else { select(); }
+    });
+  });
+
   var button = document.getElementById("_tz");
   if (button) { button.addEventListener("click", toggle); }
   tick();
