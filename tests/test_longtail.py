@@ -97,10 +97,13 @@ def deliver(monkeypatch: pytest.MonkeyPatch, config_of: Callable[[str], Config],
             tmp_path: Path) -> Callable[..., tuple[Tally, Path]]:
     """Run one real pass for a webhook of this kind at this URL; return the tally and the state folder."""
 
+    texts: dict[tuple[str, str], str] = {}  # one config per kind in a test: a second pass must see the same window
+
     def run(kind: str, url: str, state: str = "state", retry_for: float = 30, language: str | None = None,
             description: str | None = None, **extra: str) -> tuple[Tally, Path]:
         monkeypatch.setenv("ROBOT_URL", url)
-        text = config_text(kind, **extra).replace(", secret_env: ROBOT_SECRET", "")
+        key = (kind, repr(sorted(extra.items())))
+        text = texts.setdefault(key, config_text(kind, **extra)).replace(", secret_env: ROBOT_SECRET", "")
         if language:
             text = f"language: {language}\n" + text
         if description is not None:

@@ -56,7 +56,7 @@ def _times(notification: Notification, config: Config) -> dict[str, object]:
         "zone": window.tz.key, "utc_offset": i18n.utc_offset(start),
         "when": i18n.format_short(start, end, lang, window.all_day),
         "duration": i18n.format_duration(end - start, lang), "previous_start": "", "previous_end": "",
-        "previous_when": "", "previous_until": "", "end_time": "" if window.all_day else f"{end:%H:%M}",
+        "previous_when": "", "previous_until": "",
         "until": f"{end:%H:%M}" if not window.all_day and end.date() == start.date()
         else i18n.format_time(end, lang, window.all_day),  # the end, without the date when it is the same day
     }
