@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench clean docs feeds
+.PHONY: run test lint bench clean docs feeds axe screenshots
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,26 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint axe
 	$(BIN)/python -m pytest -q
+
+# axe-core (the accessibility checker the browser tests run in Chromium), from the npm registry into .tools/.
+AXE = .tools/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --prefix .tools --no-audit --no-fund --no-save --loglevel=error axe-core@4; \
+	else echo "npm not found: the axe-core checks are skipped (.ci/run installs npm)"; fi
+
+# The PNGs under docs/screenshots/ (page and email, phone and desktop, zh-CN and en), from tests/pagedemo.yaml at a
+# fixed time, in headless Chromium; pngquant, when installed, makes them a third of the size.
+screenshots: $(STAMP)
+	cd tests && ../$(BIN)/python screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP)
 	$(BIN)/outage-daemon schema > config/outage-daemon.schema.json

@@ -13,20 +13,20 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
 from outage_daemon.formats import FORMATS, MAIN
-from outage_daemon.formats.status import api, rows
-from outage_daemon.formats.text import summary
+from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,8 @@ def _page_env() -> jinja2.Environment:
 _ENV = _page_env()
 _SCRIPT = resources.files("outage_daemon").joinpath("templates/page/countdown.js").read_text(encoding="utf-8")
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
-_CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; base-uri 'none'; " \
-       "form-action 'none'; frame-ancestors 'none'"
+_CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; connect-src 'self'; " \
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"  # connect-src: refreshes /api/windows
 
 
 def _base(request: web.Request, config: Config) -> str:
@@ -98,20 +98,61 @@ def _base(request: web.Request, config: Config) -> str:
     return f"{request.scheme}://{request.host}"
 
 
+def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
+    """Given the config, return how a card's times read: in the config's zone, each a ``<time>`` the
+    page's script can show in the viewer's zone, with the UTC offset."""
+
+    def span(card: Card) -> Markup:
+        all_day = card.window.all_day
+        start, end = (card.start, card.end) if all_day else (card.start.astimezone(config.tz),
+                                                              card.end.astimezone(config.tz))
+        if all_day:
+            end = end - timedelta(days=1)
+        same = start.date() == end.date()
+        last = Markup('<time datetime="{}" data-part="{}">{}</time>').format(
+            card.end.isoformat(), "time" if same and not all_day else "full",
+            f"{end:%H:%M}" if same and not all_day else i18n.format_time(end, lang, all_day))
+        first = Markup('<time datetime="{}" data-part="full">{}</time>').format(
+            card.start.isoformat(), i18n.format_time(start, lang, all_day))
+        if all_day and same:
+            return first
+        offset = "" if all_day else Markup('{}<span class="off">{}</span>').format(
+            *(("", f"（{i18n.utc_offset(start)}）") if lang == "zh-CN" else (" ", f"({i18n.utc_offset(start)})")))
+        return Markup("{} {} {}{}").format(first, i18n.label(lang, "to"), last, offset)
+
+    return span
+
+
 async def status_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     config, now = state.config, state.clock()
     lang = config.language if config.language in i18n.LABELS else "en"
     t = i18n.LABELS[lang]
-    https = f"{_base(request, config)}/calendar.ics"
+    base = _base(request, config)
+    shown = page(config, now, base)
+    words = {k: t[k] for k in ("stops_in", "back_in", "ended", "banner_down", "banner_next", "banner_ok",
+                               "banner_none")}
+    offset = i18n.utc_offset(now.astimezone(config.tz))
     html = _ENV.get_template("page/status.html").render(
-        lang=lang, name=config.calendar.name, t=t, rows=rows(config, now), https=https,
-        webcal="webcal://" + https.split("://", 1)[1], script=_SCRIPT, units=json.dumps([t["day"]]),
+        lang=lang, t=t, page=shown, now=now, base=base, script=_SCRIPT, units=json.dumps([t["day"]]),
+        words=json.dumps(words, ensure_ascii=False), zone=config.tz.key,
+        zone_line=t["zone_line"].format(zone=config.tz.key, offset=offset),
         sections=[("current", t["current"]), ("upcoming", t["upcoming"]), ("past", t["past"])],
-        summary=lambda w: summary(w, lang), sep=i18n.label(lang, "list_sep"),
-        span=lambda r: i18n.format_span(r.start, r.end, lang, r.window.all_day))
+        sep=i18n.label(lang, "sep"), list_sep=i18n.label(lang, "list_sep"), span=_span(config, lang), qr=qr_svg,
+        fmt=lambda dt, all_day: i18n.format_time(dt.astimezone(config.tz), lang, all_day),
+        short=lambda a, b, all_day: i18n.format_short(a.astimezone(config.tz), b.astimezone(config.tz), lang, all_day),
+        dayname=lambda d: i18n.format_date_short(d, lang),
+        now_left=_now_left(shown, now))
     return web.Response(text=html, content_type="text/html", charset="utf-8",
                         headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+
+
+def _now_left(shown: Page, now: datetime) -> float:
+    """Given the page, return where ``now`` sits on the timeline, in percent."""
+    if not shown.ticks:
+        return 0.0
+    origin = shown.ticks[0][1]
+    return round(min(max((now - origin).total_seconds() / TIMELINE.total_seconds(), 0.0), 1.0) * 100, 3)
 
 
 def _serve(request: web.Request, published: Published | None) -> web.StreamResponse:

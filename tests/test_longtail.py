@@ -97,10 +97,13 @@ def deliver(monkeypatch: pytest.MonkeyPatch, config_of: Callable[[str], Config],
             tmp_path: Path) -> Callable[..., tuple[Tally, Path]]:
     """Run one real pass for a webhook of this kind at this URL; return the tally and the state folder."""
 
+    texts: dict[tuple[str, str], str] = {}  # one config per kind in a test: a second pass must see the same window
+
     def run(kind: str, url: str, state: str = "state", retry_for: float = 30, language: str | None = None,
             description: str | None = None, **extra: str) -> tuple[Tally, Path]:
         monkeypatch.setenv("ROBOT_URL", url)
-        text = config_text(kind, **extra).replace(", secret_env: ROBOT_SECRET", "")
+        key = (kind, repr(sorted(extra.items())))
+        text = texts.setdefault(key, config_text(kind, **extra)).replace(", secret_env: ROBOT_SECRET", "")
         if language:
             text = f"language: {language}\n" + text
         if description is not None:
@@ -150,8 +153,9 @@ def test_teams_adaptive_card_shape_and_202(service: Callable[..., Service], deli
     assert tally.sent == 1 and hit.method == "POST" and hit.headers["Content-Type"].startswith("application/json")
     card = card_of(hit)
     title, facts = card["body"][0], card["body"][1]
-    assert title == {"type": "TextBlock", "text": "【停机提醒】西安增值税发票管理系统将于2小时后停机", "wrap": True,
-                     "size": "Medium", "weight": "Bolder"}
+    # issue 14: the subject carries the absolute time after the countdown
+    assert title["text"].startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in title["text"]
+    assert title == {"type": "TextBlock", "text": title["text"], "wrap": True, "size": "Medium", "weight": "Bolder"}
     assert facts["type"] == "FactSet"
     named = {f["title"]: f["value"] for f in facts["facts"]}
     assert list(named) == ["系统", "停机时间", "时长", "时区", "影响业务"]
@@ -162,7 +166,7 @@ def test_teams_adaptive_card_shape_and_202(service: Callable[..., Service], deli
     assert rest == ["第一行说明", "第二行说明", "**替代方案**：请到办税服务厅办理", "**联系方式**：029-12345678"]
     assert card["actions"] == [
         {"type": "Action.OpenUrl", "title": "状态页", "url": "https://status.example.com/#vat"},
-        {"type": "Action.OpenUrl", "title": "订阅日历", "url": "https://status.example.com/calendar.ics"},
+        {"type": "Action.OpenUrl", "title": "订阅日历", "url": "https://status.example.com/#_subscribe"},  # issue 14: the page's subscribe section
         {"type": "Action.OpenUrl", "title": "原通知", "url": "https://tax.example.com/notice/1"}]
     row = delivery(state)
     assert (row.state, row.attempts, row.channel, row.recipient) == ("sent", 1, "webhook", "robot")
@@ -232,10 +236,10 @@ OK_JSON = (200, {}, '{"id": 1}')
 
 def check_message(title: str, body: str) -> None:
     """The same content as every other kind: subject, times with weekday and zone, duration, services, links."""
-    assert title == "【停机提醒】西安增值税发票管理系统将于2小时后停机"
+    assert title.startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in title  # issue 14: absolute time
     assert body.startswith("系统：西安增值税发票管理系统（系统升级停机）\n停机时间：") and "（周" in body
     assert "时长：8小时（时区 Asia/Shanghai）" in body and "影响业务：发票开具、发票查询" in body
-    assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/calendar.ics" in body
+    assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/#_subscribe" in body
 
 
 def test_apprise_ntfy(service: Callable[..., Service], deliver: Callable[..., Any]) -> None:

@@ -113,7 +113,7 @@ def test_warnings(config_of: Callable[[str], Config]) -> None:
           - {id: e, system: db, start: 2026-01-04 03:00, end: 2026-01-04 03:30, repeat: FREQ=MONTHLY;COUNT=1}
         """)
     found = [(p.loc.line, p.message.split(" (")[0].split(":")[0]) for p in warnings(config, t("2026-01-01T00:00Z"))
-             if p not in config.notes]  # issue 15: "notifies nobody" notes are tested in test_messages.py
+             if p not in config.notes]  # issue 15: "notifies nobody" notes are tested in test_check_errors.py
     assert found == [
         (3, "system 'vat' has 2 differing schedules"),
         (4, "window 'b' overlaps 'a' of the same system"),

@@ -63,9 +63,11 @@ windows:
     assert ids == [("current", "down-now"), ("upcoming", "next"), ("past", "done")]
     # Hostile text is text: escaped in the DOM, and no element was created from it.
     assert "&lt;img src=x onerror=alert(1)&gt;" in early and "<img" not in early and "<b>发票" not in early
-    # Subscribe links: webcal:// for Apple and Outlook, the https URL for Google.
+    # Subscribe links: webcal:// for Apple and Outlook, Google's add-by-URL link (issue 14: no longer a link to
+    # the https feed, which a browser downloads as a copy; that URL is shown to copy instead).
     assert 'href="webcal://status.example.com/ops/calendar.ics"' in early
-    assert 'href="https://status.example.com/ops/calendar.ics"' in early
+    assert 'href="https://calendar.google.com/calendar/r?cid=webcal://status.example.com/ops/calendar.ics"' in early
+    assert "<code>https://status.example.com/ops/calendar.ics</code>" in early
     # The countdowns were filled in by the script, and tick: later renders show less time left.
     before = re.findall(r'<span class="cd"[^>]*>([^<]+)</span>', early)
     after = re.findall(r'<span class="cd"[^>]*>([^<]+)</span>', late)

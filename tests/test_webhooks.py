@@ -152,7 +152,7 @@ def test_generic_payload_and_signature(hook: Callable[..., Any]) -> None:
     assert signature == f"sha256={expected}" and abs(int(stamp) - time.time()) < 60
     doc = json.loads(body)
     assert doc["kind"] == "before_stop" and doc["offset"] == "2h" and doc["key"].startswith("vat/")
-    assert doc["window"]["id"] == "vat" and doc["subject"] == "【停机提醒】西安增值税发票管理系统将于2小时后停机"
+    assert doc["window"]["id"] == "vat" and doc["subject"].startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in doc["subject"]
 
 
 def test_restart_does_not_resend_what_was_accepted(
@@ -195,7 +195,7 @@ def test_wecom_markdown_cannot_be_injected(hook: Callable[..., Any]) -> None:
     doc = json.loads(body)
     content = doc["markdown"]["content"]
     assert tally.sent == 1 and doc["msgtype"] == "markdown"
-    assert content.startswith("**【停机提醒】西安增值税发票管理系统将于2小时后停机**")
+    assert content.startswith("**【停机提醒】西安增值税发票管理系统将于2小时后停机：")  # issue 14: absolute time follows
     assert "［点我］（http://evil.example） ＊＊急＊＊" in content and "](http://evil" not in content
     assert "[状态页](https://status.example.com/#vat)" in content
 

@@ -8,11 +8,14 @@ file name; the subject is cleaned to one line, so no field can inject a header.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import jinja2
 
 from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
 from outage_daemon.formats.text import clean, status_link
 
@@ -40,30 +43,73 @@ def templates(folder: str | None) -> Templates:
     return Templates(text=environment(False), html=environment(True))
 
 
-def context(notification: Notification, config: Config, env: Templates, channel: str) -> dict[str, object]:
-    """Given what to send and the channel ("email" or "chat"), return the template variables (all
-    text, in the configured language), the one-line subject among them."""
-    lang, window = config.language, notification.window
-    occurrence = notification.occurrence
+_URL_SAFE = ":/?#@!$&'*+,;=%~.-_"  # ( ) < > [ ] and spaces are encoded: a link stays one link in markdown
+LATE = timedelta(minutes=1)  # a reminder rendered this much after its due time speaks of the time really left
+
+
+def _times(notification: Notification, config: Config) -> dict[str, object]:
+    """Given a notification, return its times in words, in the window's zone."""
+    lang, window, occurrence = config.language, notification.window, notification.occurrence
     start, end = (occurrence.start, occurrence.end) if occurrence else (window.start, window.end)
     values: dict[str, object] = {
-        "kind": str(notification.kind), "language": lang, "system": clean(window.system),
-        "title": clean(window.title or ""), "start": i18n.format_time(start, lang, window.all_day),
-        "end": i18n.format_time(end, lang, window.all_day), "zone": window.tz.key,
-        "duration": i18n.format_duration(end - start, lang),
-        "countdown": i18n.format_duration(notification.offset.approx, lang) if notification.offset else "",
-        "services": [clean(s) for s in window.services],
-        "description": clean(window.description or "", multiline=True),
-        "alternatives": clean(window.alternatives or "", multiline=True),
-        "contacts": clean(window.contacts or "", multiline=True),
-        "status_url": status_link(window, config) or "",
-        "feed_url": f"{config.calendar.base_url.rstrip('/')}/calendar.ics" if config.calendar.base_url else "",
-        "notice_url": window.url or "", "previous_start": "", "previous_end": "", "key": notification.key,
-        "channel": channel,
+        "start": i18n.format_time(start, lang, window.all_day), "end": i18n.format_time(end, lang, window.all_day),
+        "zone": window.tz.key, "utc_offset": i18n.utc_offset(start),
+        "when": i18n.format_short(start, end, lang, window.all_day),
+        "duration": i18n.format_duration(end - start, lang), "previous_start": "", "previous_end": "",
+        "previous_when": "", "previous_until": "",
+        "until": f"{end:%H:%M}" if not window.all_day and end.date() == start.date()
+        else i18n.format_time(end, lang, window.all_day),  # the end, without the date when it is the same day
     }
     if notification.previous is not None:
-        old_start, old_end = notification.previous.times()
-        values["previous_start"] = i18n.format_time(old_start.astimezone(window.tz), lang, window.all_day)
-        values["previous_end"] = i18n.format_time(old_end.astimezone(window.tz), lang, window.all_day)
+        old_start, old_end = (t.astimezone(window.tz) for t in notification.previous.times())
+        values["previous_start"] = i18n.format_time(old_start, lang, window.all_day)
+        values["previous_end"] = i18n.format_time(old_end, lang, window.all_day)
+        values["previous_when"] = i18n.format_short(old_start, old_end, lang, window.all_day)
+        values["previous_until"] = f"{old_end:%H:%M}" if not window.all_day and old_end.date() == old_start.date() \
+            else values["previous_end"]
+    return values
+
+
+def _countdown(notification: Notification, config: Config, now: datetime | None) -> dict[str, object]:
+    """Given a notification and when it is rendered (None: at its due time), return the countdown:
+    the planned offset when on time, else the time really left to the milestone (rounded down)."""
+    offset, occurrence, kind = notification.offset, notification.occurrence, notification.kind
+    if offset is None or occurrence is None or not kind.counts_down:
+        return {"countdown": "", "late": False}
+    if now is None or now - notification.due < LATE:
+        return {"countdown": i18n.format_duration(offset.approx, config.language), "late": False}
+    left = kind.milestone(occurrence) - now
+    return {"countdown": i18n.format_remaining(left, config.language), "late": True}
+
+
+def _links(notification: Notification, config: Config) -> dict[str, object]:
+    """Given a notification, return its links: the window on the status page, the page's subscribe
+    section (never the raw feed: a browser downloads that as a copy), the original notice."""
+    base = config.calendar.base_url.rstrip("/") if config.calendar.base_url else ""
+    window = notification.window
+    return {"status_url": status_link(window, config) or "", "feed_url": f"{base}/#_subscribe" if base else "",
+            "notice_url": quote(window.url, safe=_URL_SAFE) if window.url else ""}
+
+
+def context(notification: Notification, config: Config, env: Templates, channel: str,
+            now: datetime | None = None) -> dict[str, object]:
+    """Given what to send, the channel ("email" or "chat") and when it is rendered (None: at its due
+    time), return the template variables (all text, in the configured language), the one-line subject
+    and the inbox preheader among them."""
+    lang, window = config.language, notification.window
+    services = [clean(s) for s in window.services]
+    values: dict[str, object] = {
+        "kind": str(notification.kind), "language": lang, "system": clean(window.system),
+        "title": clean(window.title or ""), "services": services,
+        "description": clean(window.description or "", multiline=True),
+        "alternatives": clean(window.alternatives or "", multiline=True),
+        "contacts": clean(window.contacts or "", multiline=True), "key": notification.key, "channel": channel,
+        "cancelled": notification.kind is Kind.CANCELLED or window.status == "cancelled",
+        "tentative": window.status == "tentative", "reply_to": bool(config.email.reply_to),
+        **_times(notification, config), **_countdown(notification, config, now), **_links(notification, config),
+    }
+    sep = i18n.label(lang, "list_sep")
+    values["preheader"] = " · ".join(str(v) for v in (values["when"], values["duration"],
+                                                       sep.join(services)) if v)
     values["subject"] = clean(env.text.get_template(f"{lang}/subject.txt").render(values))[:300]
     return values

@@ -348,7 +348,7 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
     f = _plain(item)
     return Webhook(name, f.get("kind", ""), f.get("url_file"), f.get("url_env"),
                    f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
-                   _duration(_sub(item, "retry")))
+                   _duration(_sub(item, "retry")), f.get("mention_all") is True)
 
 
 def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:

@@ -186,6 +186,7 @@ class Webhook:
     secret_env: str | None
     timeout: Offset
     retry: Offset
+    mention_all: bool = False  # @everyone on at_stop, where the service has it
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ from email.utils import format_datetime
 
 from outage_daemon.channels.email.invite import invite
 from outage_daemon.channels.render import Templates, context
+from outage_daemon.core.addresses import envelope
 from outage_daemon.core.decide import Notification
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
-from outage_daemon.core.records import Revision
+from outage_daemon.core.records import Revision, Schedule
 
 
 def message_id(key: str, recipient: str, domain: str) -> str:
@@ -31,7 +33,7 @@ def compose(notification: Notification, config: Config, now: datetime, env: Temp
     """Given what to send and ``now``, return the email without its per-recipient headers (To,
     Message-ID). Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation)
     for ``attendee`` when the window's ``revision`` is given."""
-    values = context(notification, config, env, "email")
+    values = context(notification, config, env, "email", now)
     lang, subject = config.language, str(values["subject"])
     msg = EmailMessage()
     msg["Subject"] = subject
@@ -53,13 +55,46 @@ def compose(notification: Notification, config: Config, now: datetime, env: Temp
 _BARE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 
 
-def personalise(composed: bytes, recipient: str, msgid: str) -> bytes:
-    """Given a composed message's bytes, return them addressed to one recipient with its Message-ID."""
+def personalise(composed: bytes, recipient: str, msgid: str, thread: str | None = None,
+                list_id: str | None = None) -> bytes:
+    """Given a composed message's bytes, return them addressed to one recipient with its Message-ID,
+    a reply to ``thread`` (the announcement's Message-ID) and the audience's ``List-Id`` when given."""
     if _BARE.match(recipient):  # nothing to quote or encode: skip the email package's header parser
         to = f"To: {recipient}\r\n"
     else:
         to = SMTP.fold("To", SMTP.header_factory("To", recipient))
-    return f"{to}Message-ID: {msgid}\r\n".encode("ascii") + composed
+    extra = f"In-Reply-To: {thread}\r\nReferences: {thread}\r\n" if thread and thread != msgid else ""
+    extra += f"List-Id: {list_id}\r\n" if list_id else ""
+    return f"{to}Message-ID: {msgid}\r\n{extra}".encode("ascii") + composed
+
+
+_LIST_NAME = re.compile(r"[^a-z0-9-]+")
+
+
+def list_id(audience: str, domain: str) -> str:
+    """Given an audience's name, return its ``List-Id`` (``<finance.outages.DOMAIN>``): ASCII only,
+    whatever the name, so people can filter one audience's notices."""
+    name = _LIST_NAME.sub("-", audience.lower()).strip("-")
+    if not name:
+        name = "a" + hashlib.sha256(audience.encode()).hexdigest()[:12]
+    return f"<{name}.outages.{domain}>"
+
+
+def thread_root(notification: Notification, recipient: str, domain: str) -> str:
+    """Given a notification and a recipient, return the Message-ID of the window's announcement to
+    them (of its current schedule), which every later message of the window replies to."""
+    key = f"{notification.window.id}/notice/{Kind.ANNOUNCED}/{Schedule.of(notification.window).digest}"
+    return message_id(key, recipient, domain)
+
+
+def audience_of(notification: Notification, config: Config, recipient: str) -> str | None:
+    """Given a recipient, return the first of the window's audiences that lists them."""
+    bare = envelope(recipient).lower()
+    for name in notification.window.audiences:
+        audience = config.audiences.get(name)
+        if audience and any(envelope(a).lower() == bare for a in audience.emails):
+            return name
+    return None
 
 
 def payloads(notification: Notification, config: Config, recipients: list[str], now: datetime, env: Templates,
@@ -71,5 +106,9 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
     out = {}
     for recipient in recipients:
         body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
-        out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, config.calendar.domain))
+        domain = config.calendar.domain
+        audience = audience_of(notification, config, recipient)
+        out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
+                                     thread_root(notification, recipient, domain),
+                                     list_id(audience, domain) if audience else None)
     return out

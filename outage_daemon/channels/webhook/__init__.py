@@ -14,6 +14,7 @@ from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook import apprise, dingtalk, feishu, generic, slack, teams, wecom
 from outage_daemon.channels.webhook.base import HookKind
 from outage_daemon.core.decide import Notification
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
 from outage_daemon.credentials import secret
@@ -57,7 +58,9 @@ class WebhookChannel:
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
                revision: Revision | None) -> dict[str, bytes]:
-        return {name: KINDS[self.hooks[name].kind].payload(notification, self.config, self.env)
+        at_stop = notification.kind is Kind.AT_STOP
+        return {name: KINDS[self.hooks[name].kind].payload(notification, self.config, self.env, now,
+                                                          at_stop and self.hooks[name].mention_all)
                 for name in recipients}
 
     def message_id(self, key: str, recipient: str) -> str | None:

@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 import apprise
@@ -43,9 +43,10 @@ _CLIENT_ERRORS = range(400, 500)
 _WORTH_RETRYING = {408, 425, 429}
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
     """Given a notification, return what Apprise will send: the subject as title, the plain text as body."""
-    values, text = text_of(notification, config, env)
+    values, text = text_of(notification, config, env, now)
     return dumps({"title": values["subject"], "body": without_subject(text)})
 
 

@@ -15,7 +15,8 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.render import Templates, context
@@ -29,7 +30,7 @@ HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 _MARKDOWN = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "(": "（", ")": "）", "<": "＜",
                            ">": "＞", "#": "＃", "~": "～", "|": "｜", "!": "！"})
 _TEXT_FIELDS = ("system", "title", "start", "end", "duration", "description", "alternatives", "contacts",
-                "previous_start", "previous_end", "zone", "services")
+                "previous_start", "previous_end", "zone", "services", "when", "previous_when", "preheader")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,14 @@ class Request:
     body: bytes
 
 
-Payload = Callable[[Notification, Config, Templates], bytes]
+class Payload(Protocol):
+    """Given a notification, the config, the templates, when it is rendered (None: at its due time)
+    and whether to mention everyone (``mention_all`` on an ``at_stop``), return the unsigned body."""
+
+    def __call__(self, notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+                 mention: bool = False) -> bytes: ...
+
+
 Sign = Callable[[str, "str | None", bytes, int], Request]
 Verdict = Callable[[bytes], "tuple[bool, bool, str | None]"]
 Send = Callable[[str, bytes, timedelta], Awaitable[Outcome]]  # (URL, payload, timeout) -> one attempt's outcome
@@ -74,9 +82,10 @@ class HookKind:
     send: Send | None = None  # set: the channel hands the attempt over, and neither signs nor reads a reply
 
 
-def text_of(notification: Notification, config: Config, env: Templates) -> tuple[dict[str, object], str]:
-    """Given a notification, return its template values and its plain-text body."""
-    values = context(notification, config, env, "chat")
+def text_of(notification: Notification, config: Config, env: Templates,
+            now: datetime | None = None) -> tuple[dict[str, object], str]:
+    """Given a notification (rendered at ``now``), return its template values and its plain-text body."""
+    values = context(notification, config, env, "chat", now)
     return values, env.text.get_template(f"{config.language}/body.txt").render(values)
 
 
@@ -98,10 +107,11 @@ def markdown_safe(values: dict[str, object]) -> dict[str, object]:
     return {k: (safe(v) if k in _TEXT_FIELDS or k == "subject" else v) for k, v in values.items()}
 
 
-def markdown(notification: Notification, config: Config, env: Templates) -> tuple[str, str]:
-    """Given a notification, return its subject and its chat markdown (``LANG/chat.md``), every
-    field's markup made inert."""
-    values, _ = text_of(notification, config, env)
+def markdown(notification: Notification, config: Config, env: Templates,
+             now: datetime | None = None) -> tuple[str, str]:
+    """Given a notification (rendered at ``now``), return its subject and its chat markdown
+    (``LANG/chat.md``), every field's markup made inert."""
+    values, _ = text_of(notification, config, env, now)
     return str(values["subject"]), env.text.get_template(f"{config.language}/chat.md").render(
         markdown_safe(values)).strip()
 

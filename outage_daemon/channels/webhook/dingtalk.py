@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime
 from urllib.parse import quote_plus
 
 from outage_daemon.channels.render import Templates
@@ -13,9 +14,13 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
-    """Given a notification, return DingTalk's markdown message."""
-    subject, text = markdown(notification, config, env)
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
+    """Given a notification, return DingTalk's markdown message (``isAtAll`` when ``mention``)."""
+    subject, text = markdown(notification, config, env, now)
+    if mention:
+        return dumps({"msgtype": "markdown", "markdown": {"title": subject[:60], "text": f"{text}\n\n@所有人"},
+                      "at": {"isAtAll": True}})
     return dumps({"msgtype": "markdown", "markdown": {"title": subject[:60], "text": text}})
 
 

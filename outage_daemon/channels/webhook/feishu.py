@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook.base import (
@@ -21,10 +22,15 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
-    """Given a notification, return Feishu's post message, one text element per line."""
-    values, text = text_of(notification, config, env)
-    lines = [[{"tag": "text", "text": line}] for line in without_subject(text).split("\n") if line]
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
+    """Given a notification, return Feishu's post message, one text element per line (and an @all
+    element first when ``mention``)."""
+    values, text = text_of(notification, config, env, now)
+    lines: list[list[dict[str, str]]] = [[{"tag": "text", "text": line}]
+                                         for line in without_subject(text).split("\n") if line]
+    if mention:
+        lines.insert(0, [{"tag": "at", "user_id": "all"}])
     locale = "zh_cn" if config.language == "zh-CN" else "en_us"
     return dumps({"msg_type": "post", "content": {"post": {locale: {"title": values["subject"], "content": lines}}}})
 

@@ -7,15 +7,18 @@ secret. Compare it in constant time and refuse timestamps more than five minutes
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook.base import HookKind, dumps, text_of
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
     """Given a notification, return the generic JSON document."""
-    values, text = text_of(notification, config, env)
+    values, text = text_of(notification, config, env, now)
     window, occurrence, previous = notification.window, notification.occurrence, notification.previous
     return dumps({
         "key": notification.key, "kind": str(notification.kind), "subject": values["subject"], "text": text,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook.base import HookKind, dumps, text_of, without_subject
 from outage_daemon.core.decide import Notification
@@ -12,12 +14,14 @@ def _escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
-    """Given a notification, return Slack's message document (text and blocks)."""
-    values, text = text_of(notification, config, env)
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
+    """Given a notification, return Slack's message document (text and blocks; ``<!channel>`` when ``mention``)."""
+    values, text = text_of(notification, config, env, now)
     subject = _escaped(str(values["subject"]))
-    return dumps({"text": subject, "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{subject}*"}},
+    everyone = "<!channel> " if mention else ""
+    return dumps({"text": everyone + subject, "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{everyone}*{subject}*"}},
         {"type": "section", "text": {"type": "plain_text", "text": without_subject(text)[:2900]}},
     ]})
 

@@ -11,6 +11,7 @@ value from the config has those characters shown as full-width look-alikes, list
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook.base import HookKind, dumps, text_of
@@ -88,9 +89,9 @@ def _actions(values: dict[str, object], language: str) -> list[dict[str, str]]:
             for word, key in links if str(values[key]).startswith(("https://", "http://"))]
 
 
-def card(notification: Notification, config: Config, env: Templates) -> dict[str, object]:
+def card(notification: Notification, config: Config, env: Templates, now: datetime | None = None) -> dict[str, object]:
     """Given a notification, return its Adaptive Card (schema 1.4, which Teams renders everywhere)."""
-    values, _ = text_of(notification, config, env)
+    values, _ = text_of(notification, config, env, now)
     language = config.language
     card: dict[str, object] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                                "type": "AdaptiveCard", "version": "1.4", "body": _body(values, language)}
@@ -101,11 +102,12 @@ def card(notification: Notification, config: Config, env: Templates) -> dict[str
     return card
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
     """Given a notification, return the Workflows message: one Adaptive Card attachment."""
     return dumps({"type": "message", "attachments": [{
         "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-        "content": card(notification, config, env)}]})
+        "content": card(notification, config, env, now)}]})
 
 
 KIND = HookKind("teams", payload)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook.base import HookKind, dumps, error_code_verdict, markdown
+from outage_daemon.channels.webhook.base import HookKind, dumps, error_code_verdict, markdown, text_of
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
 
-def payload(notification: Notification, config: Config, env: Templates) -> bytes:
-    """Given a notification, return WeCom's markdown message (at most 4,000 characters)."""
-    _, text = markdown(notification, config, env)
+def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+            mention: bool = False) -> bytes:
+    """Given a notification, return WeCom's markdown message (at most 4,000 characters); a text message
+    mentioning everyone when ``mention``."""
+    _, text = markdown(notification, config, env, now)
+    if mention:  # WeCom's markdown cannot mention; its text message can, with "@all"
+        _, plain = text_of(notification, config, env, now)
+        return dumps({"msgtype": "text", "text": {"content": plain.strip()[:2000], "mentioned_list": ["@all"]}})
     return dumps({"msgtype": "markdown", "markdown": {"content": text[:4000]}})
 
 
