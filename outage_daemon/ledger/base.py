@@ -3,18 +3,30 @@
 Every write is atomic; recording is idempotent (one row per key, recipient and channel, whoever
 records it first); sending is claimed with a lease, and an outcome is recorded only by the holder
 of the claim it was sent under, so a sender that was paused past its lease cannot overwrite
-another's work. Backends: :mod:`outage_daemon.ledger.sqlite` (the embedded default).
+another's work. Backends: :mod:`outage_daemon.ledger.sqlite` (the embedded default) and
+:mod:`outage_daemon.ledger.postgres` (shared by replicas).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, History, Peer, Revision, Schedule
 
 LEASE = timedelta(seconds=15)
+
+
+def redact(url: str) -> str:
+    """Given a ledger URL, return it fit for a log: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}").geturl()
 
 
 class LedgerError(Exception):
@@ -29,6 +41,10 @@ class Ledger(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Return a block whose ledger calls form one transaction that no other process's exclusive
+        block interleaves with (a read-compute-write step such as a reload); blocks may nest."""
 
     # --- the feed ------------------------------------------------------------------------------
     def revisions(self) -> dict[str, Revision]:
@@ -58,9 +74,11 @@ class Ledger(Protocol):
         """In one transaction, record decisions and pending deliveries; rows already there stay
         as they are (idempotent), so after a crash they are found and retried, never lost."""
 
-    def claim(self, owner: str, now: datetime, lease: timedelta = LEASE, limit: int | None = None) -> list[Delivery]:
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
+              limit: int | None = None) -> list[Delivery]:
         """Given a sender's name, return the pending deliveries due for a try by ``now`` that no one
-        else holds (or whose lease expired), each now claimed by ``owner`` until ``now + lease``."""
+        else holds (or whose lease expired), each now claimed by ``owner`` until ``now + lease``;
+        ``now`` None means the ledger's own clock (the database's, shared by every replica)."""
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,
@@ -80,3 +98,20 @@ class Ledger(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Return the number of deliveries by state."""
+
+    # --- replicas --------------------------------------------------------------------------------
+    def listen(self, hint: Callable[[str], None]) -> None:
+        """From now on, call ``hint(topic)`` (from another thread) when another process records
+        deliveries ('record') or new revisions ('reload'); a hint may be lost: poll anyway."""
+
+    def heartbeat(self, node: str, config_hash: str, version: str, stale: timedelta) -> list[Peer]:
+        """Given this replica's name, config hash and version, store its heartbeat (on the ledger's
+        clock) and return every replica seen within ``stale``, this one included."""
+
+    # --- ledger copy -----------------------------------------------------------------------------
+    def history(self) -> History:
+        """Return everything the ledger holds (claims left out)."""
+
+    def restore(self, history: History) -> None:
+        """Given a history, write it into this empty ledger in one transaction; raise LedgerError
+        when the ledger already holds deliveries or decisions."""
