@@ -4,9 +4,15 @@ The clock is injected once (``clock``); everything the daemon decides goes throu
 ledger as ``run --once``, so a pass that runs twice sends nothing twice.
 
 Timing: a job fires at each reminder's due time within the next ``HORIZON``, and a watch job every
-``WATCH`` seconds re-plans and runs a pass. Every pass reads the wall clock, so a suspend,
-SIGSTOP/SIGCONT or a clock step delays a reminder by at most ``WATCH`` (then within late_limit, the
+``ledger.poll`` (30 s) re-plans and runs a pass. Every pass reads the wall clock, so a suspend,
+SIGSTOP/SIGCONT or a clock step delays a reminder by at most one poll (then within late_limit, the
 catch-up rules apply) and never sends one twice.
+
+Replicas (a shared PostgreSQL ledger): no lock on the state directory; every poll writes a
+heartbeat and compares config hashes (divergence: /healthz degraded, a metric, a log line naming
+the nodes); a peer's NOTIFY runs a pass at once. When the ledger is unreachable the feeds and the
+page are served from memory, /healthz and ``outage_ledger_up`` say so, and passes are retried with
+backoff (at most one poll apart).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from typing import IO
 
 from aiohttp import web
@@ -37,6 +44,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
+from outage_daemon.ledger import LedgerError, is_shared
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Clock, Notifier
 from outage_daemon.publish import atomic_write
@@ -45,7 +53,7 @@ from outage_daemon.web import Published, State, app
 log = logging.getLogger("outage_daemon")
 
 HORIZON = timedelta(hours=2)
-WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
+WATCH = 30.0  # seconds: ledger.poll's default, the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
 
 
@@ -88,6 +96,13 @@ def lock(directory: str) -> IO[str]:
     return handle
 
 
+def _version() -> str:
+    try:
+        return version("outage-daemon")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """Given ``HOST:PORT`` (``[::1]:8080`` for IPv6), return host and port; raise ValueError."""
     host, sep, port = text.rpartition(":")
@@ -112,6 +127,9 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.runner: web.AppRunner | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.unapplied: Config | None = None  # a reload the ledger was unreachable for: applied when it is back
+        self.ledger_wait = 0.5  # seconds before the next try while the ledger is unreachable (doubling)
+        self.hinted = False
 
     @property
     def config(self) -> Config:
@@ -132,7 +150,10 @@ class Daemon:
         metrics.windows.set(len(config.windows))
         metrics.reload_ok.set(1)
         metrics.reload_time.set(time.time())
+        metrics.config_hash.set(int(config.digest[:12] or "0", 16))
         self.state.reload_error = []
+        if self.scheduler.running:
+            self.schedule_watch()
         await self.replan()
         # The config, feeds and caches live until the next reload: keep the collector's full passes
         # off them (they are freed by reference counting when replaced; none of them forms cycles).
@@ -180,6 +201,10 @@ class Daemon:
         except CredentialError as exc:
             self.refuse([f"{self.config.path}: {exc}"])
             return
+        except LedgerError as exc:
+            self.unapplied = config
+            self.ledger_failed(exc)
+            return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()
         sd_notify("READY=1\n" + self.status())
@@ -207,9 +232,18 @@ class Daemon:
         return next((r for r in self.upcoming if r.due > now), None)
 
     async def tick(self) -> None:
-        """One pass: decide what is due by the wall clock now, record it, deliver it."""
+        """One pass: decide what is due by the wall clock now, record it, deliver it; on a ledger
+        error, keep serving and try again later."""
         if self.stopping.is_set():
             return
+        try:
+            await self._tick()
+        except LedgerError as exc:
+            self.ledger_failed(exc)
+            return
+        self.ledger_ok()
+
+    async def _tick(self) -> None:
         async with self.busy:
             notifier = self.notifier
             since = await notifier.since(self.clock())
@@ -228,10 +262,75 @@ class Daemon:
                 await self.replan()
 
     async def watch(self) -> None:
-        """Every WATCH seconds: re-plan against the wall clock, run a pass, tell systemd."""
-        await self.replan()
+        """Every poll: apply a reload the ledger missed, re-plan against the wall clock, write the
+        heartbeat, run a pass, tell systemd."""
+        try:
+            if self.unapplied is not None:
+                async with self.busy:
+                    await self.apply(self.unapplied)
+                self.unapplied = None
+                log.info("reloaded %s: %d windows", self.config.path, len(self.config.windows))
+            await self.replan()
+            await self.beat()
+        except LedgerError as exc:
+            self.ledger_failed(exc)
+            return
         await self.tick()
         sd_notify(self.status())
+
+    def schedule_watch(self) -> None:
+        """(Re)start the watch job at the config's poll interval."""
+        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=self.config.ledger.poll.total_seconds()),
+                               id="watch", misfire_grace_time=None, coalesce=True, replace_existing=True)
+
+    async def beat(self) -> None:
+        """Write this replica's heartbeat; when the replicas seen lately run different configs, say
+        so in /healthz, the metrics and the log (naming the nodes), once per change."""
+        peers = await self.notifier.heartbeat(_version())
+        hashes = {p.node: p.config_hash for p in peers}
+        metrics = self.state.metrics
+        metrics.replicas.set(len(peers))
+        metrics.config_hashes.set(len(set(hashes.values())))
+        divergent = hashes if len(set(hashes.values())) > 1 else {}
+        if divergent and divergent != self.state.divergent:
+            log.warning("replicas run different configs: %s",
+                        ", ".join(f"{node} {digest[:12]}" for node, digest in sorted(divergent.items())))
+        elif self.state.divergent and not divergent:
+            log.info("replicas agree on the config again (%s)", self.config.digest[:12])
+        self.state.divergent = divergent
+
+    def ledger_failed(self, exc: LedgerError) -> None:
+        """Keep serving from memory; say so in /healthz, the metrics and the log; retry with backoff."""
+        wait = self.ledger_wait
+        self.ledger_wait = min(wait * 2, self.config.ledger.poll.total_seconds())
+        self.state.ledger_error = str(exc)
+        self.state.metrics.ledger_up.set(0)
+        self.state.metrics.ledger_errors.inc()
+        log.error("%s; serving from memory, next try in %.1f s", exc, wait)
+        if not self.stopping.is_set() and self.scheduler.running:
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=wait)),
+                                   id="ledger-retry", misfire_grace_time=None, replace_existing=True)
+
+    def ledger_ok(self) -> None:
+        """The ledger answered: clear the error, reset the backoff."""
+        if self.state.ledger_error is not None:
+            log.info("the ledger is reachable again")
+        self.state.ledger_error = None
+        self.ledger_wait = 0.5
+        self.state.metrics.ledger_up.set(1)
+
+    def hint(self, topic: str) -> None:
+        """A peer recorded or reloaded (called from the ledger's LISTEN thread): run a pass soon."""
+        self.loop.call_soon_threadsafe(self._hinted)
+
+    def _hinted(self) -> None:
+        if not self.hinted and not self.stopping.is_set():
+            self.hinted = True
+            self._spawn(self._hint_pass)
+
+    async def _hint_pass(self) -> None:
+        self.hinted = False  # a hint that comes during this pass asks for one more
+        await self.tick()
 
     def status(self) -> str:
         nxt = self.next_reminder(self.clock())
@@ -248,20 +347,26 @@ class Daemon:
 
     async def start(self) -> None:
         """Load the ledger's view of the config, publish, plan, serve HTTP and start the timers."""
+        self.loop = asyncio.get_running_loop()
         await self.notifier.recover()
         await self.apply(self.config)
+        await self.beat()
+        self.ledger_ok()
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
         await site.start()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
-        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH), id="watch", misfire_grace_time=None,
-                               coalesce=True)
+        self.schedule_watch()
         watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
         if watchdog and os.environ.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid()):
             self.scheduler.add_job(_watchdog, IntervalTrigger(seconds=watchdog / 2e6), id="watchdog",
                                    misfire_grace_time=None, coalesce=True)
         self.scheduler.start()
+        if self.notifier.ledger.shared:
+            log.info("replica %s on the shared ledger %s (config %s)", self.notifier.owner, self.notifier.ledger.url,
+                     self.config.digest[:12])
+            self.notifier.ledger.listen(self.hint)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -288,12 +393,14 @@ class Daemon:
 
 def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],
           ledger_url: str | None = None, node: str | None = None) -> int:
-    """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
-    held = lock(directory)
+    """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI). The state
+    directory is locked for a SQLite ledger (one daemon each); replicas share a PostgreSQL one."""
+    held = None if is_shared(ledger_url or "") else lock(directory)
     try:
         return asyncio.run(_serve(config, directory, clock, feeds_dir, listen, ledger_url, node))
     finally:
-        held.close()
+        if held is not None:
+            held.close()
 
 
 async def _serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],
