@@ -119,6 +119,7 @@ class Daemon:
         self.directory, self.clock = directory, clock
         self.feeds_dir, self.listen = feeds_dir, listen
         self.notifier = Notifier.open(config, directory, clock, ledger_url, node)
+        self.notifier.health = self.ledger_health
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
@@ -275,7 +276,8 @@ class Daemon:
         except LedgerError as exc:
             self.ledger_failed(exc)
             return
-        await self.tick()
+        if not self.busy.locked():  # a pass running now (a long fan-out, a ledger away) is not waited for
+            await self.tick()
         sd_notify(self.status())
 
     def schedule_watch(self) -> None:
@@ -300,11 +302,9 @@ class Daemon:
         self.state.divergent = divergent
 
     def ledger_failed(self, exc: LedgerError) -> None:
-        """Keep serving from memory; say so in /healthz, the metrics and the log; retry with backoff."""
+        """A pass failed on the ledger: keep serving from memory, try again with backoff."""
         wait = self.ledger_wait
         self.ledger_wait = min(wait * 2, self.config.ledger.poll.total_seconds())
-        self.state.ledger_error = str(exc)
-        self.state.metrics.ledger_up.set(0)
         self.state.metrics.ledger_errors.inc()
         log.error("%s; serving from memory, next try in %.1f s", exc, wait)
         if not self.stopping.is_set() and self.scheduler.running:
@@ -312,12 +312,17 @@ class Daemon:
                                    id="ledger-retry", misfire_grace_time=None, replace_existing=True)
 
     def ledger_ok(self) -> None:
-        """The ledger answered: clear the error, reset the backoff."""
-        if self.state.ledger_error is not None:
-            log.info("the ledger is reachable again")
-        self.state.ledger_error = None
+        """A pass went through: reset the backoff."""
         self.ledger_wait = 0.5
-        self.state.metrics.ledger_up.set(1)
+
+    def ledger_health(self, error: LedgerError | None) -> None:
+        """After every ledger call: whether it answered, in /healthz, the metrics and the log."""
+        if error is not None and self.state.ledger_error is None:
+            log.error("the ledger is unreachable: %s; serving from memory, retrying", error)
+        elif error is None and self.state.ledger_error is not None:
+            log.info("the ledger is reachable again")
+        self.state.ledger_error = str(error) if error is not None else None
+        self.state.metrics.ledger_up.set(0 if error is not None else 1)
 
     def hint(self, topic: str) -> None:
         """A peer recorded or reloaded (called from the ledger's LISTEN thread): run a pass soon."""
@@ -351,7 +356,6 @@ class Daemon:
         await self.notifier.recover()
         await self.apply(self.config)
         await self.beat()
-        self.ledger_ok()
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)

@@ -102,6 +102,7 @@ class Notifier:
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
+        self.health: Callable[[LedgerError | None], None] = lambda error: None
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -121,8 +122,15 @@ class Notifier:
         return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
 
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run one ledger call on the ledger's own thread, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: func(*args, **kwargs))
+        """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
+        whether the ledger answered (None) or not (the LedgerError, raised too)."""
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self.executor, lambda: func(*args, **kwargs))
+        except LedgerError as exc:
+            self.health(exc)
+            raise
+        self.health(None)
+        return result
 
     async def close(self) -> None:
         """Give up this sender's claims, close the channels and the ledger."""

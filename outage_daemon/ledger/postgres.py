@@ -34,12 +34,13 @@ from outage_daemon.core.records import Attempt, Decision, Delivery, History, Pee
 from outage_daemon.ledger.base import LEASE, LedgerError, redact
 
 log = logging.getLogger("outage_daemon")
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its reconnection warnings: the daemon says it once
 
 CHANNEL = "outage_daemon"
 MIGRATE_LOCK = 0x6F757461_6765_0001  # pg_advisory_xact_lock keys: "outage" + 1 (migrations), + 2 (exclusive)
 EXCLUSIVE_LOCK = 0x6F757461_6765_0002
 CONNECT_TIMEOUT = 5  # seconds to reach the server
-WAIT = 10.0  # seconds a call waits for a pooled connection (the server is down: fail, retry later)
+WAIT = 3.0  # seconds a call waits for a pooled connection (the server is down: fail, retry later)
 SESSION = ("SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '30s'; "
            "SET statement_timeout = '60s'; SET lock_timeout = '20s'")
 P = ParamSpec("P")
