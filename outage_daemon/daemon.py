@@ -242,6 +242,10 @@ class Daemon:
         except LedgerError as exc:
             self.ledger_failed(exc)
             return
+        except asyncio.CancelledError:
+            if self.stopping.is_set():
+                return  # stopped mid-pass: what was not marked stays pending in the ledger
+            raise
         self.ledger_ok()
 
     async def _tick(self) -> None:
@@ -276,6 +280,10 @@ class Daemon:
         except LedgerError as exc:
             self.ledger_failed(exc)
             return
+        except asyncio.CancelledError:
+            if self.stopping.is_set():
+                return
+            raise
         if not self.busy.locked():  # a pass running now (a long fan-out, a ledger away) is not waited for
             await self.tick()
         sd_notify(self.status())

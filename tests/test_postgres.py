@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,6 +13,7 @@ from pgserver import PgServer
 from test_ledger import NOW, decision, pending
 
 from outage_daemon.core.timerules import UTC
+from outage_daemon.credentials import CredentialError
 from outage_daemon.ledger import LedgerError, open_ledger
 
 
@@ -112,3 +114,29 @@ def test_peers_hear_a_record_as_a_hint(pg_url: str) -> None:
     finally:
         hearing.close()
         speaking.close()
+
+
+def test_the_ledger_url_from_the_option_the_environment_a_file_or_a_credential(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from outage_daemon.cli import ledger_url, parser
+
+    for name in ("OUTAGE_DAEMON_LEDGER", "OUTAGE_DAEMON_LEDGER_FILE", "CREDENTIALS_DIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+    args = parser().parse_args(["run", "-c", "x.yaml", "--state-dir", str(tmp_path / "s")])
+    assert ledger_url(args) == f"sqlite:///{tmp_path / 's' / 'ledger.sqlite3'}"
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "ledger-url").write_text("postgresql://ops:from-credential@db/outage\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    assert ledger_url(args) == "postgresql://ops:from-credential@db/outage"
+    (tmp_path / "url").write_text("postgresql://ops:from-file@db/outage\n")
+    monkeypatch.setenv("OUTAGE_DAEMON_LEDGER_FILE", str(tmp_path / "url"))
+    assert ledger_url(args) == "postgresql://ops:from-file@db/outage"
+    monkeypatch.setenv("OUTAGE_DAEMON_LEDGER", "postgresql://db/from-env")
+    assert ledger_url(args) == "postgresql://db/from-env"
+    args.ledger = "postgresql://db/from-option"
+    assert ledger_url(args) == "postgresql://db/from-option"
+    monkeypatch.delenv("OUTAGE_DAEMON_LEDGER")
+    args.ledger = None
+    monkeypatch.setenv("OUTAGE_DAEMON_LEDGER_FILE", str(tmp_path / "missing"))
+    with pytest.raises(CredentialError, match="cannot read secret file"):
+        ledger_url(args)
