@@ -301,7 +301,8 @@ class Daemon:
         metrics = self.state.metrics
         metrics.replicas.set(len(peers))
         metrics.config_hashes.set(len(set(hashes.values())))
-        divergent = hashes if len(set(hashes.values())) > 1 else {}
+        # One daemon per SQLite file: an older row is a predecessor (killed, restarted), not a peer.
+        divergent = hashes if len(set(hashes.values())) > 1 and self.notifier.ledger.shared else {}
         if divergent and divergent != self.state.divergent:
             log.warning("replicas run different configs: %s",
                         ", ".join(f"{node} {digest[:12]}" for node, digest in sorted(divergent.items())))

@@ -137,6 +137,7 @@ class Notifier:
         await close_all(self.channels)
         try:
             await self.db(self.ledger.release, self.owner)
+            await self.db(self.ledger.leave, self.owner)
         except LedgerError as exc:
             log.warning("could not give up this replica's claims (they expire with their lease): %s", exc)
         await self.db(self.ledger.close)

@@ -178,6 +178,8 @@ def test_heartbeats_name_the_live_replicas(ledger: Ledger) -> None:
     peers = ledger.heartbeat("node-a", "a" * 64, "0.1.0", timedelta(minutes=1))
     assert [(p.node, p.config_hash[:1]) for p in peers] == [("node-a", "a"), ("node-b", "b")]
     assert peers[0].last_seen.tzinfo is not None
+    ledger.leave("node-b")
+    assert [p.node for p in ledger.heartbeat("node-a", "a" * 64, "0.1.0", timedelta(minutes=1))] == ["node-a"]
 
 
 def test_history_copies_into_another_backend(ledger: Ledger, tmp_path: Path) -> None:

@@ -108,6 +108,9 @@ class Ledger(Protocol):
         """Given this replica's name, config hash and version, store its heartbeat (on the ledger's
         clock) and return every replica seen within ``stale``, this one included."""
 
+    def leave(self, node: str) -> None:
+        """Remove this replica's heartbeat (a clean stop: its peers stop counting it at once)."""
+
     # --- ledger copy -----------------------------------------------------------------------------
     def history(self) -> History:
         """Return everything the ledger holds (claims left out)."""

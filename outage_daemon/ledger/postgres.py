@@ -400,6 +400,11 @@ class PostgresLedger:
                                 "WHERE last_seen > now() - %s ORDER BY node", (stale,)).fetchall()
         return [Peer(*r) for r in rows]
 
+    @_translated
+    def leave(self, node: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM nodes WHERE node = %s", (node,))
+
     # --- ledger copy ---------------------------------------------------------------------------
     @_translated
     def history(self) -> History:

@@ -289,6 +289,10 @@ class SqliteLedger:
         peers = [Peer(r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4])) for r in rows]
         return [p for p in peers if p.last_seen > now - stale]
 
+    def leave(self, node: str) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
+
     def history(self) -> History:
         meta = {str(r[0]): str(r[1]) for r in self.db.execute("SELECT name, value FROM meta")}
         decisions = tuple(
