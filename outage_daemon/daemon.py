@@ -131,6 +131,8 @@ class Daemon:
         self.unapplied: Config | None = None  # a reload the ledger was unreachable for: applied when it is back
         self.ledger_wait = 0.5  # seconds before the next try while the ledger is unreachable (doubling)
         self.hinted = False
+        self.again = False  # a pass was asked for while one ran
+        self.watching = False
 
     @property
     def config(self) -> Config:
@@ -237,8 +239,14 @@ class Daemon:
         error, keep serving and try again later."""
         if self.stopping.is_set():
             return
+        if self.busy.locked():  # a pass (or a reload, which runs one after) is under way: it runs once more
+            self.again = True
+            return
         try:
-            await self._tick()
+            self.again = True
+            while self.again and not self.stopping.is_set():
+                self.again = False
+                await self._tick()
         except LedgerError as exc:
             self.ledger_failed(exc)
             return
@@ -268,7 +276,16 @@ class Daemon:
 
     async def watch(self) -> None:
         """Every poll: apply a reload the ledger missed, re-plan against the wall clock, write the
-        heartbeat, run a pass, tell systemd."""
+        heartbeat, run a pass, tell systemd; return at once while the previous one still runs."""
+        if self.watching:
+            return
+        self.watching = True
+        try:
+            await self._watch()
+        finally:
+            self.watching = False
+
+    async def _watch(self) -> None:
         try:
             if self.unapplied is not None:
                 async with self.busy:
@@ -284,14 +301,14 @@ class Daemon:
             if self.stopping.is_set():
                 return
             raise
-        if not self.busy.locked():  # a pass running now (a long fan-out, a ledger away) is not waited for
-            await self.tick()
+        await self.tick()
         sd_notify(self.status())
 
     def schedule_watch(self) -> None:
         """(Re)start the watch job at the config's poll interval."""
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=self.config.ledger.poll.total_seconds()),
-                               id="watch", misfire_grace_time=None, coalesce=True, replace_existing=True)
+                               id="watch", misfire_grace_time=None, coalesce=True, replace_existing=True,
+                               max_instances=2)  # the second returns at once while the first still runs
 
     async def beat(self) -> None:
         """Write this replica's heartbeat; when the replicas seen lately run different configs, say
