@@ -241,15 +241,18 @@ class Notifier:
             claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
                                     options.batch if shared else None)
             deadline = start + lease * 0.75 if shared else float("inf")
-            await asyncio.gather(*(self._attempt(d, gates, tally, deadline) for d in claimed))
+            late: list[Delivery] = []
+            await asyncio.gather(*(self._attempt(d, gates, tally, deadline, late) for d in claimed))
+            if late:  # given back at once, unless another replica holds them already (fencing)
+                await self.db(self.ledger.release, self.owner, late)
             if not shared or len(claimed) < options.batch:
                 break
         if tally.abandoned:
-            log.warning("%d claimed deliveries not sent: their lease could have run out (a pause?); whoever "
-                        "holds them next sends them", tally.abandoned)
+            log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a slow "
+                        "server?); given back, unless another replica holds them already", tally.abandoned)
 
     async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally,
-                       deadline: float = float("inf")) -> None:
+                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
         channel = self.channels.get(d.channel)
         if channel is None:
             await self._mark(d, "failed", f"no channel {d.channel}", tally)
@@ -257,6 +260,8 @@ class Notifier:
         async with gates[d.channel]:
             if elapsed() > deadline:
                 tally.abandoned += 1
+                if late is not None:
+                    late.append(d)
                 return
             if self.clock() >= d.expires:
                 await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)

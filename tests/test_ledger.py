@@ -129,6 +129,18 @@ def test_release_gives_claims_back(ledger: Ledger) -> None:
     assert ledger.release() == 2
 
 
+def test_release_of_some_claims_is_fenced(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    stale_a, stale_b = ledger.claim("node-a", NOW, lease=timedelta(seconds=15))
+    [fresh_b] = ledger.claim("node-b", NOW + timedelta(seconds=20), limit=1, lease=timedelta(seconds=1)) or [None]
+    assert fresh_b is not None
+    taken = {fresh_b.recipient}
+    mine = [d for d in (stale_a, stale_b) if d.recipient not in taken]
+    assert ledger.release("node-a", [stale_a, stale_b]) == len(mine) == 1  # not the one node-b took over
+    assert [d.owner for d in ledger.pending() if d.recipient in taken] == ["node-b"]
+    assert [d.recipient for d in ledger.claim("node-c", NOW + timedelta(seconds=20))] == [mine[0].recipient]
+
+
 def test_deliveries_of_one_key(ledger: Ledger) -> None:
     ledger.record([decision("k1"), decision("k2")],
                   [pending("k1", "a@example.com"), pending("k2", "hook", channel="webhook")], NOW)

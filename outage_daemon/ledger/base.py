@@ -84,8 +84,9 @@ class Ledger(Protocol):
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,
         for each, False (and change nothing) when its claim is no longer held (fencing)."""
 
-    def release(self, owner: str | None = None) -> int:
-        """Give up the claims of ``owner`` (every claim when None); return how many."""
+    def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
+        """Give up the claims of ``owner`` (every claim when None), or with ``only``, of just those
+        deliveries, each while still held under the claim it carries (fencing); return how many."""
 
     def pending(self, now: datetime | None = None) -> list[Delivery]:
         """Return the deliveries not yet made (only those due for a try by ``now``, if given)."""

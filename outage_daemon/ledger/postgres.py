@@ -330,7 +330,16 @@ class PostgresLedger:
         return [(d.key, d.recipient, d.channel) in held for d in ds]
 
     @_translated
-    def release(self, owner: str | None = None) -> int:
+    def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
+        if only:
+            with self._tx() as conn:
+                return conn.execute(
+                    "UPDATE deliveries d SET owner = NULL, lease_until = NULL FROM unnest(%s::text[], %s::text[], "
+                    "%s::text[], %s::text[], %s::int8[]) AS v(key, recipient, channel, owner, claim) "
+                    "WHERE d.key = v.key AND d.recipient = v.recipient AND d.channel = v.channel "
+                    "AND d.state = 'pending' AND d.owner IS NOT DISTINCT FROM v.owner AND d.claim = v.claim",
+                    ([d.key for d in only], [d.recipient for d in only], [d.channel for d in only],
+                     [d.owner for d in only], [d.claim for d in only])).rowcount
         with self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE deliveries SET owner = NULL, lease_until = NULL WHERE state = 'pending' "

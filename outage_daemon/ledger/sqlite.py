@@ -247,7 +247,13 @@ class SqliteLedger:
                 held.append(cursor.rowcount == 1)
         return held
 
-    def release(self, owner: str | None = None) -> int:
+    def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
+        if only:
+            with self._tx():
+                return sum(self.db.execute(
+                    "UPDATE deliveries SET owner = NULL, lease_until = NULL WHERE key = ? AND recipient = ? "
+                    "AND channel = ? AND state = 'pending' AND owner IS ? AND claim = ?",
+                    (d.key, d.recipient, d.channel, d.owner, d.claim)).rowcount for d in only)
         with self._tx():
             cursor = self.db.execute(
                 "UPDATE deliveries SET owner = NULL, lease_until = NULL "
