@@ -270,6 +270,27 @@ def bench_responsiveness(n: int, folder: Path, quick: bool) -> None:
     startup = r["startup_s"]
     row(f"start-up to READY=1, {n:,} windows × 20 recipients", f"{startup:.2f} s", "",
         verdict(startup < 3) + " (< 3 s)")  # type: ignore[operator]
+def bench_replicas(folder: Path, quick: bool) -> None:
+    """8. Replicas on one PostgreSQL: fan-out by 1 and 3 of them next to one SQLite daemon, lateness,
+    takeover after kill -9 (quick: 200 recipients, a 3 s lease and a 1 s poll)."""
+    from replicas_bench import bench_replicas as run
+
+    r = run(folder / "replicas", quick)
+    RESULTS["replicas"] = r
+    base = r["sqlite_1"]["per_s"]  # type: ignore[index]
+    n = r["sqlite_1"]["recipients"]  # type: ignore[index]
+    row(f"daemon fan-out, {n:,} recipients, SQLite", f"{base:.0f} msg/s", "(due time to last sent)", "")
+    for k in (1, 3):
+        rate = r[f"postgres_{k}"]["per_s"]  # type: ignore[index]
+        row(f"daemon fan-out, {n:,} recipients, {k} replica{'s' if k > 1 else ''} on PostgreSQL", f"{rate:.0f} msg/s",
+            f"{base:.0f} msg/s SQLite daemon", f"{rate / base:.2f}×")
+    three = r["postgres_3"]
+    row(f"reminder lateness, 3 replicas, {n:,} recipients", f"{three['first_late_ms']:.0f} ms first",  # type: ignore[index]
+        f"{three['last_late_ms']:.0f} ms last", "")  # type: ignore[index]
+    take = r["takeover"]
+    row(f"takeover after kill -9 ({take['held_at_kill']} claims held)", f"{take['takeover_s']:.1f} s",  # type: ignore[index]
+        f"lease + poll = {take['target_s']:.0f} s", verdict(take["takeover_s"] <= take["target_s"])  # type: ignore[index]
+        + " (≤ lease + poll)")
 
 
 def main() -> int:
@@ -286,6 +307,7 @@ def main() -> int:
         bench_fanout(200 if args.quick else 1000, folder, repeat)
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
         bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)
+        bench_replicas(folder, args.quick)
     RESULTS["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started, "cpus": os.cpu_count(),
                        "python": sys.version.split()[0]}
     widths = [max(len(r[i]) for r in [("what", "measured", "baseline (same run)", "target"), *ROWS])

@@ -32,10 +32,10 @@ from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Entry, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
-from outage_daemon.credentials import CredentialError
+from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
-from outage_daemon.ledger import LedgerError, default_url, open_ledger
+from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import load
 from outage_daemon.notices import command as notice_command
 from outage_daemon.pipeline import Notifier, Tally
@@ -188,8 +188,9 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
         now = parse_instant(args.now, config.tz)
     ledger = open_ledger(ledger_url(args))
     try:
-        revisions = revise_all(config, ledger.revisions(), now)
-        ledger.save_revisions(revisions.values())
+        with ledger.exclusive():  # replicas may be storing revisions too
+            revisions = revise_all(config, ledger.revisions(), now)
+            ledger.save_revisions(revisions.values())
     finally:
         ledger.close()
     for filename, data in render_all(config, revisions, now).items():
@@ -199,9 +200,21 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+LEDGER_CREDENTIAL = "ledger-url"
+
+
 def ledger_url(args: argparse.Namespace) -> str:
-    """Return the ledger's URL: ``--ledger``, else $OUTAGE_DAEMON_LEDGER, else SQLite in the state directory."""
-    return args.ledger or os.environ.get("OUTAGE_DAEMON_LEDGER") or default_url(state_dir(args.state_dir))
+    """Return the ledger's URL: ``--ledger``, else $OUTAGE_DAEMON_LEDGER, else the file named by
+    $OUTAGE_DAEMON_LEDGER_FILE, else the systemd credential ``ledger-url``, else SQLite in the state
+    directory; raise CredentialError when a named file cannot be read. (The file and the credential
+    keep a password out of the process list and the unit.)"""
+    if args.ledger or os.environ.get("OUTAGE_DAEMON_LEDGER"):
+        return str(args.ledger or os.environ["OUTAGE_DAEMON_LEDGER"])
+    named = os.environ.get("OUTAGE_DAEMON_LEDGER_FILE")
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not named and folder and os.path.exists(os.path.join(folder, LEDGER_CREDENTIAL)):
+        named = os.path.join(folder, LEDGER_CREDENTIAL)
+    return (secret(named, None) or "").strip() if named else default_url(state_dir(args.state_dir))
 
 
 def cmd_run(args: argparse.Namespace, now: datetime) -> int:
@@ -225,13 +238,14 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
             await notifier.close()
 
     try:
-        held = lock(directory)
+        held = None if is_shared(ledger_url(args)) else lock(directory)
     except OSError as exc:
         raise StartupError(startup_message(exc, listen, directory)) from exc
     try:
         tally = asyncio.run(once())
     finally:
-        held.close()
+        if held is not None:
+            held.close()
     happened = tally.decided or tally.skipped or tally.sent or tally.failed or tally.retrying
     if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
         print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
@@ -397,10 +411,31 @@ def cmd_schema(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def cmd_ledger_copy(args: argparse.Namespace, now: datetime) -> int:
+    """Copy every decision, delivery, revision, schedule and meta of one ledger into an empty one."""
+    if args.source.startswith("sqlite:///") and not os.path.exists(args.source[len("sqlite:///"):]):
+        raise UsageError(f"no ledger at {args.source}")
+    source = open_ledger(args.source)
+    try:
+        history = source.dump()
+    finally:
+        source.close()
+    target = open_ledger(args.target)
+    try:
+        target.restore(history)
+    finally:
+        target.close()
+    print(f"copied {len(history.deliveries)} deliveries, {len(history.decisions)} decisions, "
+          f"{len(history.revisions)} revisions and {len(history.schedules)} schedules from {redact(args.source)} "
+          f"to {redact(args.target)}")
+    return 0
+
+
 def ledger_option(p: argparse.ArgumentParser) -> None:
     """Add ``--ledger URL`` to a command that opens the ledger."""
-    p.add_argument("--ledger", metavar="URL", help="the ledger (default: $OUTAGE_DAEMON_LEDGER, else "
-                   "sqlite:///STATE_DIR/ledger.sqlite3)")
+    p.add_argument("--ledger", metavar="URL", help="the ledger: sqlite:///PATH or postgresql://USER@HOST/DB "
+                   "(default: $OUTAGE_DAEMON_LEDGER, else the file named by $OUTAGE_DAEMON_LEDGER_FILE, else the "
+                   "systemd credential ledger-url, else sqlite:///STATE_DIR/ledger.sqlite3)")
 
 
 EXAMPLES = {
@@ -416,6 +451,8 @@ EXAMPLES = {
                "  outage-daemon history -c /etc/outage-daemon/config.yaml --recipient li.na@example.com --json",
     "schema": "outage-daemon schema > /etc/outage-daemon/outage-daemon.schema.json\n"
               "  # then, as the config's first line:  # yaml-language-server: $schema=outage-daemon.schema.json",
+    "ledger": "outage-daemon ledger copy sqlite:////var/lib/outage-daemon/ledger.sqlite3 "
+              "postgresql://outage@db.example.com/outage",
     "import-notice": "outage-daemon import-notice notice.eml --prefix vat --format include > windows.d/vat.yaml",
 }
 
@@ -502,6 +539,14 @@ def _answering(command: Command) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.add_argument("--state-dir", metavar="DIR", help="where the ledger is ($STATE_DIRECTORY, else state/)")
     ledger_option(p)
+    p = command("ledger", "work on a ledger itself", cmd_ledger_copy, config=False)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("copy", help="copy a ledger's history into an empty one (e.g. SQLite into PostgreSQL)",
+                           description="Copy a ledger's history into an empty one (e.g. SQLite into PostgreSQL), "
+                           "so that what was sent is not sent again.")
+    p.add_argument("source", metavar="FROM_URL", help="the ledger to read, e.g. sqlite:////var/lib/outage-daemon/"
+                   "ledger.sqlite3")
+    p.add_argument("target", metavar="TO_URL", help="an empty ledger to write, e.g. postgresql://outage@db/outage")
 
 
 def under_journald() -> bool:

@@ -4,9 +4,15 @@ The clock is injected once (``clock``); everything the daemon decides goes throu
 ledger as ``run --once``, so a pass that runs twice sends nothing twice.
 
 Timing: a job fires at each reminder's due time within the next ``HORIZON``, and a watch job every
-``WATCH`` seconds re-plans and runs a pass. Every pass reads the wall clock, so a suspend,
-SIGSTOP/SIGCONT or a clock step delays a reminder by at most ``WATCH`` (then within late_limit, the
+``ledger.poll`` (30 s) re-plans and runs a pass. Every pass reads the wall clock, so a suspend,
+SIGSTOP/SIGCONT or a clock step delays a reminder by at most one poll (then within late_limit, the
 catch-up rules apply) and never sends one twice.
+
+Replicas (a shared PostgreSQL ledger): no lock on the state directory; every poll writes a
+heartbeat and compares config hashes (divergence: /healthz degraded, a metric, a log line naming
+the nodes); a peer's NOTIFY runs a pass at once. When the ledger is unreachable the feeds and the
+page are served from memory, /healthz and ``outage_ledger_up`` say so, and passes are retried with
+backoff (at most one poll apart).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from typing import IO
 
 from aiohttp import web
@@ -39,6 +46,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
+from outage_daemon.ledger import LedgerError, is_shared
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Clock, Notifier
 from outage_daemon.publish import atomic_write
@@ -47,7 +55,7 @@ from outage_daemon.web import Published, State, app
 log = logging.getLogger("outage_daemon")
 
 HORIZON = timedelta(hours=2)
-WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
+WATCH = 30.0  # seconds: ledger.poll's default, the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
 
@@ -92,6 +100,13 @@ def lock(directory: str) -> IO[str]:
     return handle
 
 
+def _version() -> str:
+    try:
+        return version("outage-daemon")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """Given ``HOST:PORT`` (``[::1]:8080`` for IPv6), return host and port; raise ValueError."""
     host, sep, port = text.rpartition(":")
@@ -108,6 +123,7 @@ class Daemon:
         self.directory, self.clock = directory, clock
         self.feeds_dir, self.listen = feeds_dir, listen
         self.notifier = Notifier.open(config, directory, clock, ledger_url, node)
+        self.notifier.health = self.ledger_health
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
@@ -118,6 +134,11 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.runner: web.AppRunner | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.unapplied: Config | None = None  # a reload the ledger was unreachable for: applied when it is back
+        self.ledger_wait = 0.5  # seconds before the next try while the ledger is unreachable (doubling)
+        self.hinted = False
+        self.again = False  # a pass was asked for while one ran
+        self.watching = False
 
     @property
     def config(self) -> Config:
@@ -143,7 +164,10 @@ class Daemon:
         metrics.windows.set(len(config.windows))
         metrics.reload_ok.set(1)
         metrics.reload_time.set(time.time())
+        metrics.config_hash.set(int(config.digest[:12] or "0", 16))
         self.state.reload_error = []
+        if self.scheduler.running:
+            self.schedule_watch()
         await self.replan()
         return tokens
 
@@ -198,6 +222,10 @@ class Daemon:
         except CredentialError as exc:
             self.refuse([f"{self.config.path}: {exc}"])
             return
+        except LedgerError as exc:
+            self.unapplied = config
+            self.ledger_failed(exc)
+            return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()
         sd_notify("READY=1\n" + self.status())
@@ -231,9 +259,28 @@ class Daemon:
         return near or (beyond if beyond is not None and beyond.due > now else None)
 
     async def tick(self) -> None:
-        """One pass: decide what is due by the wall clock now, record it, deliver it."""
+        """One pass: decide what is due by the wall clock now, record it, deliver it; on a ledger
+        error, keep serving and try again later."""
         if self.stopping.is_set():
             return
+        if self.busy.locked():  # a pass (or a reload, which runs one after) is under way: it runs once more
+            self.again = True
+            return
+        try:
+            self.again = True
+            while self.again and not self.stopping.is_set():
+                self.again = False
+                await self._tick()
+        except LedgerError as exc:
+            self.ledger_failed(exc)
+            return
+        except asyncio.CancelledError:
+            if self.stopping.is_set():
+                return  # stopped mid-pass: what was not marked stays pending in the ledger
+            raise
+        self.ledger_ok()
+
+    async def _tick(self) -> None:
         async with self.busy:
             notifier = self.notifier
             since = await notifier.since(self.clock())
@@ -252,10 +299,93 @@ class Daemon:
                 await self.replan()
 
     async def watch(self) -> None:
-        """Every WATCH seconds: re-plan against the wall clock, run a pass, tell systemd."""
-        await self.replan()
+        """Every poll: apply a reload the ledger missed, re-plan against the wall clock, write the
+        heartbeat, run a pass, tell systemd; return at once while the previous one still runs."""
+        if self.watching:
+            return
+        self.watching = True
+        try:
+            await self._watch()
+        finally:
+            self.watching = False
+
+    async def _watch(self) -> None:
+        try:
+            if self.unapplied is not None:
+                async with self.busy:
+                    await self.apply(self.unapplied)
+                self.unapplied = None
+                log.info("reloaded %s: %d windows", self.config.path, len(self.config.windows))
+            await self.replan()
+            await self.beat()
+        except LedgerError as exc:
+            self.ledger_failed(exc)
+            return
+        except asyncio.CancelledError:
+            if self.stopping.is_set():
+                return
+            raise
         await self.tick()
         sd_notify(self.status())
+
+    def schedule_watch(self) -> None:
+        """(Re)start the watch job at the config's poll interval."""
+        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=self.config.ledger.poll.total_seconds()),
+                               id="watch", misfire_grace_time=None, coalesce=True, replace_existing=True,
+                               max_instances=2)  # the second returns at once while the first still runs
+
+    async def beat(self) -> None:
+        """Write this replica's heartbeat; when the replicas seen lately run different configs, say
+        so in /healthz, the metrics and the log (naming the nodes), once per change."""
+        peers = await self.notifier.heartbeat(_version())
+        hashes = {p.node: p.config_hash for p in peers}
+        metrics = self.state.metrics
+        metrics.replicas.set(len(peers))
+        metrics.config_hashes.set(len(set(hashes.values())))
+        # One daemon per SQLite file: an older row is a predecessor (killed, restarted), not a peer.
+        divergent = hashes if len(set(hashes.values())) > 1 and self.notifier.ledger.shared else {}
+        if divergent and divergent != self.state.divergent:
+            log.warning("replicas run different configs: %s",
+                        ", ".join(f"{node} {digest[:12]}" for node, digest in sorted(divergent.items())))
+        elif self.state.divergent and not divergent:
+            log.info("replicas agree on the config again (%s)", self.config.digest[:12])
+        self.state.divergent = divergent
+
+    def ledger_failed(self, exc: LedgerError) -> None:
+        """A pass failed on the ledger: keep serving from memory, try again with backoff."""
+        wait = self.ledger_wait
+        self.ledger_wait = min(wait * 2, self.config.ledger.poll.total_seconds())
+        self.state.metrics.ledger_errors.inc()
+        log.error("%s; serving from memory, next try in %.1f s", exc, wait)
+        if not self.stopping.is_set() and self.scheduler.running:
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=wait)),
+                                   id="ledger-retry", misfire_grace_time=None, replace_existing=True)
+
+    def ledger_ok(self) -> None:
+        """A pass went through: reset the backoff."""
+        self.ledger_wait = 0.5
+
+    def ledger_health(self, error: LedgerError | None) -> None:
+        """After every ledger call: whether it answered, in /healthz, the metrics and the log."""
+        if error is not None and self.state.ledger_error is None:
+            log.error("the ledger is unreachable: %s; serving from memory, retrying", error)
+        elif error is None and self.state.ledger_error is not None:
+            log.info("the ledger is reachable again")
+        self.state.ledger_error = str(error) if error is not None else None
+        self.state.metrics.ledger_up.set(0 if error is not None else 1)
+
+    def hint(self, topic: str) -> None:
+        """A peer recorded or reloaded (called from the ledger's LISTEN thread): run a pass soon."""
+        self.loop.call_soon_threadsafe(self._hinted)
+
+    def _hinted(self) -> None:
+        if not self.hinted and not self.stopping.is_set():
+            self.hinted = True
+            self._spawn(self._hint_pass)
+
+    async def _hint_pass(self) -> None:
+        self.hinted = False  # a hint that comes during this pass asks for one more
+        await self.tick()
 
     def status(self) -> str:
         """Return systemd's STATUS= line: the windows and the next reminder, however far away."""
@@ -274,21 +404,26 @@ class Daemon:
     async def start(self) -> None:
         """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
         render meanwhile (a feed request waits for them), so reminders never wait for a render."""
+        self.loop = asyncio.get_running_loop()
         await self.notifier.recover()
         tokens = await self.adopt(self.config)
         self._spawn(lambda: self.republish(tokens))
+        await self.beat()
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
         await site.start()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
-        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH), id="watch", misfire_grace_time=None,
-                               coalesce=True)
+        self.schedule_watch()
         watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
         if watchdog and os.environ.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid()):
             self.scheduler.add_job(_watchdog, IntervalTrigger(seconds=watchdog / 2e6), id="watchdog",
                                    misfire_grace_time=None, coalesce=True)
         self.scheduler.start()
+        if self.notifier.ledger.shared:
+            log.info("replica %s on the shared ledger %s (config %s)", self.notifier.owner, self.notifier.ledger.url,
+                     self.config.digest[:12])
+            self.notifier.ledger.listen(self.hint)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -315,8 +450,9 @@ class Daemon:
 
 def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],
           ledger_url: str | None = None, node: str | None = None) -> int:
-    """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
-    held = lock(directory)
+    """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI). The state
+    directory is locked for a SQLite ledger (one daemon each); replicas share a PostgreSQL one."""
+    held = None if is_shared(ledger_url or "") else lock(directory)
     # Planning, rendering and the ledger run on worker threads; the event loop waits for the GIL
     # each time it wakes. A 1 ms switch interval (default 5 ms) keeps an HTTP request that wakes it
     # several times from queueing behind a long render.
@@ -324,7 +460,8 @@ def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, l
     try:
         return asyncio.run(_serve(config, directory, clock, feeds_dir, listen, ledger_url, node))
     finally:
-        held.close()
+        if held is not None:
+            held.close()
 
 
 async def _serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, listen: tuple[str, int],

@@ -5,8 +5,10 @@ The only module of the core that touches files, and only the config's own.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import glob
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +55,7 @@ def _load(path: str) -> Config:
     problems: list[Problem] = []
     main = read(path, schema(), problems, required=True)
     included: list[Item] = []
+    sources = [path]
     if main is not None:
         spec = _include_spec()
         base = os.path.dirname(path)
@@ -70,9 +73,22 @@ def _load(path: str) -> Config:
                 item = read(name, spec, problems, required=False)
                 if item is not None:
                     included.append(item)
+                    sources.append(name)
     if main is None:
         raise ConfigError(problems)
-    return build(main, included, problems)
+    return dataclasses.replace(build(main, included, problems), digest=digest(sources))
+
+
+def digest(paths: list[str]) -> str:
+    """Given the files a config was read from (the main one first), return the SHA-256 of their
+    names (relative to the main file) and contents: equal on every replica with the same files."""
+    base = os.path.dirname(paths[0])
+    total = hashlib.sha256()
+    for name in paths:
+        with open(name, "rb") as handle:
+            data = handle.read()
+        total.update(os.path.relpath(name, base).encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+    return total.hexdigest()
 
 
 def _include_spec() -> dict[str, Any]:

@@ -7,6 +7,11 @@ restartable: a delivery is recorded as pending before it is attempted and marked
 the other side accepted it, under a claim, so a crash loses nothing and repeats at most what was
 in flight. Ledger calls, rendering and planning run off the event loop (the ledger on one worker
 thread of its own), so HTTP and timers stay responsive during a large pass.
+
+On a ledger that replicas share, a reload and a recording each run as one exclusive step (two
+replicas reloading the same change record one set of notices and store the same revisions), and
+deliveries are claimed in batches on the database's clock; none is sent once its lease may have
+run out (a replica paused past its lease sends nothing it no longer holds).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,14 +34,15 @@ from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.records import Attempt, Delivery, Revision, Schedule
+from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
-from outage_daemon.ledger import Ledger, default_url, open_ledger
+from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
 log = logging.getLogger("outage_daemon")
 
 LOOKBACK_CAP = timedelta(days=30)
 MAX_BACKOFF = timedelta(minutes=30)
+MARK_PATIENCE = 120.0  # seconds an outcome waits for an unreachable ledger before its pass fails
 Clock = Callable[[], datetime]
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,6 +57,12 @@ class Tally:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    abandoned: int = 0  # claimed, but not sent: the lease could have run out first
+
+
+def elapsed() -> float:
+    """Return seconds on a clock that only goes forward and counts suspend and SIGSTOP (leases)."""
+    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
 
 
 def node_name() -> str:
@@ -90,6 +103,7 @@ class Notifier:
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
+        self.health: Callable[[LedgerError | None], None] = lambda error: None
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -109,13 +123,24 @@ class Notifier:
         return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
 
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run one ledger call on the ledger's own thread, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: func(*args, **kwargs))
+        """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
+        whether the ledger answered (None) or not (the LedgerError, raised too)."""
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self.executor, lambda: func(*args, **kwargs))
+        except LedgerError as exc:
+            self.health(exc)
+            raise
+        self.health(None)
+        return result
 
     async def close(self) -> None:
         """Give up this sender's claims, close the channels and the ledger."""
         await close_all(self.channels)
-        await self.db(self.ledger.release, self.owner)
+        try:
+            await self.db(self.ledger.release, self.owner)
+            await self.db(self.ledger.leave, self.owner)
+        except LedgerError as exc:
+            log.warning("could not give up this replica's claims (they expire with their lease): %s", exc)
         await self.db(self.ledger.close)
         self.executor.shutdown(wait=True)
 
@@ -142,6 +167,10 @@ class Notifier:
         return await self.db(self._accept, config, now, list(candidates))
 
     def _accept(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
+        with self.ledger.exclusive():  # replicas reloading at once: one after the other, one set of notices
+            return self._accept_alone(config, now, candidates)
+
+    def _accept_alone(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
         ledger = self.ledger
         self.revisions = revise_all(config, ledger.revisions(), now)
         ledger.save_revisions(self.revisions.values())
@@ -173,6 +202,10 @@ class Notifier:
         return await self.db(self._record, self.clock(), list(candidates), [])
 
     def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
+        with self.ledger.exclusive():  # what a peer decided meanwhile is seen, not decided again
+            return self._record_alone(now, candidates, notices)
+
+    def _record_alone(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
         due = [r for r in candidates if r.due <= now]
         reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now)
         everything = notices + reminders
@@ -197,17 +230,40 @@ class Notifier:
 
     async def deliver(self, tally: Tally) -> None:
         """Claim every pending delivery due for a try now and attempt it, each channel at most
-        ``channel.concurrency`` at once; record each outcome under the claim it was sent under."""
-        gates = {name: asyncio.Semaphore(max(c.concurrency, 1)) for name, c in self.channels.items()}
-        claimed = await self.db(self.ledger.claim, self.owner, self.clock())
-        await asyncio.gather(*(self._attempt(d, gates, tally) for d in claimed))
+        ``channel.concurrency`` at once; record each outcome under the claim it was sent under.
 
-    async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally) -> None:
+        On a shared ledger: in batches, claimed on the database clock, each delivery sent only
+        while at least a quarter of its lease is left (else left for whoever holds it next)."""
+        gates = {name: asyncio.Semaphore(max(c.concurrency, 1)) for name, c in self.channels.items()}
+        options, shared = self.config.ledger, self.ledger.shared
+        lease = options.lease.total_seconds()
+        while True:
+            start = elapsed()
+            claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
+                                    options.batch if shared else None)
+            deadline = start + lease * 0.75 if shared else float("inf")
+            late: list[Delivery] = []
+            await asyncio.gather(*(self._attempt(d, gates, tally, deadline, late) for d in claimed))
+            if late:  # given back at once, unless another replica holds them already (fencing)
+                await self.db(self.ledger.release, self.owner, late)
+            if not shared or len(claimed) < options.batch:
+                break
+        if tally.abandoned:
+            log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a slow "
+                        "server?); given back, unless another replica holds them already", tally.abandoned)
+
+    async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally,
+                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
         channel = self.channels.get(d.channel)
         if channel is None:
             await self._mark(d, "failed", f"no channel {d.channel}", tally)
             return
         async with gates[d.channel]:
+            if elapsed() > deadline:
+                tally.abandoned += 1
+                if late is not None:
+                    late.append(d)
+                return
             if self.clock() >= d.expires:
                 await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
                 return
@@ -241,16 +297,33 @@ class Notifier:
             tally.retrying += 1
 
     async def _write_marks(self) -> None:
+        """Write the waiting outcomes; while the ledger is unreachable, keep them and retry (with
+        backoff, for MARK_PATIENCE), so that an outage of the database sends nothing twice."""
+        wait, since = 0.2, elapsed()
         while self.marks:
             batch, self.marks = self.marks, []
             try:
                 held = await self.db(self.ledger.mark, [attempt for attempt, _ in batch])
+            except LedgerError as exc:
+                if elapsed() - since < MARK_PATIENCE:
+                    log.warning("ledger unreachable, %d outcomes kept to record in %.1f s: %s", len(batch), wait, exc)
+                    self.marks = batch + self.marks
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, 5.0)
+                    continue
+                for _, waiter in batch:
+                    waiter.set_exception(exc)
             except Exception as exc:  # noqa: BLE001 - handed to every waiter of the batch
                 for _, waiter in batch:
                     waiter.set_exception(exc)
-                continue
-            for (_, waiter), ok in zip(batch, held, strict=True):
-                waiter.set_result(ok)
+            else:
+                for (_, waiter), ok in zip(batch, held, strict=True):
+                    waiter.set_result(ok)
+
+    async def heartbeat(self, version: str) -> list[Peer]:
+        """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""
+        stale = self.config.ledger.poll * 3 + timedelta(seconds=10)
+        return await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, stale)
 
     async def next_try(self) -> datetime | None:
         """Return when the earliest pending delivery is due for its next try, or None."""

@@ -61,6 +61,13 @@ class Metrics:
         self.next_due = Gauge("outage_next_reminder_timestamp_seconds", "Due time of the next reminder", registry=r)
         self.feed_bytes = Gauge("outage_feed_bytes", "Size of each published feed", ["feed"], registry=r)
         self.windows = Gauge("outage_windows", "Windows in the loaded config", registry=r)
+        self.ledger_up = Gauge("outage_ledger_up", "1 if the last call to the ledger succeeded", registry=r)
+        self.ledger_errors = PromCounter("outage_ledger_errors", "Passes that failed on the ledger", registry=r)
+        self.config_hash = Gauge("outage_config_hash", "The loaded config's SHA-256, its first 48 bits as a number "
+                                 "(like alertmanager_config_hash)", registry=r)
+        self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
+        self.config_hashes = Gauge("outage_replicas_config_hashes", "Distinct config hashes among those replicas "
+                                   "(more than 1: they disagree)", registry=r)
 
 
 @dataclass
@@ -74,6 +81,8 @@ class State:
     reload_error: list[str] = field(default_factory=list)
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     reloaded_at: datetime | None = None
+    ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
+    divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
 
 
 STATE = web.AppKey("state", State)
@@ -208,6 +217,14 @@ async def healthz(request: web.Request) -> web.Response:
     if state.reload_error:
         body = {"status": "degraded", "reason": "the last reload was refused; running on the previous config",
                 "errors": state.reload_error}
+        return web.json_response(body, status=503)
+    if state.ledger_error:
+        body = {"status": "degraded", "reason": "the ledger is unreachable; serving from memory, retrying",
+                "errors": [state.ledger_error]}
+        return web.json_response(body, status=503)
+    if state.divergent:
+        body = {"status": "degraded", "reason": "replicas run different configs",
+                "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
         return web.json_response(body, status=503)
     return web.json_response({"status": "ok", "windows": len(state.config.windows)})
 

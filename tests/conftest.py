@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import PgServer
 
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.model import Config
@@ -45,3 +46,17 @@ def errors_of(write: Callable[..., Path], tmp_path: Path) -> Callable[[str], lis
         return [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
 
     return _errors
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL for the session: $OUTAGE_TEST_POSTGRES, else one started here."""
+    server = PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL."""
+    return pg_server.database()

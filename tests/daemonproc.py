@@ -17,7 +17,7 @@ from smtpsink import free_port
 
 class Daemon:
     def __init__(self, config: Path, state: Path, watchdog_usec: int | None = 1_000_000,
-                 feeds: Path | None = None) -> None:
+                 feeds: Path | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.config, self.state, self.port = config, state, free_port()
         self.log = state.parent / f"daemon-{self.port}.log"
         self.notify_path = str(state.parent / f"notify-{self.port}.sock")
@@ -25,15 +25,16 @@ class Daemon:
         self.notify.bind(self.notify_path)
         self.notify.settimeout(0.2)
         self.messages: list[str] = []
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+        environ = dict(os.environ, NOTIFY_SOCKET=self.notify_path, **(env or {}))
         if watchdog_usec:
-            env["WATCHDOG_USEC"] = str(watchdog_usec)
+            environ["WATCHDOG_USEC"] = str(watchdog_usec)
         args = [sys.executable, "-m", "outage_daemon", "run", "-c", str(config), "--state-dir", str(state),
                 "--listen", f"127.0.0.1:{self.port}"]
         if feeds:
             args += ["--feeds-dir", str(feeds)]
+        args += extra or []
         self.handle = self.log.open("ab")
-        self.proc = subprocess.Popen(args, env=env, stdout=self.handle, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env=environ, stdout=self.handle, stderr=subprocess.STDOUT)
 
     @property
     def url(self) -> str:

@@ -81,7 +81,7 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout.startswith("outage-daemon ")
 
 
-COMMANDS = ["check", "preview", "render", "run", "send-test", "announce", "history", "schema", "import-notice"]
+COMMANDS = ["check", "preview", "render", "run", "send-test", "announce", "history", "schema", "import-notice", "ledger"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

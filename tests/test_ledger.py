@@ -14,7 +14,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -22,6 +22,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty ledger of each backend."""
     if request.param == "sqlite":
         return default_url(str(tmp_path / "state"))
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     raise AssertionError(request.param)
 
 
@@ -127,6 +129,18 @@ def test_release_gives_claims_back(ledger: Ledger) -> None:
     assert ledger.release() == 2
 
 
+def test_release_of_some_claims_is_fenced(ledger: Ledger) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    stale_a, stale_b = ledger.claim("node-a", NOW, lease=timedelta(seconds=15))
+    [fresh_b] = ledger.claim("node-b", NOW + timedelta(seconds=20), limit=1, lease=timedelta(seconds=1)) or [None]
+    assert fresh_b is not None
+    taken = {fresh_b.recipient}
+    mine = [d for d in (stale_a, stale_b) if d.recipient not in taken]
+    assert ledger.release("node-a", [stale_a, stale_b]) == len(mine) == 1  # not the one node-b took over
+    assert [d.owner for d in ledger.pending() if d.recipient in taken] == ["node-b"]
+    assert [d.recipient for d in ledger.claim("node-c", NOW + timedelta(seconds=20))] == [mine[0].recipient]
+
+
 def test_deliveries_of_one_key(ledger: Ledger) -> None:
     ledger.record([decision("k1"), decision("k2")],
                   [pending("k1", "a@example.com"), pending("k2", "hook", channel="webhook")], NOW)
@@ -172,3 +186,52 @@ def test_history_answers_what_was_decided_sent_skipped_and_failed(ledger: Ledger
     assert [e.state for e in ledger.history(recipient="li.na@example.com")] == ["failed"]
     assert [e.state for e in ledger.history(window="w1", recipient="a@example.com")] == ["sent"]
     assert ledger.history(window="nope") == []
+def test_claim_on_the_ledgers_own_clock(ledger: Ledger) -> None:
+    real = datetime.now(UTC)
+    ledger.record([decision("k1")], [pending("k1", "a@example.com", real - timedelta(seconds=1)),
+                                     pending("k1", "b@example.com", real + timedelta(hours=1))], real)
+    [mine] = ledger.claim("node-a", None, lease=timedelta(minutes=5))
+    assert mine.recipient == "a@example.com"
+    assert ledger.claim("node-b", None) == []  # held, on the same clock
+
+
+def test_exclusive_blocks_nest_and_commit_together(ledger: Ledger) -> None:
+    with ledger.exclusive():
+        ledger.set_meta("initialized", "1")
+        with ledger.exclusive():
+            ledger.record([decision("k1")], [pending("k1", "a@example.com")], NOW)
+    assert ledger.get_meta("initialized") == "1" and ledger.decided(["k1"]) == {"k1"}
+    with pytest.raises(RuntimeError), ledger.exclusive():
+        ledger.set_meta("initialized", "2")
+        raise RuntimeError("half way")
+    assert ledger.get_meta("initialized") == "1"  # rolled back whole
+
+
+def test_heartbeats_name_the_live_replicas(ledger: Ledger) -> None:
+    ledger.heartbeat("node-b", "b" * 64, "0.1.0", timedelta(minutes=1))
+    peers = ledger.heartbeat("node-a", "a" * 64, "0.1.0", timedelta(minutes=1))
+    assert [(p.node, p.config_hash[:1]) for p in peers] == [("node-a", "a"), ("node-b", "b")]
+    assert peers[0].last_seen.tzinfo is not None
+    ledger.leave("node-b")
+    assert [p.node for p in ledger.heartbeat("node-a", "a" * 64, "0.1.0", timedelta(minutes=1))] == ["node-a"]
+
+
+def test_history_copies_into_another_backend(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.save_revisions([Revision("w1", "f" * 64, 3, NOW, NOW + timedelta(minutes=5))])
+    ledger.save_schedules({"w1": Schedule("2026-03-02T22:00:00+08:00", "2026-03-03T06:00:00+08:00", None, (),
+                                          "confirmed")})
+    ledger.set_meta("initialized", "1")
+    ledger.record([decision("k1"), decision("k2", "superseded")],
+                  [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    [a, _] = ledger.claim("node-a", NOW)
+    ledger.mark([Attempt(a, "sent", NOW + timedelta(seconds=1))])
+    copy = open_ledger(default_url(str(tmp_path / "copy")))
+    try:
+        copy.restore(ledger.dump())
+        assert copy.dump() == ledger.dump()
+        assert [(d.recipient, d.state) for d in copy.deliveries()] == [("a@example.com", "sent"),
+                                                                       ("b@example.com", "pending")]
+        with pytest.raises(LedgerError, match="not empty"):
+            copy.restore(ledger.dump())
+    finally:
+        copy.close()

@@ -22,6 +22,7 @@ from outage_daemon.core.model import (
     Config,
     Email,
     Feed,
+    LedgerOptions,
     Notify,
     Smtp,
     Webhook,
@@ -120,12 +121,13 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
 
     calendar = _calendar(b, _sub(main, "calendar"), audiences)
     email = _email(b, _sub(main, "email"))
+    ledger = _ledger(b, _sub(main, "ledger"))
     if b.problems:
         raise ConfigError(b.problems)
     _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
-                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes))
+                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger)
 
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
@@ -155,6 +157,19 @@ def _days(length: timedelta) -> str:
     days, hours = length.days, length.seconds // 3600
     text = f"{days} day{'s' if days != 1 else ''}"
     return f"{text} {hours} h" if hours else text
+def _ledger(b: _Builder, item: Item | None) -> LedgerOptions:
+    """Given the ``ledger`` mapping (or None), return its options; a lease or poll under 1s is an error."""
+    found = {}
+    for key in ("lease", "poll"):
+        sub = _sub(item, key)
+        if sub is None:
+            continue
+        value = timerules.parse_duration(str(sub.value)).approx
+        if value < timedelta(seconds=1):
+            b.error(sub, "must be at least 1s")
+        found[key] = value
+    batch = _sub(item, "batch")
+    return LedgerOptions(**found, batch=int(str(batch.value)) if batch is not None else LedgerOptions.batch)
 
 
 def _known(names: Any) -> str:

@@ -212,6 +212,15 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class LedgerOptions:
+    """How a daemon uses the ledger: claim lease, poll interval, claim batch on a shared ledger."""
+
+    lease: timedelta = timedelta(seconds=15)
+    poll: timedelta = timedelta(seconds=30)
+    batch: int = 100
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole, valid configuration."""
 
@@ -226,6 +235,8 @@ class Config:
     calendar: Calendar
     windows: tuple[Window, ...]
     notes: tuple[Problem, ...] = ()  # warnings the builder found (no timezone, long windows, …)
+    ledger: LedgerOptions = LedgerOptions()
+    digest: str = ""  # SHA-256 of the files it was read from (replicas compare it), set by the loader
 
     def window(self, window_id: str) -> Window | None:
         """Given an id, return that window or None."""

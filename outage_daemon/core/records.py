@@ -126,3 +126,26 @@ class Revision:
     sequence: int
     created: datetime
     last_modified: datetime
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One replica as its heartbeat row says: its name, config hash, version, start and last beat."""
+
+    node: str
+    config_hash: str
+    version: str
+    started: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything a ledger holds, for ``ledger copy``: decisions with when they were decided,
+    deliveries with when they were created and last updated (claims are not copied)."""
+
+    revisions: tuple[Revision, ...]
+    schedules: dict[str, Schedule]
+    meta: dict[str, str]
+    decisions: tuple[tuple[Decision, datetime], ...]
+    deliveries: tuple[tuple[Delivery, datetime, datetime], ...]

@@ -1,7 +1,8 @@
 """The ledger behind one interface (:class:`Ledger`), opened from a URL by :func:`open_ledger`.
 
 ``sqlite:///PATH`` is the embedded default, in the state directory (``sqlite:////abs/path`` for an
-absolute path, ``sqlite:///rel/path`` for a relative one). A backend is a module with
+absolute path, ``sqlite:///rel/path`` for a relative one); ``postgresql://USER@HOST/DB`` (or
+``postgres://``, any libpq URL) is the ledger that replicas share. A backend is a module with
 a class that satisfies :class:`outage_daemon.ledger.base.Ledger`, named here by its URL scheme.
 """
 
@@ -10,14 +11,21 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
-from outage_daemon.ledger.base import LEASE, Ledger, LedgerError
+from outage_daemon.ledger.base import LEASE, Ledger, LedgerError, redact
 
-__all__ = ["LEASE", "Ledger", "LedgerError", "default_url", "open_ledger"]
+__all__ = ["LEASE", "Ledger", "LedgerError", "default_url", "is_shared", "open_ledger", "redact"]
+
+SHARED = ("postgresql", "postgres")
 
 
 def default_url(state_dir: str) -> str:
     """Given the state directory, return the URL of its SQLite ledger."""
     return f"sqlite:///{os.path.abspath(os.path.join(state_dir, 'ledger.sqlite3'))}"
+
+
+def is_shared(url: str) -> bool:
+    """Given a ledger URL, return whether several daemons may use it at once (PostgreSQL)."""
+    return urlsplit(url).scheme in SHARED
 
 
 def open_ledger(url: str) -> Ledger:
@@ -31,4 +39,9 @@ def open_ledger(url: str) -> Ledger:
             raise LedgerError(f"ledger URL {url!r}: name a file, e.g. sqlite:////var/lib/outage-daemon/ledger.sqlite3 "
                               "(four slashes for an absolute path, three for a relative one)")
         return SqliteLedger(path)
-    raise LedgerError(f"ledger URL {url!r}: unknown scheme {scheme!r} (use sqlite:///PATH)")
+    if scheme in SHARED:
+        from outage_daemon.ledger.postgres import PostgresLedger
+
+        return PostgresLedger(url)
+    raise LedgerError(f"ledger URL {redact(url)!r}: unknown scheme {scheme!r} "
+                      "(use sqlite:///PATH or postgresql://USER@HOST/DATABASE)")

@@ -3,18 +3,30 @@
 Every write is atomic; recording is idempotent (one row per key, recipient and channel, whoever
 records it first); sending is claimed with a lease, and an outcome is recorded only by the holder
 of the claim it was sent under, so a sender that was paused past its lease cannot overwrite
-another's work. Backends: :mod:`outage_daemon.ledger.sqlite` (the embedded default).
+another's work. Backends: :mod:`outage_daemon.ledger.sqlite` (the embedded default) and
+:mod:`outage_daemon.ledger.postgres` (shared by replicas).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
 
 LEASE = timedelta(seconds=15)
+
+
+def redact(url: str) -> str:
+    """Given a ledger URL, return it fit for a log: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}").geturl()
 
 
 class LedgerError(Exception):
@@ -29,6 +41,10 @@ class Ledger(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Return a block whose ledger calls form one transaction that no other process's exclusive
+        block interleaves with (a read-compute-write step such as a reload); blocks may nest."""
 
     # --- the feed ------------------------------------------------------------------------------
     def revisions(self) -> dict[str, Revision]:
@@ -58,16 +74,19 @@ class Ledger(Protocol):
         """In one transaction, record decisions and pending deliveries; rows already there stay
         as they are (idempotent), so after a crash they are found and retried, never lost."""
 
-    def claim(self, owner: str, now: datetime, lease: timedelta = LEASE, limit: int | None = None) -> list[Delivery]:
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
+              limit: int | None = None) -> list[Delivery]:
         """Given a sender's name, return the pending deliveries due for a try by ``now`` that no one
-        else holds (or whose lease expired), each now claimed by ``owner`` until ``now + lease``."""
+        else holds (or whose lease expired), each now claimed by ``owner`` until ``now + lease``;
+        ``now`` None means the ledger's own clock (the database's, shared by every replica)."""
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,
         for each, False (and change nothing) when its claim is no longer held (fencing)."""
 
-    def release(self, owner: str | None = None) -> int:
-        """Give up the claims of ``owner`` (every claim when None); return how many."""
+    def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
+        """Give up the claims of ``owner`` (every claim when None), or with ``only``, of just those
+        deliveries, each while still held under the claim it carries (fencing); return how many."""
 
     def pending(self, now: datetime | None = None) -> list[Delivery]:
         """Return the deliveries not yet made (only those due for a try by ``now``, if given)."""
@@ -87,3 +106,44 @@ class Ledger(Protocol):
         entry per delivery, and one per decision without any (skipped, or to nobody). ``window``
         keeps one window's entries; ``recipient`` keeps deliveries to that recipient, written as in
         the config or as the bare address inside ``Name <addr>``. Reads no payloads."""
+    # --- replicas --------------------------------------------------------------------------------
+    def listen(self, hint: Callable[[str], None]) -> None:
+        """From now on, call ``hint(topic)`` (from another thread) when another process records
+        deliveries ('record') or new revisions ('reload'); a hint may be lost: poll anyway."""
+
+    def heartbeat(self, node: str, config_hash: str, version: str, stale: timedelta) -> list[Peer]:
+        """Given this replica's name, config hash and version, store its heartbeat (on the ledger's
+        clock) and return every replica seen within ``stale``, this one included."""
+
+    def leave(self, node: str) -> None:
+        """Remove this replica's heartbeat (a clean stop: its peers stop counting it at once)."""
+
+    # --- ledger copy -----------------------------------------------------------------------------
+    def dump(self) -> History:
+        """Return everything the ledger holds (claims left out)."""
+
+    def restore(self, history: History) -> None:
+        """Given a history, write it into this empty ledger in one transaction; raise LedgerError
+        when the ledger already holds deliveries or decisions."""
+
+
+HISTORY_SQL = ("SELECT d.key, d.window_id, d.kind, d.due, d.decided_at, d.state, d.reason, v.recipient, v.channel, "
+               "v.state, v.last_error, v.attempts, v.updated FROM decisions d LEFT JOIN deliveries v ON v.key = d.key "
+               "WHERE ({param} IS NULL OR d.window_id = {param}) ORDER BY d.decided_at, d.key, v.recipient, v.channel")
+
+
+def history_entries(rows: Iterable[Sequence[Any]], when: Callable[[Any], datetime],
+                    recipient: str | None) -> list[Entry]:
+    """Given rows of :data:`HISTORY_SQL` and how a backend's stored time becomes a datetime, return the
+    entries, keeping only deliveries to ``recipient`` (as written, or the bare address) when given."""
+    entries = []
+    for key, window_id, kind, due, decided_at, decision, reason, to, channel, state, error, attempts, updated in rows:
+        if decision == "skipped":
+            entries.append(Entry(key, window_id, kind, when(due), when(decided_at), "skipped", reason))
+        else:
+            entries.append(Entry(key, window_id, kind, when(due), when(decided_at), state or "decided", error, to,
+                                 channel, attempts or 0, when(updated) if updated else None))
+    if recipient is None:
+        return entries
+    return [e for e in entries if e.recipient is not None
+            and (e.recipient == recipient or e.recipient.endswith(f"<{recipient}>"))]

@@ -9,15 +9,18 @@ at a time (the notifier keeps it on one worker thread).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Revision, Schedule
+from outage_daemon.core.kinds import Kind
+from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
 from outage_daemon.core.timerules import UTC
-from outage_daemon.ledger.base import LEASE, LedgerError
+from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries
 
 _DELIVERY_COLUMNS = ("key, recipient, channel, state, attempts, last_error, message_id, payload, expires, next_try, "
                      "owner, claim")
@@ -86,6 +89,16 @@ SCHEMA = [
     ALTER TABLE deliveries ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
     """,
+    # version 4: heartbeats (one row here: SQLite is one daemon's)
+    """
+    CREATE TABLE nodes (
+        node        TEXT PRIMARY KEY,
+        config_hash TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        started     TEXT NOT NULL,
+        last_seen   TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -125,6 +138,23 @@ class SqliteLedger:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction, or a part of the one already open (blocks nest)."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return self._tx()
+
     def __enter__(self) -> SqliteLedger:
         return self
 
@@ -140,8 +170,7 @@ class SqliteLedger:
     def save_revisions(self, revisions: Iterable[Revision]) -> None:
         rows = [(r.window_id, r.fingerprint, r.sequence, r.created.isoformat(),
                  r.last_modified.isoformat()) for r in revisions]
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._tx():
             self.db.executemany(
                 "INSERT INTO revisions VALUES (?, ?, ?, ?, ?) ON CONFLICT(window_id) DO UPDATE SET "
                 "fingerprint=excluded.fingerprint, sequence=excluded.sequence, "
@@ -151,8 +180,7 @@ class SqliteLedger:
         return {r[0]: Schedule.from_json(r[1]) for r in self.db.execute("SELECT window_id, schedule FROM schedules")}
 
     def save_schedules(self, schedules: Mapping[str, Schedule]) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._tx():
             self.db.executemany(
                 "INSERT INTO schedules VALUES (?, ?) ON CONFLICT(window_id) DO UPDATE SET schedule=excluded.schedule",
                 [(k, v.to_json()) for k, v in schedules.items()])
@@ -162,8 +190,9 @@ class SqliteLedger:
         return str(row[0]) if row else None
 
     def set_meta(self, name: str, value: str) -> None:
-        self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value",
-                        (name, value))
+        with self._tx():
+            self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+                            (name, value))
 
     def decided(self, keys: Iterable[str]) -> set[str]:
         wanted = list(keys)
@@ -177,8 +206,7 @@ class SqliteLedger:
 
     def record(self, decisions: Iterable[Decision], deliveries: Iterable[Delivery], now: datetime) -> None:
         stamp = _utc(now)
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._tx():
             self.db.executemany(
                 "INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(d.key, d.window_id, str(d.kind), d.due.isoformat(), "skipped" if d.skipped else "send", d.reason,
@@ -189,9 +217,10 @@ class SqliteLedger:
                 [(d.key, d.recipient, d.channel, d.message_id, d.payload, _utc(d.expires), _utc(d.next_try),
                   stamp, stamp) for d in deliveries])
 
-    def claim(self, owner: str, now: datetime, lease: timedelta = LEASE, limit: int | None = None) -> list[Delivery]:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
+              limit: int | None = None) -> list[Delivery]:
+        now = now or datetime.now(UTC)
+        with self._tx():
             rows = self.db.execute(
                 "SELECT key, recipient, channel, next_try, owner, lease_until FROM deliveries "
                 "WHERE state = 'pending' ORDER BY created, key, recipient").fetchall()
@@ -207,8 +236,7 @@ class SqliteLedger:
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         held = []
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self._tx():
             for a in attempts:
                 d, drop_payload = a.delivery, a.state in ("sent", "failed")
                 cursor = self.db.execute(
@@ -221,8 +249,14 @@ class SqliteLedger:
                 held.append(cursor.rowcount == 1)
         return held
 
-    def release(self, owner: str | None = None) -> int:
-        with self.db:
+    def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
+        if only:
+            with self._tx():
+                return sum(self.db.execute(
+                    "UPDATE deliveries SET owner = NULL, lease_until = NULL WHERE key = ? AND recipient = ? "
+                    "AND channel = ? AND state = 'pending' AND owner IS ? AND claim = ?",
+                    (d.key, d.recipient, d.channel, d.owner, d.claim)).rowcount for d in only)
+        with self._tx():
             cursor = self.db.execute(
                 "UPDATE deliveries SET owner = NULL, lease_until = NULL "
                 "WHERE state = 'pending' AND owner IS NOT NULL AND (? IS NULL OR owner = ?)", (owner, owner))
@@ -249,25 +283,59 @@ class SqliteLedger:
                 self.db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
 
     def history(self, window: str | None = None, recipient: str | None = None) -> list[Entry]:
-        rows = self.db.execute(
-            "SELECT d.key, d.window_id, d.kind, d.due, d.decided_at, d.state, d.reason, v.recipient, v.channel, "
-            "v.state, v.last_error, v.attempts, v.updated FROM decisions d LEFT JOIN deliveries v ON v.key = d.key "
-            "WHERE (? IS NULL OR d.window_id = ?) ORDER BY d.decided_at, d.key, v.recipient, v.channel",
-            (window, window)).fetchall()
-        entries = [_entry(r) for r in rows]
-        if recipient is None:
-            return entries
-        return [e for e in entries if e.recipient is not None
-                and (e.recipient == recipient or e.recipient.endswith(f"<{recipient}>"))]
+        rows = self.db.execute(HISTORY_SQL.format(param="?"), (window, window)).fetchall()
+        return history_entries(rows, datetime.fromisoformat, recipient)
 
+    def listen(self, hint: Callable[[str], None]) -> None:
+        """One daemon per file: there is no one to hear from."""
 
-def _entry(row: tuple[Any, ...]) -> Entry:
-    key, window_id, kind, due, decided_at, decision, reason, recipient, channel, state, error, attempts, updated = row
-    when = datetime.fromisoformat
-    if decision == "skipped":
-        return Entry(key, window_id, kind, when(due), when(decided_at), "skipped", reason)
-    return Entry(key, window_id, kind, when(due), when(decided_at), state or "decided", error, recipient, channel,
-                 attempts or 0, when(updated) if updated else None)
+    def heartbeat(self, node: str, config_hash: str, version: str, stale: timedelta) -> list[Peer]:
+        now = datetime.now(UTC)
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO nodes VALUES (?, ?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
+                "config_hash=excluded.config_hash, version=excluded.version, last_seen=excluded.last_seen",
+                (node, config_hash, version, _utc(now), _utc(now)))
+            rows = self.db.execute("SELECT node, config_hash, version, started, last_seen FROM nodes "
+                                   "ORDER BY node").fetchall()
+        peers = [Peer(r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4])) for r in rows]
+        return [p for p in peers if p.last_seen > now - stale]
+
+    def leave(self, node: str) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
+
+    def dump(self) -> History:
+        meta = {str(r[0]): str(r[1]) for r in self.db.execute("SELECT name, value FROM meta")}
+        decisions = tuple(
+            (Decision(r[0], r[1], Kind(r[2]), datetime.fromisoformat(r[3]), r[5] if r[4] == "skipped" else None),
+             datetime.fromisoformat(r[6]))
+            for r in self.db.execute("SELECT key, window_id, kind, due, state, reason, decided_at FROM decisions "
+                                     "ORDER BY key"))
+        rows = self.db.execute(f"SELECT {_DELIVERY_COLUMNS}, created, updated FROM deliveries "  # noqa: S608
+                               "ORDER BY created, key, recipient").fetchall()
+        deliveries = tuple((replace(_delivery(r[:12]), owner=None, claim=0), datetime.fromisoformat(r[12]),
+                            datetime.fromisoformat(r[13])) for r in rows)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+
+    def restore(self, history: History) -> None:
+        with self._tx():
+            if self.db.execute("SELECT (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM decisions)"
+                               ).fetchone()[0]:
+                raise LedgerError(f"the ledger {self.path} is not empty: copy into a new one")
+            self.save_revisions(history.revisions)
+            self.save_schedules(history.schedules)
+            for name, value in history.meta.items():
+                self.set_meta(name, value)
+            self.db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (d.key, d.window_id, str(d.kind), d.due.isoformat(), "skipped" if d.skipped else "send", d.reason,
+                 _utc(at)) for d, at in history.decisions])
+            self.db.executemany(
+                "INSERT INTO deliveries (key, recipient, channel, state, attempts, last_error, message_id, payload, "
+                "expires, next_try, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id, d.payload,
+                  _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
+                 for d, created, updated in history.deliveries])
 
 
 def _split(script: str) -> list[str]:
