@@ -39,7 +39,7 @@ from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Clock, Notifier
+from outage_daemon.pipeline import Clock, Notifier, Tally
 from outage_daemon.publish import atomic_write
 from outage_daemon.web import Published, State, app
 
@@ -109,7 +109,9 @@ class Daemon:
         self.state = State(config, {}, clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
-        self.busy = asyncio.Lock()  # one pass or reload at a time
+        self.busy = asyncio.Lock()  # one decision (record) or config swap at a time; never held while sending
+        self.reloader: asyncio.Task[None] | None = None  # the one reload running, if any
+        self.reload_wanted = False  # a SIGHUP came in: (re)load the file once more
         self.publishing = asyncio.Lock()  # one render at a time
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -182,8 +184,22 @@ class Daemon:
         log.error("reload refused: %d errors; still running on the previous config", len(errors))
         sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
 
+    def hup(self) -> None:
+        """SIGHUP: ask for a reload. One runs at a time; signals that arrive during one coalesce into
+        one more, which reads the file as it is then (so the newest file always wins)."""
+        self.reload_wanted = True
+        if self.reloader is None or self.reloader.done():
+            self.reloader = asyncio.ensure_future(self._reloads())
+            self.tasks.add(self.reloader)
+            self.reloader.add_done_callback(self._done)
+
+    async def _reloads(self) -> None:
+        while self.reload_wanted and not self.stopping.is_set():
+            self.reload_wanted = False
+            await self.reload()
+
     async def reload(self) -> None:
-        """SIGHUP: validate the file fully; keep running on the old config on any error."""
+        """Validate the file fully and make it current; keep running on the old config on any error."""
         sd_notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}\nSTATUS=reloading")
         try:
             config = await asyncio.to_thread(load, self.config.path)
@@ -222,24 +238,32 @@ class Daemon:
         return next((r for r in self.upcoming if r.due > now), None)
 
     async def tick(self) -> None:
-        """One pass: decide what is due by the wall clock now, record it, deliver it."""
+        """One pass: decide what is due by the wall clock now and record it, under the lock; then
+        start the sending outside it (each channel in its own loop), so a slow channel holds up
+        neither the next pass nor a reload."""
         if self.stopping.is_set():
             return
         async with self.busy:
             notifier = self.notifier
             since = await notifier.since(self.clock())
             tally = await notifier.record(r for r in self.upcoming if since <= r.due)
-            await notifier.deliver(tally)
-            metrics = self.state.metrics
-            metrics.reminders.labels("sent").inc(tally.sent)
-            metrics.reminders.labels("skipped").inc(tally.skipped)
-            metrics.reminders.labels("failed").inc(tally.failed)
-            for state, count in (await notifier.db(notifier.ledger.counts)).items():
-                metrics.deliveries.labels(state).set(count)
-            if tally.sent or tally.failed or tally.skipped:
-                log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
-                         tally.sent, tally.failed, tally.skipped, tally.retrying)
-            if tally.retrying:
+        self._spawn(lambda: self.send(tally))
+
+    async def send(self, tally: Tally) -> None:
+        """Run the channels' sending loops until nothing is due; count and log what they did."""
+        notifier = self.notifier
+        await asyncio.gather(*notifier.kick(tally))
+        metrics = self.state.metrics
+        metrics.reminders.labels("sent").inc(tally.sent)
+        metrics.reminders.labels("skipped").inc(tally.skipped)
+        metrics.reminders.labels("failed").inc(tally.failed)
+        for state, count in (await notifier.db(notifier.ledger.counts)).items():
+            metrics.deliveries.labels(state).set(count)
+        if tally.sent or tally.failed or tally.skipped:
+            log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
+                     tally.sent, tally.failed, tally.skipped, tally.retrying)
+        if tally.retrying and not self.stopping.is_set():
+            async with self.busy:
                 await self.replan()
 
     async def watch(self) -> None:
@@ -259,7 +283,13 @@ class Daemon:
     def _spawn(self, coro: Callable[[], Coroutine[object, object, None]]) -> None:
         task = asyncio.ensure_future(coro())
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Forget a finished background task; log how it failed, if it did."""
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed: %s", task.exception(), exc_info=task.exception())
 
     async def start(self) -> None:
         """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
@@ -280,10 +310,26 @@ class Daemon:
                                    misfire_grace_time=None, coalesce=True)
         self.scheduler.start()
 
+    async def stop(self) -> None:
+        """Take no new work; give the sends in flight STOP_GRACE to finish, then cancel the rest
+        (their deliveries stay pending in the ledger and go out on the next start)."""
+        deadline = time.monotonic() + STOP_GRACE
+        self.scheduler.shutdown(wait=False)  # passes are short now: the sends belong to the notifier
+        if await self.notifier.halt(STOP_GRACE):
+            log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
+        try:
+            await asyncio.wait_for(self.busy.acquire(), max(deadline - time.monotonic(), 0.1))
+        except asyncio.TimeoutError:
+            log.warning("a pass or reload did not finish in time")
+        rest = [t for t in self.tasks if not t.done()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         await self.start()
-        loop.add_signal_handler(signal.SIGHUP, self._spawn, self.reload)
+        loop.add_signal_handler(signal.SIGHUP, self.hup)
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         await self.tick()
@@ -291,11 +337,7 @@ class Daemon:
         await self.stopping.wait()
         sd_notify("STOPPING=1\nSTATUS=stopping")
         log.info("stopping: finishing in-flight sends (at most %.0f s)", STOP_GRACE)
-        self.scheduler.shutdown(wait=False)
-        try:
-            await asyncio.wait_for(self.busy.acquire(), STOP_GRACE)
-        except asyncio.TimeoutError:
-            log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
+        await self.stop()
         if self.runner is not None:
             await self.runner.cleanup()
         await self.notifier.close()

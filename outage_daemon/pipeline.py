@@ -89,6 +89,11 @@ class Notifier:
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
+        self.pumps: dict[str, asyncio.Task[None]] = {}  # one sending loop per channel
+        self.again: set[str] = set()  # channels kicked while their loop ran
+        self.sending: dict[asyncio.Future[list[None]], Channel] = {}  # batches in flight
+        self.retiring: set[asyncio.Task[None]] = set()
+        self.stopping = False
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -113,6 +118,8 @@ class Notifier:
 
     async def close(self) -> None:
         """Give up this sender's claims, close the channels and the ledger."""
+        await self.halt(0)
+        await asyncio.gather(*self.retiring, return_exceptions=True)
         await close_all(self.channels)
         await self.db(self.ledger.release, self.owner)
         await self.db(self.ledger.close)
@@ -136,7 +143,9 @@ class Notifier:
         env, channels = built or (self.env, self.channels)
         old, (self.config, self.env, self.channels) = self.channels, (config, env, channels)
         if old is not channels:
-            await close_all(old)
+            retiring = asyncio.ensure_future(self._retire(old))
+            self.retiring.add(retiring)
+            retiring.add_done_callback(self.retiring.discard)
         now = self.clock()
         return await self.db(self._accept, config, now, list(candidates))
 
@@ -195,22 +204,50 @@ class Notifier:
         return out
 
     async def deliver(self, tally: Tally) -> None:
-        """Claim every pending delivery due for a try now and attempt it, each channel at most
-        ``channel.concurrency`` at once; record each outcome under the claim it was sent under."""
-        gates = {name: asyncio.Semaphore(max(c.concurrency, 1)) for name, c in self.channels.items()}
-        claimed = await self.db(self.ledger.claim, self.owner, self.clock())
-        await asyncio.gather(*(self._attempt(d, gates, tally) for d in claimed))
+        """Attempt every pending delivery due now, each channel in its own loop of bounded batches;
+        return when no channel has anything due left (or the notifier is stopping)."""
+        await asyncio.gather(*self.kick(tally))
 
-    async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally) -> None:
-        channel = self.channels.get(d.channel)
-        if channel is None:
-            await self._mark(d, "failed", f"no channel {d.channel}", tally)
-            return
-        async with gates[d.channel]:
-            if self.clock() >= d.expires:
-                await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+    def kick(self, tally: Tally) -> list[asyncio.Task[None]]:
+        """Make sure every channel's sending loop runs (one per channel: a slow channel delays no
+        other, and a loop that is running looks again before it stops); return the loops."""
+        for name in self.channels:
+            running = self.pumps.get(name)
+            if running is not None and not running.done():
+                self.again.add(name)
+            else:
+                self.pumps[name] = asyncio.ensure_future(self._pump(name, tally))
+        return list(self.pumps.values())
+
+    async def _pump(self, name: str, tally: Tally) -> None:
+        """Claim at most ``concurrency`` due deliveries of channel ``name`` and send them all at once;
+        repeat until nothing is due (each claim is short, so its lease covers the batch)."""
+        while not self.stopping:
+            self.again.discard(name)
+            channel = self.channels.get(name)
+            if channel is None:
                 return
-            outcome = await channel.send(d.recipient, d.payload or b"")
+            width = max(channel.concurrency, 1)
+            claimed = await self.db(self.ledger.claim, self.owner, self.clock(), limit=width, channel=name)
+            if not claimed:
+                if name in self.again:
+                    continue
+                return
+            channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally) for d in claimed)))
+            self.sending[batch] = channel
+            try:
+                await batch
+            finally:
+                del self.sending[batch]
+
+    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally) -> None:
+        if self.stopping:
+            return  # left claimed: released at close, sent by the next start
+        if self.clock() >= d.expires:
+            await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+            return
+        outcome = await channel.send(d.recipient, d.payload or b"")
         retry_at = self.clock() + _wait(d, outcome, channel.retry_base(d.recipient))
         if outcome.ok:
             await self._mark(d, "sent", None, tally)
@@ -220,6 +257,26 @@ class Notifier:
         else:
             await self._mark(d, "failed", outcome.error, tally)
             log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+
+    async def _retire(self, old: dict[str, Channel]) -> None:
+        """Close replaced channels once the batches still sending through them are done."""
+        using = [batch for batch, channel in self.sending.items() if channel in old.values()]
+        await asyncio.gather(*using, return_exceptions=True)
+        await close_all(old)
+
+    async def halt(self, grace: float) -> int:
+        """Stop claiming; wait up to ``grace`` seconds for the sends in flight, then cancel the rest
+        (they stay claimed, are released at close and sent again by the next start); return how
+        many batches were cancelled."""
+        self.stopping = True
+        pumps = [p for p in self.pumps.values() if not p.done()]
+        if not pumps:
+            return 0
+        _, late = await asyncio.wait(pumps, timeout=grace)
+        for pump in late:
+            pump.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
 
     async def _mark(self, d: Delivery, state: str, error: str | None, tally: Tally,
                     retry_at: datetime | None = None) -> None:
