@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import Peer
 from daemonproc import Daemon
 from smtpsink import Server, Sink, wait_for
 
+from faults.peers import Peer
 from outage_daemon.core.timerules import UTC
 
 
