@@ -38,6 +38,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
+from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_cap, raise_fd_limit
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Clock, Notifier, Tally
 from outage_daemon.publish import atomic_write
@@ -48,6 +49,7 @@ log = logging.getLogger("outage_daemon")
 HORIZON = timedelta(hours=2)
 WATCH = 30.0  # seconds: the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
+RETRY_PASS = 2.0  # seconds before a failed pass is tried again
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
 
 
@@ -117,6 +119,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.runner: web.AppRunner | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.cap = connection_cap(raise_fd_limit())
 
     @property
     def config(self) -> Config:
@@ -243,16 +246,33 @@ class Daemon:
         neither the next pass nor a reload."""
         if self.stopping.is_set():
             return
-        async with self.busy:
-            notifier = self.notifier
-            since = await notifier.since(self.clock())
-            tally = await notifier.record(r for r in self.upcoming if since <= r.due)
+        try:
+            async with self.busy:
+                notifier = self.notifier
+                since = await notifier.since(self.clock())
+                tally = await notifier.record(r for r in self.upcoming if since <= r.due)
+        except Exception as exc:  # noqa: BLE001 - a failed pass is reported and tried again, never lost
+            self.failed(exc)
+            return
+        self.state.pass_error = None
         self._spawn(lambda: self.send(tally))
+
+    def failed(self, exc: Exception) -> None:
+        """A pass failed (e.g. no descriptors left): say so in the log and /healthz, try again soon."""
+        self.state.pass_error = f"{type(exc).__name__}: {exc}"
+        log.error("pass failed, trying again in %.0f s: %s", RETRY_PASS, self.state.pass_error)
+        if not self.stopping.is_set() and self.scheduler.running:
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=self.clock() + timedelta(seconds=RETRY_PASS)),
+                                   id="due:failed", misfire_grace_time=None, replace_existing=True)
 
     async def send(self, tally: Tally) -> None:
         """Run the channels' sending loops until nothing is due; count and log what they did."""
         notifier = self.notifier
-        await asyncio.gather(*notifier.kick(tally))
+        try:
+            await asyncio.gather(*notifier.kick(tally))
+        except Exception as exc:  # noqa: BLE001 - reported and tried again; the ledger keeps what is pending
+            self.failed(exc)
+            return
         metrics = self.state.metrics
         metrics.reminders.labels("sent").inc(tally.sent)
         metrics.reminders.labels("skipped").inc(tally.skipped)
@@ -297,9 +317,10 @@ class Daemon:
         await self.notifier.recover()
         tokens = await self.adopt(self.config)
         self._spawn(lambda: self.republish(tokens))
-        self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False,
+                                    keepalive_timeout=IDLE_TIMEOUT)  # idle and slow-header connections too
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
+        site = CappedSite(self.runner, self.listen[0], self.listen[1], self.cap)
         await site.start()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH), id="watch", misfire_grace_time=None,
@@ -349,6 +370,8 @@ def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, l
           ledger_url: str | None = None, node: str | None = None) -> int:
     """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI)."""
     held = lock(directory)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(Repeats())
     # Planning, rendering and the ledger run on worker threads; the event loop waits for the GIL
     # each time it wakes. A 1 ms switch interval (default 5 ms) keeps an HTTP request that wakes it
     # several times from queueing behind a long render.

@@ -72,6 +72,7 @@ class State:
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
     reload_error: list[str] = field(default_factory=list)
+    pass_error: str | None = None  # why the last pass failed, while passes fail
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     reloaded_at: datetime | None = None
 
@@ -162,11 +163,23 @@ async def windows(request: web.Request) -> web.Response:
     return web.json_response(api(state.config, state.clock()), dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
+def location(error: str) -> str:
+    """Given an error line ``FILE:LINE: path: message`` (or ``FILE: message``), return ``FILE:LINE``
+    (or ``FILE``): where to look, never what the file says."""
+    head = error.split(": ", 1)[0]
+    return head if head and not head[:1].isspace() else "?"
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """200 while reloads and passes succeed; else 503 with counts and locations (never file text)."""
     state = request.app[STATE]
     if state.reload_error:
         body = {"status": "degraded", "reason": "the last reload was refused; running on the previous config",
-                "errors": state.reload_error}
+                "errors": len(state.reload_error), "locations": sorted({location(e) for e in state.reload_error}),
+                "see": "the daemon's log"}
+        return web.json_response(body, status=503)
+    if state.pass_error:
+        body = {"status": "degraded", "reason": "the last pass failed; nothing is sent", "error": state.pass_error}
         return web.json_response(body, status=503)
     return web.json_response({"status": "ok", "windows": len(state.config.windows)})
 

@@ -169,3 +169,42 @@ def test_sigterm_during_a_fan_out_stops_within_the_grace_and_loses_nothing(
         assert not re.search(r"Traceback", log + again.output())
     finally:
         assert again.stop() == 0
+
+
+def test_1100_idle_sockets_under_a_1024_descriptor_limit_delay_no_reminder(
+        tmp_path: Path, relay: tuple[Sink, int]) -> None:
+    """Fault 4: 1,100 idle HTTP connections with `ulimit -n 1024` (soft and hard) in the daemon: the
+    reminder still goes out on time, /healthz still answers, and the log stays small."""
+    import resource
+    import socket
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    box, port = relay
+    start = now() + timedelta(seconds=40)
+    path = tmp_path / "c.yaml"
+    path.write_text(config(port, window("w", start, before="32s")))  # due at +8 s
+    daemon = Daemon(path, tmp_path / "state", watchdog_usec=None, preexec=limit)
+    sockets: list[socket.socket] = []
+    try:
+        assert daemon.read_notify("READY=1"), daemon.output()
+        for _ in range(1100):  # bounded: 1,100 sockets, closed below
+            s = socket.socket()
+            s.settimeout(5)
+            try:
+                s.connect(("127.0.0.1", daemon.port))
+            except OSError:
+                s.close()
+                continue
+            sockets.append(s)
+        assert daemon.get("/healthz")[0] == 200
+        due = time.monotonic() + (start - timedelta(seconds=32) - datetime.now(UTC)).total_seconds()
+        assert wait_for(lambda: box.recipients(), 20), daemon.output()[-3000:]
+        assert time.monotonic() - due < 3, "the reminder was late"
+        assert daemon.get("/healthz")[0] == 200
+        assert len(daemon.output()) < 20_000, daemon.output()[-3000:]
+    finally:
+        for s in sockets:
+            s.close()
+        assert daemon.stop() == 0
