@@ -94,7 +94,9 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
                 b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks))
-        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")))
+        public = aud.get("public")
+        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")),
+                                   public is None or public.value is not False)
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
     windows = []

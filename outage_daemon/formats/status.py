@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from outage_daemon.core.model import Config, Window
-from outage_daemon.formats.text import summary
+from outage_daemon.formats.text import clean, summary
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=120)
@@ -26,7 +26,7 @@ def rows(config: Config, now: datetime) -> list[Row]:
     upcoming ones (120 days), and those that ended in the last 30 days (newest first)."""
     found: list[Row] = []
     for window in config.windows:
-        if window.status == "cancelled":
+        if window.status == "cancelled" or not config.is_public(window):
             continue
         for occ in window.occurrences(now - PAST, now + AHEAD)[:LIMIT]:
             phase = "current" if occ.start <= now < occ.end else ("upcoming" if occ.start > now else "past")
@@ -42,10 +42,11 @@ def api(config: Config, now: datetime) -> dict[str, object]:
     return {
         "now": now.isoformat(),
         "windows": [{
-            "id": w.id, "system": w.system, "title": w.title, "summary": summary(w, config.language),
-            "status": w.status, "start": w.start.isoformat(), "end": w.end.isoformat(), "timezone": w.tz.key,
-            "all_day": w.all_day, "repeat": w.repeat, "services": list(w.services),
-        } for w in config.windows],
+            "id": w.id, "system": clean(w.system), "title": clean(w.title) if w.title else w.title,
+            "summary": summary(w, config.language), "status": w.status, "start": w.start.isoformat(),
+            "end": w.end.isoformat(), "timezone": w.tz.key, "all_day": w.all_day, "repeat": w.repeat,
+            "services": [clean(s) for s in w.services],
+        } for w in config.windows if config.is_public(w)],
         "occurrences": [{"window": r.window.id, "start": r.start.isoformat(), "end": r.end.isoformat(),
                          "phase": r.phase} for r in rows(config, now)],
     }
