@@ -167,6 +167,11 @@ def parse(path: str, data: bytes, problems: list[Problem]) -> yaml.Node | None:
         what = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         problems.append(Problem(Loc(path, line, "(yaml)"), what))
         return None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: say on which line
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        problems.append(Problem(Loc(path, line, "(yaml)"), f"control character U+{code:04X} is not allowed in YAML"))
+        return None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         problems.append(Problem(Loc(path, 1, "(yaml)"), f"invalid YAML: {exc}"))
         return None
