@@ -179,7 +179,7 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         held.close()
     print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
           f"failed {tally.failed}, still to retry {tally.retrying}")
-    return 1 if tally.failed else 0
+    return 1 if tally.failed or tally.retrying else 0  # retrying: not delivered in time either
 
 
 def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
@@ -328,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (CredentialError, AlreadyRunning, LedgerError) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a state or feeds folder that cannot be made or written, …
+        print(f"outage-daemon {args.command}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0

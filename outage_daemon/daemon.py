@@ -177,6 +177,13 @@ class Daemon:
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
         return published
 
+    def writable(self) -> None:
+        """Raise OSError unless the feeds folder (if any) takes a new file."""
+        if self.feeds_dir:
+            probe = os.path.join(self.feeds_dir, ".outage-daemon-probe")
+            atomic_write(probe, str(time.time()).encode())
+            os.unlink(probe)
+
     def refuse(self, errors: list[str]) -> None:
         """Keep running on the previous config; say why in the log, /healthz and the metrics."""
         self.state.reload_error = errors
@@ -206,13 +213,18 @@ class Daemon:
         sd_notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}\nSTATUS=reloading")
         try:
             config = await asyncio.to_thread(load, self.config.path)
+            built = self.notifier.build(config)
+            await asyncio.to_thread(self.writable)  # before anything is swapped
             async with self.busy:
-                await self.apply(config, self.notifier.build(config))
+                await self.apply(config, built)
         except ConfigError as exc:
             self.refuse([str(p) for p in exc.problems])
             return
         except CredentialError as exc:
             self.refuse([f"{self.config.path}: {exc}"])
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure is refused and reported, never silent
+            self.refuse([f"{self.config.path}: reload failed: {type(exc).__name__}: {exc}"])
             return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()

@@ -153,7 +153,12 @@ class Notifier:
         ledger = self.ledger
         self.revisions = revise_all(config, ledger.revisions(), now)
         ledger.save_revisions(self.revisions.values())
+        marker = os.path.join(self.directory, "initialized")
         if ledger.get_meta("initialized") is None:
+            if os.path.exists(marker):
+                log.warning("THE LEDGER IS NEW, but this state directory had one (%s exists): it was deleted or "
+                            "replaced. Starting as on a first start: windows are taken as announced, and "
+                            "deliveries it recorded as made may be repeated or lost", marker)
             log.info("first start: %d windows taken as already announced", len(config.windows))
             notices: list[Notification] = []
         else:
@@ -161,6 +166,12 @@ class Notifier:
         tally = self._record(now, candidates, notices)
         ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
         ledger.set_meta("initialized", "1")
+        if not os.path.exists(marker):
+            try:
+                with open(marker, "w", encoding="utf-8") as handle:  # says "a ledger lived here" if it vanishes
+                    handle.write(f"{now.isoformat()}\n")
+            except OSError as exc:
+                log.warning("cannot write %s: %s", marker, exc.strerror)
         if tally.decided:
             log.info("%d notifications to send", tally.decided)
         return tally

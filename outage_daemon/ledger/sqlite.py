@@ -105,6 +105,12 @@ class SqliteLedger:
             # last commits); every delivery is marked sent in a commit of its own.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+            raise LedgerError(f"the ledger {path} is damaged ({exc}); to recover, move it aside "
+                              f"(mv {path} {path}.damaged) and start again: the windows in the config are then "
+                              "taken as announced, and reminders follow the catch-up rules") from exc
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
 
