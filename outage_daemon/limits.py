@@ -65,7 +65,7 @@ class CappedSite(web.BaseSite):
 
 
 class Repeats(logging.Filter):
-    """Let a log line through at most once per LOG_INTERVAL (by its logger, level and text)."""
+    """Let a warning or error through at most once per LOG_INTERVAL (by its logger, level and text)."""
 
     def __init__(self, interval: float = LOG_INTERVAL) -> None:
         super().__init__()
@@ -73,7 +73,10 @@ class Repeats(logging.Filter):
         self.seen: dict[tuple[str, int, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Return whether to emit ``record``; a line let through again says how many were held back."""
+        """Return whether to emit ``record`` (INFO and below always); a line let through again says how
+        many were held back."""
+        if record.levelno < logging.WARNING:
+            return True
         text = record.getMessage()
         key = (record.name, record.levelno, text)
         now = time.monotonic()
