@@ -120,6 +120,7 @@ class Daemon:
         self.runner: web.AppRunner | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.cap = connection_cap(raise_fd_limit())
+        self.failing_since: datetime | None = None  # when the first of the passes failing now ran
 
     @property
     def config(self) -> Config:
@@ -260,21 +261,22 @@ class Daemon:
             return
         try:
             async with self.busy:
-                notifier = self.notifier
-                since = await notifier.since(self.clock())
-                tally = await notifier.record(r for r in self.upcoming if since <= r.due)
+                notifier, late_at = self.notifier, self.failing_since
+                since = await notifier.since(late_at or self.clock())
+                tally = await notifier.record((r for r in self.upcoming if since <= r.due), late_at)
         except Exception as exc:  # noqa: BLE001 - a failed pass is reported and tried again, never lost
             self.failed(exc)
             return
-        self.state.pass_error = None
+        self.state.pass_error, self.failing_since = None, None
         self._spawn(lambda: self.send(tally))
 
     def failed(self, exc: Exception) -> None:
         """A pass failed (e.g. no descriptors left): say so in the log and /healthz, try again soon."""
         self.state.pass_error = f"{type(exc).__name__}: {exc}"
+        self.failing_since = self.failing_since or self.clock()
         log.error("pass failed, trying again in %.0f s: %s", RETRY_PASS, self.state.pass_error)
         if not self.stopping.is_set() and self.scheduler.running:
-            self.scheduler.add_job(self.tick, DateTrigger(run_date=self.clock() + timedelta(seconds=RETRY_PASS)),
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=RETRY_PASS)),
                                    id="due:failed", misfire_grace_time=None, replace_existing=True)
 
     async def send(self, tally: Tally) -> None:
@@ -300,7 +302,11 @@ class Daemon:
 
     async def watch(self) -> None:
         """Every WATCH seconds: re-plan against the wall clock, run a pass, tell systemd."""
-        await self.replan()
+        try:
+            await self.replan()
+        except Exception as exc:  # noqa: BLE001 - as a failed pass: reported, tried again, never a skip
+            self.failed(exc)
+            return
         await self.tick()
         sd_notify(self.status())
 

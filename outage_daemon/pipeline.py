@@ -187,13 +187,15 @@ class Notifier:
         now = self.clock()
         return await asyncio.to_thread(plan, self.config, await self.since(now), now + until)
 
-    async def record(self, candidates: Iterable[Reminder]) -> Tally:
-        """Decide which of ``candidates`` are due now, render and record them."""
-        return await self.db(self._record, self.clock(), list(candidates), [])
+    async def record(self, candidates: Iterable[Reminder], late_at: datetime | None = None) -> Tally:
+        """Decide which of ``candidates`` are due now, render and record them; ``late_at``: when the
+        first of the failed passes before this one ran (lateness is measured then)."""
+        return await self.db(self._record, self.clock(), list(candidates), [], late_at)
 
-    def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
+    def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification],
+                late_at: datetime | None = None) -> Tally:
         due = [r for r in candidates if r.due <= now]
-        reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now)
+        reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
