@@ -250,7 +250,7 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
         print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
               f"failed {tally.failed}, still to retry {tally.retrying}")
-    return 1 if tally.failed else 0
+    return 1 if tally.failed or tally.retrying else 0  # retrying: not delivered in time either
 
 
 def only_channel(config: Config, webhook: str | None) -> Config:
@@ -586,6 +586,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (CredentialError, AlreadyRunning, LedgerError, StartupError) as exc:
         print(f"outage-daemon {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a state or feeds folder that cannot be made or written, …
+        print(f"outage-daemon {args.command}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0

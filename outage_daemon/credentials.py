@@ -11,18 +11,26 @@ class CredentialError(Exception):
 
 def secret(file: str | None, env: str | None, credential: str | None = None) -> str | None:
     """Given where a secret lives (at most one of the three), return it without its trailing
-    newline, or None when none is named; raise CredentialError when it cannot be read."""
+    newline, or None when none is named; raise CredentialError when it cannot be read, is not UTF-8
+    or is empty (an empty token would make a private feed public)."""
     if file:
         try:
             with open(file, encoding="utf-8") as handle:
-                return handle.read().rstrip("\r\n")
+                value = handle.read().rstrip("\r\n")
         except OSError as exc:
             raise CredentialError(f"cannot read secret file {file}: {exc.strerror}") from exc
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            raise CredentialError(f"environment variable {env} is not set")
+        except UnicodeDecodeError as exc:
+            raise CredentialError(f"secret file {file} is not UTF-8 text") from exc
+        if not value.strip():
+            raise CredentialError(f"secret file {file} is empty")
         return value
+    if env:
+        given = os.environ.get(env)
+        if given is None:
+            raise CredentialError(f"environment variable {env} is not set")
+        if not given.strip():
+            raise CredentialError(f"environment variable {env} is empty")
+        return given
     if credential:
         folder = os.environ.get("CREDENTIALS_DIRECTORY")
         if not folder:

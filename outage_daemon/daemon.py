@@ -47,8 +47,9 @@ from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
 from outage_daemon.ledger import LedgerError, is_shared
+from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_cap, raise_fd_limit
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Clock, Notifier
+from outage_daemon.pipeline import Clock, Notifier, Tally
 from outage_daemon.publish import atomic_write
 from outage_daemon.web import Published, State, app
 
@@ -57,6 +58,7 @@ log = logging.getLogger("outage_daemon")
 HORIZON = timedelta(hours=2)
 WATCH = 30.0  # seconds: ledger.poll's default, the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
+RETRY_PASS = 2.0  # seconds before a failed pass is tried again
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
 
 
@@ -129,6 +131,9 @@ class Daemon:
         self.upcoming: list[Reminder] = []
         self.beyond: Reminder | None = None  # the next reminder past HORIZON, for STATUS and the metric
         self.busy = asyncio.Lock()  # one pass or reload at a time
+        self.busy = asyncio.Lock()  # one decision (record) or config swap at a time; never held while sending
+        self.reloader: asyncio.Task[None] | None = None  # the one reload running, if any
+        self.reload_wanted = False  # a SIGHUP came in: (re)load the file once more
         self.publishing = asyncio.Lock()  # one render at a time
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -139,6 +144,8 @@ class Daemon:
         self.hinted = False
         self.again = False  # a pass was asked for while one ran
         self.watching = False
+        self.cap = connection_cap(raise_fd_limit())
+        self.failing_since: datetime | None = None  # when the first of the passes failing now ran
 
     @property
     def config(self) -> Config:
@@ -199,6 +206,13 @@ class Daemon:
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
         return published
 
+    def writable(self) -> None:
+        """Raise OSError unless the feeds folder (if any) takes a new file."""
+        if self.feeds_dir:
+            probe = os.path.join(self.feeds_dir, ".outage-daemon-probe")
+            atomic_write(probe, str(time.time()).encode())
+            os.unlink(probe)
+
     def refuse(self, errors: list[str]) -> None:
         """Keep running on the previous config; say why in the log, /healthz and the metrics."""
         self.state.reload_error = errors
@@ -209,13 +223,29 @@ class Daemon:
         log.error("reload refused: %d errors; still running on the previous config", len(errors))
         sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
 
+    def hup(self) -> None:
+        """SIGHUP: ask for a reload. One runs at a time; signals that arrive during one coalesce into
+        one more, which reads the file as it is then (so the newest file always wins)."""
+        self.reload_wanted = True
+        if self.reloader is None or self.reloader.done():
+            self.reloader = asyncio.ensure_future(self._reloads())
+            self.tasks.add(self.reloader)
+            self.reloader.add_done_callback(self._done)
+
+    async def _reloads(self) -> None:
+        while self.reload_wanted and not self.stopping.is_set():
+            self.reload_wanted = False
+            await self.reload()
+
     async def reload(self) -> None:
-        """SIGHUP: validate the file fully; keep running on the old config on any error."""
+        """Validate the file fully and make it current; keep running on the old config on any error."""
         sd_notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}\nSTATUS=reloading")
         try:
             config = await asyncio.to_thread(load, self.config.path)
+            built = self.notifier.build(config)
+            await asyncio.to_thread(self.writable)  # before anything is swapped
             async with self.busy:
-                await self.apply(config, self.notifier.build(config))
+                await self.apply(config, built)
         except ConfigError as exc:
             self.refuse([str(p) for p in exc.problems])
             return
@@ -225,6 +255,8 @@ class Daemon:
         except LedgerError as exc:
             self.unapplied = config
             self.ledger_failed(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure is refused and reported, never silent
+            self.refuse([f"{self.config.path}: reload failed: {type(exc).__name__}: {exc}"])
             return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()
@@ -259,43 +291,72 @@ class Daemon:
         return near or (beyond if beyond is not None and beyond.due > now else None)
 
     async def tick(self) -> None:
-        """One pass: decide what is due by the wall clock now, record it, deliver it; on a ledger
-        error, keep serving and try again later."""
+        """One pass: decide what is due by the wall clock now and record it, under the lock; then
+        start the sending outside it (each channel in its own loop), so a slow channel holds up
+        neither the next pass nor a reload. A pass asked for while one decides runs once more after
+        it. A failed pass is reported (/healthz, log) and tried again, and lateness is then measured
+        from when passes began to fail, so a failure never turns into a skip; on a ledger error the
+        daemon keeps serving from memory and retries with backoff."""
         if self.stopping.is_set():
             return
         if self.busy.locked():  # a pass (or a reload, which runs one after) is under way: it runs once more
             self.again = True
             return
+        self.again = True
+        while self.again and not self.stopping.is_set():
+            self.again = False
+            try:
+                async with self.busy:
+                    notifier, late_at = self.notifier, self.failing_since
+                    since = await notifier.since(late_at or self.clock())
+                    tally = await notifier.record((r for r in self.upcoming if since <= r.due), late_at)
+            except LedgerError as exc:
+                self.failing_since = self.failing_since or self.clock()
+                self.ledger_failed(exc)
+                return
+            except asyncio.CancelledError:
+                if self.stopping.is_set():
+                    return  # stopped mid-pass: what was not recorded is decided by the next start
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed pass is reported and tried again, never lost
+                self.failed(exc)
+                return
+            self.state.pass_error, self.failing_since = None, None
+            self.ledger_ok()
+            self._spawn(lambda t=tally: self.send(t))  # type: ignore[misc]
+
+    def failed(self, exc: Exception) -> None:
+        """A pass failed (e.g. no descriptors left): say so in the log and /healthz, try again soon."""
+        self.state.pass_error = f"{type(exc).__name__}: {exc}"
+        self.failing_since = self.failing_since or self.clock()
+        log.error("pass failed, trying again in %.0f s: %s", RETRY_PASS, self.state.pass_error)
+        if not self.stopping.is_set() and self.scheduler.running:
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=RETRY_PASS)),
+                                   id="due:failed", misfire_grace_time=None, replace_existing=True)
+
+    async def send(self, tally: Tally) -> None:
+        """Run the channels' sending loops until nothing is due; count and log what they did."""
+        notifier = self.notifier
         try:
-            self.again = True
-            while self.again and not self.stopping.is_set():
-                self.again = False
-                await self._tick()
+            await asyncio.gather(*notifier.kick(tally))
+            counts = await notifier.db(notifier.ledger.counts)
         except LedgerError as exc:
             self.ledger_failed(exc)
             return
-        except asyncio.CancelledError:
-            if self.stopping.is_set():
-                return  # stopped mid-pass: what was not marked stays pending in the ledger
-            raise
-        self.ledger_ok()
-
-    async def _tick(self) -> None:
-        async with self.busy:
-            notifier = self.notifier
-            since = await notifier.since(self.clock())
-            tally = await notifier.record(r for r in self.upcoming if since <= r.due)
-            await notifier.deliver(tally)
-            metrics = self.state.metrics
-            metrics.reminders.labels("sent").inc(tally.sent)
-            metrics.reminders.labels("skipped").inc(tally.skipped)
-            metrics.reminders.labels("failed").inc(tally.failed)
-            for state, count in (await notifier.db(notifier.ledger.counts)).items():
-                metrics.deliveries.labels(state).set(count)
-            if tally.sent or tally.failed or tally.skipped:
-                log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
-                         tally.sent, tally.failed, tally.skipped, tally.retrying)
-            if tally.retrying:
+        except Exception as exc:  # noqa: BLE001 - reported and tried again; the ledger keeps what is pending
+            self.failed(exc)
+            return
+        metrics = self.state.metrics
+        metrics.reminders.labels("sent").inc(tally.sent)
+        metrics.reminders.labels("skipped").inc(tally.skipped)
+        metrics.reminders.labels("failed").inc(tally.failed)
+        for state, count in counts.items():
+            metrics.deliveries.labels(state).set(count)
+        if tally.sent or tally.failed or tally.skipped:
+            log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
+                     tally.sent, tally.failed, tally.skipped, tally.retrying)
+        if tally.retrying and not self.stopping.is_set():
+            async with self.busy:
                 await self.replan()
 
     async def watch(self) -> None:
@@ -315,7 +376,7 @@ class Daemon:
                 async with self.busy:
                     await self.apply(self.unapplied)
                 self.unapplied = None
-                log.info("reloaded %s: %d windows", self.config.path, len(self.config.windows))
+                log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
             await self.replan()
             await self.beat()
         except LedgerError as exc:
@@ -325,6 +386,9 @@ class Daemon:
             if self.stopping.is_set():
                 return
             raise
+        except Exception as exc:  # noqa: BLE001 - as a failed pass: reported, tried again, never a skip
+            self.failed(exc)
+            return
         await self.tick()
         sd_notify(self.status())
 
@@ -399,7 +463,13 @@ class Daemon:
     def _spawn(self, coro: Callable[[], Coroutine[object, object, None]]) -> None:
         task = asyncio.ensure_future(coro())
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Forget a finished background task; log how it failed, if it did."""
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed: %s", task.exception(), exc_info=task.exception())
 
     async def start(self) -> None:
         """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
@@ -409,9 +479,10 @@ class Daemon:
         tokens = await self.adopt(self.config)
         self._spawn(lambda: self.republish(tokens))
         await self.beat()
-        self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False,
+                                    keepalive_timeout=IDLE_TIMEOUT)  # idle and slow-header connections too
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.listen[0], self.listen[1], reuse_address=True)
+        site = CappedSite(self.runner, self.listen[0], self.listen[1], self.cap)
         await site.start()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
         self.schedule_watch()
@@ -425,10 +496,26 @@ class Daemon:
                      self.config.digest[:12])
             self.notifier.ledger.listen(self.hint)
 
+    async def stop(self) -> None:
+        """Take no new work; give the sends in flight STOP_GRACE to finish, then cancel the rest
+        (their deliveries stay pending in the ledger and go out on the next start)."""
+        deadline = time.monotonic() + STOP_GRACE
+        self.scheduler.shutdown(wait=False)  # passes are short now: the sends belong to the notifier
+        if await self.notifier.halt(STOP_GRACE):
+            log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
+        try:
+            await asyncio.wait_for(self.busy.acquire(), max(deadline - time.monotonic(), 0.1))
+        except asyncio.TimeoutError:
+            log.warning("a pass or reload did not finish in time")
+        rest = [t for t in self.tasks if not t.done()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         await self.start()
-        loop.add_signal_handler(signal.SIGHUP, self._spawn, self.reload)
+        loop.add_signal_handler(signal.SIGHUP, self.hup)
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         await self.tick()
@@ -436,11 +523,7 @@ class Daemon:
         await self.stopping.wait()
         sd_notify("STOPPING=1\nSTATUS=stopping")
         log.info("stopping: finishing in-flight sends (at most %.0f s)", STOP_GRACE)
-        self.scheduler.shutdown(wait=False)
-        try:
-            await asyncio.wait_for(self.busy.acquire(), STOP_GRACE)
-        except asyncio.TimeoutError:
-            log.warning("in-flight sends did not finish in time; they stay pending in the ledger")
+        await self.stop()
         if self.runner is not None:
             await self.runner.cleanup()
         await self.notifier.close()
@@ -453,6 +536,8 @@ def serve(config: Config, directory: str, clock: Clock, feeds_dir: str | None, l
     """Run the daemon until SIGTERM; return the exit code (logging is set up by the CLI). The state
     directory is locked for a SQLite ledger (one daemon each); replicas share a PostgreSQL one."""
     held = None if is_shared(ledger_url or "") else lock(directory)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(Repeats())
     # Planning, rendering and the ledger run on worker threads; the event loop waits for the GIL
     # each time it wakes. A 1 ms switch interval (default 5 ms) keeps an HTTP request that wakes it
     # several times from queueing behind a long render.

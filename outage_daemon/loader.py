@@ -57,23 +57,7 @@ def _load(path: str) -> Config:
     included: list[Item] = []
     sources = [path]
     if main is not None:
-        spec = _include_spec()
-        base = os.path.dirname(path)
-        for pattern in main.entries("include"):
-            text = str(pattern.value)
-            if not text.strip():
-                problems.append(Problem(pattern.loc, "an empty pattern names no file"))
-                continue
-            found = sorted(glob.glob(os.path.join(base, text)))
-            files = [f for f in found if os.path.isfile(f)]
-            if not files and not glob.has_magic(text):
-                what = "is a folder, not a file" if found else "no such file"
-                problems.append(Problem(pattern.loc, f"{what}: {text!r}"))
-            for name in files:
-                item = read(name, spec, problems, required=False)
-                if item is not None:
-                    included.append(item)
-                    sources.append(name)
+        included, sources = _includes(main, path, problems)
     if main is None:
         raise ConfigError(problems)
     return dataclasses.replace(build(main, included, problems), digest=digest(sources))
@@ -89,6 +73,69 @@ def digest(paths: list[str]) -> str:
             data = handle.read()
         total.update(os.path.relpath(name, base).encode() + b"\0" + len(data).to_bytes(8, "big") + data)
     return total.hexdigest()
+
+
+def _includes(main: Item, path: str, problems: list[Problem]) -> tuple[list[Item], list[str]]:
+    """Given the main file's items, return the checked items of the files it includes and every file
+    read (the main one first): only files inside its folder unless ``include_absolute: true``; a
+    file that is not a config is named in the problems, never quoted."""
+    spec, included, sources = _include_spec(), [], [path]
+    base = os.path.dirname(path)
+    flag = main.get("include_absolute")
+    anywhere = flag is not None and flag.value is True
+    for pattern in main.entries("include"):
+        text = str(pattern.value)
+        if not text.strip():
+            problems.append(Problem(pattern.loc, "an empty pattern names no file"))
+            continue
+        if not anywhere and (os.path.isabs(text) or ".." in text.replace("\\", "/").split("/")):
+            problems.append(Problem(pattern.loc, f"{text!r} is outside the config's folder "
+                                                 "(set include_absolute: true to allow it)"))
+            continue
+        found = sorted(glob.glob(os.path.join(base, text)))
+        files = [f for f in found if os.path.isfile(f)]
+        if not files and not glob.has_magic(text):
+            what = "is a folder, not a file" if found else "no such file"
+            problems.append(Problem(pattern.loc, f"{what}: {text!r}"))
+        for name in files:
+            if not anywhere and not _inside(name, base):
+                problems.append(Problem(pattern.loc, f"{name} leads outside the config's folder "
+                                                     "(set include_absolute: true to allow it)"))
+                continue
+            item = _read_included(name, spec, problems)
+            if item is not None:
+                included.append(item)
+                sources.append(name)
+    return included, sources
+
+
+def _inside(name: str, base: str) -> bool:
+    """Given a file and a folder, return whether the file (symbolic links followed) lies in it."""
+    real, folder = os.path.realpath(name), os.path.realpath(base or ".")
+    return os.path.commonpath([real, folder]) == folder
+
+
+def _read_included(name: str, spec: dict[str, Any], problems: list[Problem]) -> Item | None:
+    """Read an included file; if it is YAML but not a config (no mapping, or no key a config has),
+    say so without quoting it: its keys or lines may be someone's secrets."""
+    mine: list[Problem] = []
+    item = read(name, spec, mine, required=False)
+    if item is None and not mine:
+        return None  # an empty file adds nothing
+    if item is None:  # unreadable or not YAML: where and why, never its lines (it may not be a config at all)
+        problems.extend(dataclasses.replace(p, quote=False) for p in mine)
+        return None
+    known = set(schema()["properties"])
+    named = set(item.value) if isinstance(item.value, dict) else set()
+    named |= {p.loc.path.split(".")[0].split("[")[0] for p in mine}
+    if not isinstance(item.value, dict) or (mine and not named & known):
+        lines = sorted({p.loc.line for p in mine if p.loc.line})
+        where = f" (line {lines[0]})" if lines else ""
+        problems.append(Problem(Loc(name, lines[0] if lines else 0, "(file)"),
+                                f"is not a config file{where}; its content is not shown", quote=False))
+        return None
+    problems.extend(mine)
+    return item
 
 
 def _include_spec() -> dict[str, Any]:
@@ -136,6 +183,11 @@ def parse(path: str, data: bytes, problems: list[Problem]) -> yaml.Node | None:
         at = Mark(mark.line, mark.column) if mark is not None else Mark(0, 0)
         opened = Mark(exc.context_mark.line, exc.context_mark.column) if exc.context_mark is not None else None
         problems.append(explain(path, text, exc.problem or "", at, exc.context, opened))
+        return None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: say on which line
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        problems.append(Problem(Loc(path, line, "(yaml)"), f"control character U+{code:04X} is not allowed in YAML"))
         return None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         problems.append(Problem(Loc(path, 1, "(yaml)"), f"invalid YAML: {exc}"))

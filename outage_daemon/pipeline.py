@@ -104,6 +104,11 @@ class Notifier:
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
         self.health: Callable[[LedgerError | None], None] = lambda error: None
+        self.pumps: dict[str, asyncio.Task[None]] = {}  # one sending loop per channel
+        self.again: set[str] = set()  # channels kicked while their loop ran
+        self.sending: dict[asyncio.Future[list[None]], Channel] = {}  # batches in flight
+        self.retiring: set[asyncio.Task[None]] = set()
+        self.stopping = False
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -135,6 +140,8 @@ class Notifier:
 
     async def close(self) -> None:
         """Give up this sender's claims, close the channels and the ledger."""
+        await self.halt(0)
+        await asyncio.gather(*self.retiring, return_exceptions=True)
         await close_all(self.channels)
         try:
             await self.db(self.ledger.release, self.owner)
@@ -162,7 +169,9 @@ class Notifier:
         env, channels = built or (self.env, self.channels)
         old, (self.config, self.env, self.channels) = self.channels, (config, env, channels)
         if old is not channels:
-            await close_all(old)
+            retiring = asyncio.ensure_future(self._retire(old))
+            self.retiring.add(retiring)
+            retiring.add_done_callback(self.retiring.discard)
         now = self.clock()
         return await self.db(self._accept, config, now, list(candidates))
 
@@ -174,7 +183,12 @@ class Notifier:
         ledger = self.ledger
         self.revisions = revise_all(config, ledger.revisions(), now)
         ledger.save_revisions(self.revisions.values())
+        marker = os.path.join(self.directory, "initialized")
         if ledger.get_meta("initialized") is None:
+            if os.path.exists(marker):
+                log.warning("THE LEDGER IS NEW, but this state directory had one (%s exists): it was deleted or "
+                            "replaced. Starting as on a first start: windows are taken as announced, and "
+                            "deliveries it recorded as made may be repeated or lost", marker)
             log.info("first start: %s taken as already announced", plural(len(config.windows), "window"))
             notices: list[Notification] = []
         else:
@@ -182,6 +196,12 @@ class Notifier:
         tally = self._record(now, candidates, notices)
         ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
         ledger.set_meta("initialized", "1")
+        if not os.path.exists(marker):
+            try:
+                with open(marker, "w", encoding="utf-8") as handle:  # says "a ledger lived here" if it vanishes
+                    handle.write(f"{now.isoformat()}\n")
+            except OSError as exc:
+                log.warning("cannot write %s: %s", marker, exc.strerror)
         if tally.decided:
             log.info("%s to send", plural(tally.decided, "notification"))
         return tally
@@ -197,17 +217,20 @@ class Notifier:
         now = self.clock()
         return await asyncio.to_thread(plan, self.config, await self.since(now), now + until)
 
-    async def record(self, candidates: Iterable[Reminder]) -> Tally:
-        """Decide which of ``candidates`` are due now, render and record them."""
-        return await self.db(self._record, self.clock(), list(candidates), [])
+    async def record(self, candidates: Iterable[Reminder], late_at: datetime | None = None) -> Tally:
+        """Decide which of ``candidates`` are due now, render and record them; ``late_at``: when the
+        first of the failed passes before this one ran (lateness is measured then)."""
+        return await self.db(self._record, self.clock(), list(candidates), [], late_at)
 
-    def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
+    def _record(self, now: datetime, candidates: list[Reminder], notices: list[Notification],
+                late_at: datetime | None = None) -> Tally:
         with self.ledger.exclusive():  # what a peer decided meanwhile is seen, not decided again
-            return self._record_alone(now, candidates, notices)
+            return self._record_alone(now, candidates, notices, late_at)
 
-    def _record_alone(self, now: datetime, candidates: list[Reminder], notices: list[Notification]) -> Tally:
+    def _record_alone(self, now: datetime, candidates: list[Reminder], notices: list[Notification],
+                      late_at: datetime | None = None) -> Tally:
         due = [r for r in candidates if r.due <= now]
-        reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now)
+        reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
@@ -229,45 +252,68 @@ class Notifier:
         return out
 
     async def deliver(self, tally: Tally) -> None:
-        """Claim every pending delivery due for a try now and attempt it, each channel at most
-        ``channel.concurrency`` at once; record each outcome under the claim it was sent under.
+        """Attempt every pending delivery due now, each channel in its own loop of bounded batches;
+        return when no channel has anything due left (or the notifier is stopping)."""
+        await asyncio.gather(*self.kick(tally))
 
-        On a shared ledger: in batches, claimed on the database clock, each delivery sent only
-        while at least a quarter of its lease is left (else left for whoever holds it next)."""
-        gates = {name: asyncio.Semaphore(max(c.concurrency, 1)) for name, c in self.channels.items()}
+    def kick(self, tally: Tally) -> list[asyncio.Task[None]]:
+        """Make sure every channel's sending loop runs (one per channel: a slow channel delays no
+        other, and a loop that is running looks again before it stops); return the loops."""
+        for name in self.channels:
+            running = self.pumps.get(name)
+            if running is not None and not running.done():
+                self.again.add(name)
+            else:
+                self.pumps[name] = asyncio.ensure_future(self._pump(name, tally))
+        return list(self.pumps.values())
+
+    async def _pump(self, name: str, tally: Tally) -> None:
+        """Claim at most ``concurrency`` due deliveries of channel ``name`` and send them all at once;
+        repeat until nothing is due (each claim is short, so its lease covers the batch). On a shared
+        ledger the claim is taken on the database's clock, and a delivery is sent only while at least
+        a quarter of its lease is left (else it is given back for whoever holds it next)."""
         options, shared = self.config.ledger, self.ledger.shared
-        lease = options.lease.total_seconds()
-        while True:
+        while not self.stopping:
+            self.again.discard(name)
+            channel = self.channels.get(name)
+            if channel is None:
+                return
+            width = min(max(channel.concurrency, 1), options.batch)
             start = elapsed()
             claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
-                                    options.batch if shared else None)
-            deadline = start + lease * 0.75 if shared else float("inf")
+                                    limit=width, channel=name)
+            if not claimed:
+                if name in self.again:
+                    continue
+                return
+            deadline = start + options.lease.total_seconds() * 0.75 if shared else float("inf")
             late: list[Delivery] = []
-            await asyncio.gather(*(self._attempt(d, gates, tally, deadline, late) for d in claimed))
+            channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, deadline, late)
+                                                           for d in claimed)))
+            self.sending[batch] = channel
+            try:
+                await batch
+            finally:
+                del self.sending[batch]
             if late:  # given back at once, unless another replica holds them already (fencing)
                 await self.db(self.ledger.release, self.owner, late)
-            if not shared or len(claimed) < options.batch:
-                break
-        if tally.abandoned:
-            log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a slow "
-                        "server?); given back, unless another replica holds them already", tally.abandoned)
+                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a "
+                            "slow server?); given back, unless another replica holds them already", len(late))
 
-    async def _attempt(self, d: Delivery, gates: dict[str, asyncio.Semaphore], tally: Tally,
-                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
-        channel = self.channels.get(d.channel)
-        if channel is None:
-            await self._mark(d, "failed", f"no channel {d.channel}", tally)
+    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, deadline: float = float("inf"),
+                       late: list[Delivery] | None = None) -> None:
+        if self.stopping:
+            return  # left claimed: released at close, sent by the next start
+        if elapsed() > deadline:
+            tally.abandoned += 1
+            if late is not None:
+                late.append(d)
             return
-        async with gates[d.channel]:
-            if elapsed() > deadline:
-                tally.abandoned += 1
-                if late is not None:
-                    late.append(d)
-                return
-            if self.clock() >= d.expires:
-                await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
-                return
-            outcome = await channel.send(d.recipient, d.payload or b"")
+        if self.clock() >= d.expires:
+            await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+            return
+        outcome = await channel.send(d.recipient, d.payload or b"")
         retry_at = self.clock() + _wait(d, outcome, channel.retry_base(d.recipient))
         if outcome.ok:
             await self._mark(d, "sent", None, tally)
@@ -277,6 +323,26 @@ class Notifier:
         else:
             await self._mark(d, "failed", outcome.error, tally)
             log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+
+    async def _retire(self, old: dict[str, Channel]) -> None:
+        """Close replaced channels once the batches still sending through them are done."""
+        using = [batch for batch, channel in self.sending.items() if channel in old.values()]
+        await asyncio.gather(*using, return_exceptions=True)
+        await close_all(old)
+
+    async def halt(self, grace: float) -> int:
+        """Stop claiming; wait up to ``grace`` seconds for the sends in flight, then cancel the rest
+        (they stay claimed, are released at close and sent again by the next start); return how
+        many batches were cancelled."""
+        self.stopping = True
+        pumps = [p for p in self.pumps.values() if not p.done()]
+        if not pumps:
+            return 0
+        _, late = await asyncio.wait(pumps, timeout=grace)
+        for pump in late:
+            pump.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
 
     async def _mark(self, d: Delivery, state: str, error: str | None, tally: Tally,
                     retry_at: datetime | None = None) -> None:

@@ -27,6 +27,7 @@ from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
 from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
+from outage_daemon.formats.text import inert
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class State:
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
     reload_error: list[str] = field(default_factory=list)
+    pass_error: str | None = None  # why the last pass failed, while passes fail
+    api_cache: tuple[Config, int, Published] | None = None  # /api/windows: (config, time slot, body)
+    api_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     reloaded_at: datetime | None = None
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
@@ -91,7 +95,8 @@ FIRST_RENDER_WAIT = 30.0  # seconds a feed request made right after start-up wai
 
 def _page_env() -> jinja2.Environment:
     loader = jinja2.PackageLoader("outage_daemon", "templates")
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                              finalize=inert)  # no control or bidi character from a config reaches the page
 
 
 _ENV = _page_env()
@@ -102,9 +107,8 @@ _CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCR
 
 
 def _base(request: web.Request, config: Config) -> str:
-    if config.calendar.base_url:
-        return config.calendar.base_url.rstrip("/")
-    return f"{request.scheme}://{request.host}"
+    """Return the configured base_url, or "" (relative links): the Host header is never reflected."""
+    return config.calendar.base_url.rstrip("/") if config.calendar.base_url else ""
 
 
 def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
@@ -164,6 +168,42 @@ def _now_left(shown: Page, now: datetime) -> float:
     return round(min(max((now - origin).total_seconds() / TIMELINE.total_seconds(), 0.0), 1.0) * 100, 3)
 
 
+def gzip_etag(etag: str) -> str:
+    """Given a feed's strong ETag, return the one of its gzipped bytes (a different representation)."""
+    return etag[:-1] + '-gz"'
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Given If-None-Match and a feed's ETag, return whether they match by the weak comparison
+    (RFC 9110 13.1.2): ``W/`` ignored, the gzip variant counted as the same feed."""
+    if header.strip() == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        tag = tag[2:] if tag.startswith(("W/", "w/")) else tag
+        if tag in (etag, gzip_etag(etag)) or tag.replace("-gzip", "") == etag:
+            return True
+    return False
+
+
+def accepts_gzip(header: str) -> bool:
+    """Given Accept-Encoding, return whether gzip is acceptable (named or ``*`` with q > 0)."""
+    chosen: dict[str, float] = {}
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        chosen[name.strip()] = q
+    q = chosen.get("gzip", chosen.get("x-gzip", chosen.get("*", 0.0)))
+    return q > 0
+
+
 def _serve(request: web.Request, published: Published | None) -> web.StreamResponse:
     if published is None:
         raise web.HTTPNotFound(text="no such feed\n")
@@ -171,11 +211,13 @@ def _serve(request: web.Request, published: Published | None) -> web.StreamRespo
         given = request.query.get("token", "")
         if not hmac.compare_digest(given.encode(), published.token.encode()):
             raise web.HTTPForbidden(text="this feed needs its ?token=\n")
-    headers = {"ETag": published.etag, "Last-Modified": format_datetime(published.modified, usegmt=True),
+    zipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    headers = {"ETag": gzip_etag(published.etag) if zipped else published.etag,
+               "Last-Modified": format_datetime(published.modified, usegmt=True),
                "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     match = request.headers.get("If-None-Match")
     if match is not None:
-        if published.etag in [m.strip() for m in match.split(",")] or match.strip() == "*":
+        if etag_matches(match, published.etag):
             return web.Response(status=304, headers=headers)
     elif "If-Modified-Since" in request.headers:
         try:
@@ -185,7 +227,7 @@ def _serve(request: web.Request, published: Published | None) -> web.StreamRespo
         if since is not None and since.tzinfo is not None and published.modified <= since:
             return web.Response(status=304, headers=headers)
     body = published.data
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
+    if zipped:
         body, headers["Content-Encoding"] = published.gz, "gzip"
     headers["Content-Type"] = published.media_type
     return web.Response(body=body, headers=headers)
@@ -207,16 +249,44 @@ def feed_handler(extension: str, name: str | None = None) -> Callable[[web.Reque
     return handler
 
 
-async def windows(request: web.Request) -> web.Response:
+API_TTL = 10  # seconds one rendering of /api/windows is served (it shows what is current, upcoming, past)
+
+
+async def windows(request: web.Request) -> web.StreamResponse:
+    """/api/windows: rendered at most once per API_TTL per config, off the event loop, and served
+    like the feeds (ETag, 304, gzip)."""
     state = request.app[STATE]
-    return web.json_response(api(state.config, state.clock()), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    config, now = state.config, state.clock()
+    slot = int(now.timestamp()) // API_TTL
+    async with state.api_lock:
+        cached = state.api_cache
+        if cached is None or cached[0] is not config or cached[1] != slot:
+            def render() -> Published:
+                data = json.dumps(api(config, now), ensure_ascii=False).encode()
+                return Published.of(data, now, media_type="application/json; charset=utf-8")
+
+            cached = state.api_cache = (config, slot, await asyncio.to_thread(render))
+        published = cached[2]
+    return _serve(request, published)
+
+
+def location(error: str) -> str:
+    """Given an error line ``FILE:LINE: path: message`` (or ``FILE: message``), return ``FILE:LINE``
+    (or ``FILE``): where to look, never what the file says."""
+    head = error.split(": ", 1)[0]
+    return head if head and not head[:1].isspace() else "?"
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 while reloads and passes succeed; else 503 with counts and locations (never file text)."""
     state = request.app[STATE]
     if state.reload_error:
         body = {"status": "degraded", "reason": "the last reload was refused; running on the previous config",
-                "errors": state.reload_error}
+                "errors": len(state.reload_error), "locations": sorted({location(e) for e in state.reload_error}),
+                "see": "the daemon's log"}
+        return web.json_response(body, status=503)
+    if state.pass_error:
+        body = {"status": "degraded", "reason": "the last pass failed; nothing is sent", "error": state.pass_error}
         return web.json_response(body, status=503)
     if state.ledger_error:
         body = {"status": "degraded", "reason": "the ledger is unreachable; serving from memory, retrying",
@@ -238,12 +308,20 @@ async def robots(request: web.Request) -> web.Response:
     return web.Response(text="User-agent: *\nAllow: /calendar.ics\nAllow: /feeds/\nDisallow: /\n")
 
 
+HARDENING = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
 @web.middleware
 async def hardened(request: web.Request, handler: Callable[[web.Request], object]) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)  # type: ignore[misc]
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    """Add the hardening headers to every answer, errors (403, 404, 405, …) included."""
+    try:
+        response: web.StreamResponse = await handler(request)  # type: ignore[misc]
+    except web.HTTPException as exc:
+        for name, value in HARDENING.items():
+            exc.headers.setdefault(name, value)
+        raise
+    for name, value in HARDENING.items():
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from smtpsink import free_port
@@ -17,7 +18,8 @@ from smtpsink import free_port
 
 class Daemon:
     def __init__(self, config: Path, state: Path, watchdog_usec: int | None = 1_000_000,
-                 feeds: Path | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+                 feeds: Path | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None,
+                 preexec: Callable[[], None] | None = None) -> None:
         self.config, self.state, self.port = config, state, free_port()
         self.log = state.parent / f"daemon-{self.port}.log"
         self.notify_path = str(state.parent / f"notify-{self.port}.sock")
@@ -34,7 +36,8 @@ class Daemon:
             args += ["--feeds-dir", str(feeds)]
         args += extra or []
         self.handle = self.log.open("ab")
-        self.proc = subprocess.Popen(args, env=environ, stdout=self.handle, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env=environ, stdout=self.handle, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec)
 
     @property
     def url(self) -> str:

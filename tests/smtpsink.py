@@ -37,10 +37,12 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
 @dataclass
 class Sink:
     """Accepts mail; ``refuse`` maps an address to an RCPT reply; ``temporary`` answers DATA with
-    451 that many times; ``delay`` slows every DATA (seconds)."""
+    451 that many times; ``garble`` answers DATA with a line that is no SMTP reply that many times;
+    ``delay`` slows every DATA (seconds)."""
 
     refuse: dict[str, str] = field(default_factory=dict)
     temporary: int = 0
+    garble: int = 0
     delay: float = 0.0
     received: list[tuple[str, Message]] = field(default_factory=list)
     transactions: int = 0
@@ -58,6 +60,9 @@ class Sink:
             if self.temporary > 0:
                 self.temporary -= 1
                 return "451 4.3.0 try again later"
+            if self.garble > 0:
+                self.garble -= 1
+                return "ok, got it"
         if self.delay:
             await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -128,7 +128,7 @@ def test_reload_bad_then_good_and_second_instance(tmp_path: Path, sink: tuple[Si
         daemon.signal(signal.SIGHUP)
         assert daemon.read_notify("RELOADING=1") and daemon.read_notify("READY=1")
         health = daemon.get("/healthz")
-        assert health[0] == 503 and f"{path}:14: windows[0].colour: unknown key" in json.loads(health[2])["errors"][0]
+        assert health[0] == 503 and json.loads(health[2])["locations"] == [f"{path}:14"]  # issue 18: no text
         assert f"reload refused: {path}:14: windows[0].colour: unknown key" in daemon.output()
         assert daemon.get("/calendar.ics")[2] == body
         assert b"outage_last_reload_success 0.0" in daemon.get("/metrics")[2]
@@ -230,7 +230,8 @@ def test_reload_brings_new_webhooks_and_refuses_a_missing_secret(tmp_path: Path,
         daemon.signal(signal.SIGHUP)
         assert daemon.read_notify("RELOADING=1") and daemon.read_notify("READY=1")
         health = daemon.get("/healthz")
-        assert health[0] == 503 and "OUTAGE_TEST_UNSET is not set" in json.loads(health[2])["errors"][0]
+        assert health[0] == 503 and json.loads(health[2])["locations"] == [str(path)]  # issue 18: no text
+        assert "OUTAGE_TEST_UNSET is not set" in daemon.output()
         assert daemon.get("/calendar.ics")[2] == feed and daemon.get("/feeds/private.ics")[0] == 404
         # A webhook that did not exist at start-up, and a window announced to it.
         later = start + timedelta(days=1)

@@ -95,6 +95,16 @@ def test_claim_honours_a_limit(ledger: Ledger) -> None:
     assert not {d.recipient for d in first} & {d.recipient for d in second}
 
 
+def test_claim_takes_one_channel_when_asked(ledger: Ledger) -> None:
+    """Each channel sends in its own loop (issue 18): a claim may be limited to one channel."""
+    ledger.record([decision("k1")], [pending("k1", f"u{i}@example.com") for i in range(3)]
+                  + [pending("k1", "robot", channel="webhook")], NOW)
+    assert [d.recipient for d in ledger.claim("node-a", NOW, limit=1, channel="webhook")] == ["robot"]
+    assert [d.recipient for d in ledger.claim("node-a", NOW, limit=2, channel="email")] == \
+        ["u0@example.com", "u1@example.com"]
+    assert ledger.claim("node-a", NOW, channel="webhook") == []
+
+
 def test_a_lost_claim_cannot_overwrite_the_new_holders_outcome(ledger: Ledger) -> None:
     ledger.record([decision("k1")], [pending("k1", "a@example.com")], NOW)
     [stale] = ledger.claim("node-a", NOW, lease=timedelta(seconds=15))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -10,6 +11,32 @@ from outage_daemon.core.model import Config, Occurrence, Window
 from outage_daemon.core.planner import dropped
 
 HORIZON = timedelta(days=366)
+
+# Letters of other scripts that look like Latin ones (the common Cyrillic and Greek homoglyphs).
+_LOOKALIKE = str.maketrans("аеорсухіјѕԁԛԝАВЕКМНОРСТХІЈЅαεορτυνχιΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                           "aeopcyxijsdqwABEKMHOPCTXIJSaeoptuvxiABEZHIKMNOPTYX")
+
+
+def skeleton(name: str) -> str:
+    """Given a name, return what it looks like: NFKC, look-alike letters made Latin, case folded."""
+    return unicodedata.normalize("NFKC", name).translate(_LOOKALIKE).casefold()
+
+
+def confusables(config: Config) -> list[Problem]:
+    """Given a config, return a warning for each audience, webhook or window name that looks like
+    another one but is spelled differently (``ops`` and Cyrillic ``оps``)."""
+    out: list[Problem] = []
+    groups = (("audience", list(config.audiences), None), ("webhook", list(config.webhooks), None),
+              ("window", [w.id for w in config.windows], {w.id: _loc(w) for w in config.windows}))
+    for what, names, locs in groups:
+        seen: dict[str, str] = {}
+        for name in names:
+            other = seen.setdefault(skeleton(name), name)
+            if other != name:
+                loc = (locs or {}).get(name) or Loc(config.path, 0, f"{what}s")
+                out.append(Problem(loc, f"{what} name {name!r} looks like {other!r} but is spelled with "
+                                   f"other characters ({name!a}): use one spelling"))
+    return out
 
 
 def _loc(window: Window) -> Loc:
@@ -40,6 +67,7 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
             out.append(Problem(_loc(window), f"window {window.id!r} is entirely in the past "
                                f"(ended {last:%Y-%m-%d %H:%M %Z})"))
 
+    out.extend(confusables(config))
     by_system: dict[str, list[Window]] = defaultdict(list)
     for window in live:
         by_system[window.system].append(window)

@@ -7,6 +7,7 @@ Given the main file's :class:`Item` tree and those of its included files (from
 
 from __future__ import annotations
 
+import posixpath
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,7 +101,9 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
             if ref.value not in webhooks:
                 b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks),
                         "define it under webhooks:, or correct the name")
-        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")))
+        public = aud.get("public")
+        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")),
+                                   public is None or public.value is not False)
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
     windows = []
@@ -357,12 +360,22 @@ def _one_of(b: _Builder, item: Item, keys: tuple[str, ...], required: bool) -> N
         b.error(item, f"one of {', '.join(keys)} is required", f"add {keys[0]}: (or {', '.join(keys[1:])}:)")
 
 
+def _file(item: Item | None, key: str) -> str | None:
+    """Given a mapping item and a ``*_file`` key, return its path, a relative one taken from the
+    folder of the file it is written in (like ``include:``), not from the working directory."""
+    sub = _sub(item, key)
+    if sub is None or not isinstance(sub.value, str):
+        return None
+    path = sub.value
+    return path if not path or posixpath.isabs(path) else posixpath.join(posixpath.dirname(sub.loc.file), path)
+
+
 def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
     _one_of(b, item, ("url_file", "url_env"), required=True)
     _one_of(b, item, ("secret_file", "secret_env"), required=False)
     f = _plain(item)
-    return Webhook(name, f.get("kind", ""), f.get("url_file"), f.get("url_env"),
-                   f.get("secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
+    return Webhook(name, f.get("kind", ""), _file(item, "url_file"), f.get("url_env"),
+                   _file(item, "secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
                    _duration(_sub(item, "retry")), f.get("mention_all") is True)
 
 
@@ -392,8 +405,8 @@ def _email(b: _Builder, item: Item | None) -> Email:
         s = _plain(smtp_item)
         security = s.get("security", "")
         port = s.get("port") or {"tls": 465, "starttls": 587, "none": 25}.get(security, 0)
-        smtp = Smtp(s.get("host", ""), port, security, s.get("username"), s.get("password_file"),
-                    s.get("password_env"), s.get("password_credential"), s.get("ca_file"),
+        smtp = Smtp(s.get("host", ""), port, security, s.get("username"), _file(smtp_item, "password_file"),
+                    s.get("password_env"), s.get("password_credential"), _file(smtp_item, "ca_file"),
                     _duration(_sub(smtp_item, "timeout")), _duration(_sub(smtp_item, "retry")),
                     s.get("connections", 1))
     return Email(f.get("from", ""), f.get("reply_to"), smtp)
@@ -416,7 +429,7 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
                 b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
                         "define it under audiences:, or correct the name")
         feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
-                          tuple(feed.get("systems") or ()), feed.get("token_file"),
+                          tuple(feed.get("systems") or ()), _file(feed_item, "token_file"),
                           feed.get("token_env")))
     base_url = f.get("base_url")
     domain = f.get("domain") or (urlsplit(base_url).hostname if base_url else None)

@@ -46,26 +46,30 @@ class Notification:
 
 
 
-def expiry(reminder: Reminder, late_limit: Offset) -> datetime:
-    """Given a reminder, return the instant after which it is no longer true or timely."""
-    late = add_absolute(reminder.due, late_limit.approx)
+def expiry(reminder: Reminder, late_limit: Offset, slack: timedelta = timedelta(0)) -> datetime:
+    """Given a reminder (and how long the daemon's own failed passes held it up), return the instant
+    after which it is no longer true or timely."""
+    late = add_absolute(reminder.due, late_limit.approx + slack)
     true_until = reminder.kind.true_until(reminder.occurrence)
     return late if true_until is None else min(true_until, late)
 
 
-def _why_not(reminder: Reminder, now: datetime, late_limit: Offset) -> str | None:
+def _why_not(reminder: Reminder, now: datetime, late_limit: Offset, late_at: datetime) -> str | None:
     true_until = reminder.kind.true_until(reminder.occurrence)
     if true_until is not None and now >= true_until:
         return "its milestone has passed" if reminder.kind.counts_down else "the window is already over"
-    if now - reminder.due > late_limit.approx:
+    if late_at - reminder.due > late_limit.approx:
         return f"more than late_limit ({late_limit.text}) late"
     return None
 
 
-def decide(candidates: Iterable[Reminder], decided: set[str],
-           now: datetime) -> tuple[list[Notification], list[Decision]]:
-    """Given reminders due by ``now``, the keys the ledger has already decided, and ``now``, return
-    what to send and what to skip (with the reason)."""
+def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime,
+           late_at: datetime | None = None) -> tuple[list[Notification], list[Decision]]:
+    """Given reminders due by ``now``, the keys the ledger has already decided, ``now`` and, after
+    failed passes, when the first of them ran (``late_at``: lateness is measured then, so the
+    daemon's own failure never turns into a "too late" skip; truth is measured now), return what to
+    send and what to skip (with the reason)."""
+    late_at = min(late_at or now, now)
     groups: dict[tuple[str, str], list[Reminder]] = {}
     for r in candidates:
         if r.key not in decided and r.due <= now:
@@ -77,7 +81,7 @@ def decide(candidates: Iterable[Reminder], decided: set[str],
         assert rules is not None  # noqa: S101 - the planner plans nothing for notify: false
         ok = []
         for r in group:
-            reason = _why_not(r, now, rules.late_limit)
+            reason = _why_not(r, now, rules.late_limit, late_at)
             if reason:
                 skip.append(Decision(r.key, r.window.id, r.kind, r.due, reason))
             else:
@@ -88,7 +92,8 @@ def decide(candidates: Iterable[Reminder], decided: set[str],
         if ok:
             newest = ok[-1]
             send.append(Notification(newest.key, newest.kind, newest.window, newest.due,
-                                     expiry(newest, rules.late_limit), newest.occurrence, newest.offset))
+                                     expiry(newest, rules.late_limit, now - late_at), newest.occurrence,
+                                     newest.offset))
     send.sort(key=lambda s: (s.due, s.key))
     return send, skip
 

@@ -24,6 +24,7 @@ class Problem:
     loc: Loc
     message: str
     hint: str | None = None
+    quote: bool = True  # False: never show the file's lines (a file that is not a config may hold secrets)
 
     def __str__(self) -> str:
         if self.loc.line == 0:  # the file as a whole (unreadable, too large)
@@ -41,7 +42,7 @@ class Problem:
             head = f"{self.loc.file}:{self.loc.line}:{column} {self.loc.path}: {what}"
         lines = [head]
         shown = source.splitlines() if source is not None else []
-        if 0 < self.loc.line <= len(shown) and shown[self.loc.line - 1].strip():
+        if self.quote and 0 < self.loc.line <= len(shown) and shown[self.loc.line - 1].strip():
             text = shown[self.loc.line - 1].replace("\t", " ")
             number = str(self.loc.line)
             lines.append(f" {number} | {text}")

@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_webcal": "Apple 日历 / Outlook 桌面版", "sub_webcal_note": "在 iPhone、Mac 或 Windows 上点开，确认订阅。",
         "sub_copy": "其他日历（复制网址）",
         "sub_copy_note": "在日历里选“从网址订阅/添加”，粘贴此网址。不要下载后导入：那只是一份不会更新的副本。",
+        "sub_no_base": "管理员设置 calendar.base_url 后，这里会出现 Google、Outlook、Apple 日历的一键订阅链接。",
         "sub_qr": "用手机扫码，打开本页的订阅部分", "sub_private": "此日历需要专用链接，请使用管理员发给您的链接。",
         "legend_planned": "计划停机", "legend_now": "现在", "copy_url": "复制", "copied": "已复制",
     },
@@ -58,6 +59,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_outlook": "Outlook.com / Microsoft 365", "sub_outlook_note": "Sign in to Outlook on the web and confirm.",
         "sub_webcal": "Apple Calendar / Outlook desktop", "sub_webcal_note": "Open on an iPhone, a Mac or Windows "
         "and confirm the subscription.",
+        "sub_no_base": "One-click links for Google, Outlook and Apple Calendar appear here once the administrator "
+                       "sets calendar.base_url.",
         "sub_copy": "Any other calendar (copy the address)", "sub_copy_note": "Choose “subscribe from URL” and paste "
         "it. Do not download and import the file: that is a copy that never updates.",
         "sub_qr": "Scan with a phone to open this section there",

@@ -152,6 +152,7 @@ class Audience:
     name: str
     emails: tuple[str, ...]
     webhooks: tuple[str, ...]
+    public: bool = True  # False: its windows stay off the main feed, the status page and /api/windows
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,12 @@ class Config:
     notes: tuple[Problem, ...] = ()  # warnings the builder found (no timezone, long windows, …)
     ledger: LedgerOptions = LedgerOptions()
     digest: str = ""  # SHA-256 of the files it was read from (replicas compare it), set by the loader
+
+    def is_public(self, window: Window) -> bool:
+        """Given a window, return whether the public outputs (main feed, page, API) show it: unless
+        every audience it names is ``public: false``."""
+        named = [self.audiences[a] for a in window.audiences if a in self.audiences]
+        return not named or any(a.public for a in named)
 
     def window(self, window_id: str) -> Window | None:
         """Given an id, return that window or None."""

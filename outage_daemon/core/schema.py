@@ -88,6 +88,9 @@ def _resolve(spec: dict[str, Any]) -> dict[str, Any]:
 
 _STD_TAG = "tag:yaml.org,2002:"
 _NULL = _STD_TAG + "null"
+BUDGET = 20_000_000  # values walked in one file at most (aliases to checked containers cost one each)
+MAX_DEPTH = 40
+MAX_TEXT = 100_000  # characters of a text value without a max_length of its own
 _SPENT = yaml.ScalarNode(_NULL, "")  # stands in for a node already turned into an item
 _PLAIN_TAGS = {_STD_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _ADDRESS = re.compile(r"^(?:[^<>@\s][^<>@]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$")
@@ -97,11 +100,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 @dataclass
 class Walk:
-    """One validation walk over one file: where problems go, and a budget against alias bombs."""
+    """One validation walk over one file: where problems go, the containers already checked (an
+    alias to one is not walked again: no alias bomb, and its children are spent), and a budget."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
-    budget: int = 200_000
+    budget: int = BUDGET
+    done: dict[int, tuple[dict[str, Any], Item]] = field(default_factory=dict)
 
     def problem(self, node: yaml.Node, path: str, message: str, hint: str | None = None) -> None:
         """Record a problem at ``node`` (its line and column), with an optional hint to fix it."""
@@ -110,7 +115,8 @@ class Walk:
 
 def at(file: str, node: yaml.Node, path: str) -> Loc:
     """Given a file name, a node and its key path, return where the node was written."""
-    return Loc(file, node.start_mark.line + 1, path, node.start_mark.column + 1)
+    mark = node.start_mark
+    return Loc(file, mark.line + 1, path, mark.column + 1) if mark is not None else Loc(file, 0, path)
 
 
 def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
@@ -120,11 +126,21 @@ def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
     Return None where the node is unusable (the problem is recorded).
     """
     walk.budget -= 1
-    if walk.budget < 0 or depth > 40:
-        if walk.budget == -1 or depth == 41:
-            walk.problem(node, path or "(top)", "too deeply nested or too many aliases")
+    if walk.budget < 0 or depth > MAX_DEPTH:
+        if walk.budget == -1:
+            walk.problem(node, path or "(top)", f"more than {BUDGET:,} values in one file (an alias counts "
+                         "each time it is used): split it with include:")
+        elif depth == MAX_DEPTH + 1:
+            walk.problem(node, path or "(top)", f"nested more than {MAX_DEPTH} levels deep")
         return None
     spec = _resolve(spec)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and id(node) in walk.done:
+        checked, item = walk.done[id(node)]
+        if checked is spec:
+            return item  # an alias to a value already checked for the same place
+        walk.problem(node, path or "(top)", "an alias here repeats a value that means something else where "
+                     "it is defined; write it out")
+        return None
     loc = at(walk.file, node, path or "(top)")
     if node.tag not in _PLAIN_TAGS and node.tag != "!":
         walk.problem(node, loc.path, f"YAML tags are not allowed here ({node.tag})",
@@ -132,9 +148,11 @@ def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
         return None
     types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
     if isinstance(node, yaml.MappingNode) and "object" in types:
-        return _object(node, spec, walk, path, depth, loc)
+        walk.done[id(node)] = (spec, item := _object(node, spec, walk, path, depth, loc))
+        return item
     if isinstance(node, yaml.SequenceNode) and "array" in types:
-        return _array(node, spec, walk, path, depth, loc)
+        walk.done[id(node)] = (spec, item := _array(node, spec, walk, path, depth, loc))
+        return item
     if isinstance(node, yaml.ScalarNode) and node.tag != _NULL:
         for kind in types:
             if kind not in ("object", "array"):
@@ -277,8 +295,9 @@ def _string_error(text: str, spec: dict[str, Any]) -> tuple[str, str | None] | N
         if "pattern_hint" in spec:
             return f"{text!r} is not allowed here: {spec['pattern_hint']}", spec.get("pattern_example")
         return f"{text!r} does not match {spec['pattern']}", None
-    if len(text) > spec.get("max_length", 100_000):
-        return f"longer than {spec['max_length']} characters", "shorten it; long text belongs in description"
+    if len(text) > spec.get("max_length", MAX_TEXT):
+        return (f"longer than {spec.get('max_length', MAX_TEXT):,} characters",
+                "shorten it; long text belongs in description")
     return None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, cached_property
+from itertools import islice
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrule, rrulestr
@@ -151,6 +152,9 @@ def parse_when(text: str) -> Written:
         day = date(int(g["y"]), int(g["mo"]), int(g["d"]))
     except ValueError as exc:
         raise TimeError(f"bad time {text!r}: {exc}") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise TimeError(f"bad time {text!r}: dates from {FIRST_DAY:%Y-%m-%d} to {LAST_DAY:%Y-%m-%d} are "
+                        "supported (reminders, feeds and time zones need room around them)")
     if g["h"] is None:
         return Written(text, day=day)
     hour, minute, second = int(g["h"]), int(g["mi"]), int(g["s"] or 0)
@@ -294,6 +298,21 @@ def local_until(value: str, all_day: bool) -> datetime:
     return datetime.combine(day, time() if all_day else time(23, 59, 59))
 
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+MAX_OCCURRENCES = 100_000  # of one repeat rule: its expansion (checks, last end) stays well under a second
+
+
+def _bounded(rule: rrule, parts: dict[str, str], text: str) -> None:
+    """Raise TimeError when the rule has more than MAX_OCCURRENCES occurrences (COUNT or UNTIL)."""
+    count = parts.get("COUNT", "")
+    if count.isascii() and count.isdigit() and int(count) > MAX_OCCURRENCES:
+        raise TimeError(f"bad repeat rule {text!r}: COUNT={int(count):,} is more than {MAX_OCCURRENCES:,} "
+                        "occurrences; split the window or repeat less often")
+    if "UNTIL" in parts and sum(1 for _ in islice(rule, MAX_OCCURRENCES + 1)) > MAX_OCCURRENCES:
+        raise TimeError(f"bad repeat rule {text!r}: more than {MAX_OCCURRENCES:,} occurrences before UNTIL; "
+                        "split the window or repeat less often")
+
+
 def parse_rrule(text: str, dtstart: datetime, all_day: bool = False) -> rrule:
     """Given an RFC 5545 RRULE value and the naive local first start, return the rule.
 
@@ -311,6 +330,7 @@ def parse_rrule(text: str, dtstart: datetime, all_day: bool = False) -> rrule:
         raise TimeError(f"bad repeat rule {text!r}: {exc}") from exc
     if not isinstance(rule, rrule):
         raise TimeError(f"bad repeat rule {text!r}: one RRULE only")
+    _bounded(rule, parts, text)
     return rule
 
 

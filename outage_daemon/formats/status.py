@@ -10,7 +10,7 @@ import segno
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Window
-from outage_daemon.formats.text import summary
+from outage_daemon.formats.text import clean, summary
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=120)
@@ -30,7 +30,7 @@ def rows(config: Config, now: datetime) -> list[Row]:
     upcoming ones (120 days), and those that ended in the last 30 days (newest first)."""
     found: list[Row] = []
     for window in config.windows:
-        if window.status == "cancelled":
+        if window.status == "cancelled" or not config.is_public(window):
             continue
         for occ in window.occurrences(now - PAST, now + AHEAD)[:LIMIT]:
             phase = "current" if occ.start <= now < occ.end else ("upcoming" if occ.start > now else "past")
@@ -46,10 +46,11 @@ def api(config: Config, now: datetime) -> dict[str, object]:
     return {
         "now": now.isoformat(),
         "windows": [{
-            "id": w.id, "system": w.system, "title": w.title, "summary": summary(w, config.language),
-            "status": w.status, "start": w.start.isoformat(), "end": w.end.isoformat(), "timezone": w.tz.key,
-            "all_day": w.all_day, "repeat": w.repeat, "services": list(w.services),
-        } for w in config.windows],
+            "id": w.id, "system": clean(w.system), "title": clean(w.title) if w.title else w.title,
+            "summary": summary(w, config.language), "status": w.status, "start": w.start.isoformat(),
+            "end": w.end.isoformat(), "timezone": w.tz.key, "all_day": w.all_day, "repeat": w.repeat,
+            "services": [clean(s) for s in w.services],
+        } for w in config.windows if config.is_public(w)],
         "occurrences": [{"window": r.window.id, "start": r.start.isoformat(), "end": r.end.isoformat(),
                          "phase": r.phase} for r in rows(config, now)],
     }
@@ -145,7 +146,8 @@ def _card(window: Window, now: datetime, language: str) -> Card | None:
 def cards(config: Config, now: datetime) -> list[Card]:
     """Given the config and ``now``, return one card per window shown (cancelled and tentative ones
     included, marked by their status): down now first, then upcoming by start, then the recently ended."""
-    found = [c for c in (_card(w, now, config.language) for w in config.windows) if c is not None]
+    found = [c for c in (_card(w, now, config.language) for w in config.windows if config.is_public(w))
+             if c is not None]
     order = {"current": 0, "upcoming": 1, "past": 2}
     return sorted(found, key=lambda c: (order[c.phase], c.end.timestamp() if c.phase == "current" else
                                         (c.start.timestamp() if c.phase == "upcoming" else -c.end.timestamp())))
@@ -163,6 +165,8 @@ def lanes(config: Config, now: datetime) -> tuple[list[Lane], list[tuple[float, 
 
     by_system: dict[str, list[Bar]] = {}
     for window in config.windows:
+        if not config.is_public(window):
+            continue
         for occ in window.occurrences(origin, origin + TIMELINE):
             left = pct(occ.start)
             width = max(pct(occ.end) - left, 0.5)
@@ -176,13 +180,17 @@ def lanes(config: Config, now: datetime) -> tuple[list[Lane], list[tuple[float, 
 def subscriptions(config: Config, base: str) -> list[Subscription]:
     """Given the config and the public base URL, return the main feed and every extra feed with a
     link for each client: Google's "add by URL", Outlook.com and Microsoft 365's "add from web",
-    ``webcal://`` (Apple, Outlook desktop) and the https URL to copy."""
+    ``webcal://`` (Apple, Outlook desktop) and the https URL to copy. Without a base URL the links
+    are relative: the clients' links, which need an absolute URL, are left empty."""
     name = page_name(config)
     out = []
     for feed_name, title, private, path in [("calendar", name, False, "/calendar.ics"), *(
             (f.name, f.title or f"{name} · {f.name}", bool(f.token_file or f.token_env), f"/feeds/{f.name}.ics")
             for f in config.calendar.feeds)]:
         https = base.rstrip("/") + path
+        if "://" not in https:
+            out.append(Subscription(feed_name, title, f"_feed-{feed_name}", https, "", "", "", "", private))
+            continue
         webcal = "webcal://" + https.split("://", 1)[1]
         add = f"?url={quote(https, safe='')}&name={quote(title, safe='')}"
         out.append(Subscription(feed_name, title, f"_feed-{feed_name}", https, webcal,

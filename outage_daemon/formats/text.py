@@ -7,8 +7,10 @@ import re
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Window
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
-_LINEBREAKS = re.compile(r"\r\n|\r|\n")
+# C0 and C1 controls, line/paragraph separators, and the bidi controls that reorder what a reader
+# sees (U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates, LRM, RLM, ALM).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_LINEBREAKS = re.compile(r"\r\n|\r|\n|\x85")
 
 
 def clean(text: str, multiline: bool = False) -> str:
@@ -16,6 +18,14 @@ def clean(text: str, multiline: bool = False) -> str:
     line; escaping for iCalendar is the library's job after this."""
     text = _LINEBREAKS.sub("\n" if multiline else " ", text)
     return _CONTROL.sub(" ", text).replace("\t", " ").strip()
+
+
+def inert(value: object) -> object:
+    """Given a value a template prints, return it with control and bidi characters blanked if it is
+    plain text (line breaks and tabs kept; markup the code itself marked safe is left alone)."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return _CONTROL.sub(" ", value.replace("\x85", "\n"))
+    return value
 
 
 def summary(window: Window, language: str) -> str:

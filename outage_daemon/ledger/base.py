@@ -74,11 +74,12 @@ class Ledger(Protocol):
         """In one transaction, record decisions and pending deliveries; rows already there stay
         as they are (idempotent), so after a crash they are found and retried, never lost."""
 
-    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
-              limit: int | None = None) -> list[Delivery]:
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
+              channel: str | None = None) -> list[Delivery]:
         """Given a sender's name, return the pending deliveries due for a try by ``now`` that no one
-        else holds (or whose lease expired), each now claimed by ``owner`` until ``now + lease``;
-        ``now`` None means the ledger's own clock (the database's, shared by every replica)."""
+        else holds (or whose lease expired), oldest first, at most ``limit`` and only on ``channel``
+        when given, each now claimed by ``owner`` until ``now + lease``; ``now`` None means the
+        ledger's own clock (the database's, shared by every replica)."""
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,

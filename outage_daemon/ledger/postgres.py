@@ -108,6 +108,7 @@ _CLAIM = (
     "WITH t AS (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now), "
     "picked AS (SELECT d.key, d.recipient, d.channel FROM deliveries d, t WHERE d.state = 'pending' "
     "AND d.next_try <= t.now AND (d.owner IS NULL OR d.lease_until IS NULL OR d.lease_until <= t.now) "
+    "AND (%(channel)s::text IS NULL OR d.channel = %(channel)s::text) "
     "ORDER BY d.created, d.key, d.recipient LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED) "
     "UPDATE deliveries d SET owner = %(owner)s, claim = d.claim + 1, lease_until = t.now + %(lease)s "
     "FROM picked, t WHERE (d.key, d.recipient, d.channel) = (picked.key, picked.recipient, picked.channel) "
@@ -300,11 +301,11 @@ class PostgresLedger:
                 self._notify(conn, "record")
 
     @_translated
-    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
-              limit: int | None = None) -> list[Delivery]:
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
+              channel: str | None = None) -> list[Delivery]:
         with self._tx() as conn:
             rows = conn.execute(
-                _CLAIM, {"now": now, "limit": limit, "owner": owner, "lease": lease}).fetchall()
+                _CLAIM, {"now": now, "limit": limit, "owner": owner, "lease": lease, "channel": channel}).fetchall()
         rows.sort(key=lambda r: (r[12], r[0], r[1]))
         return [_delivery(r) for r in rows]
 

@@ -118,6 +118,12 @@ class SqliteLedger:
             # last commits); every delivery is marked sent in a commit of its own.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+            raise LedgerError(f"the ledger {path} is damaged ({exc}); to recover, move it aside "
+                              f"(mv {path} {path}.damaged) and start again: the windows in the config are then "
+                              "taken as announced, and reminders follow the catch-up rules") from exc
         except (OSError, sqlite3.Error) as exc:
             fix = (": the file is damaged or not a ledger; move it aside to start a new one (its history is "
                    "lost) or restore a backup") if isinstance(exc, sqlite3.DatabaseError) else ""
@@ -217,13 +223,14 @@ class SqliteLedger:
                 [(d.key, d.recipient, d.channel, d.message_id, d.payload, _utc(d.expires), _utc(d.next_try),
                   stamp, stamp) for d in deliveries])
 
-    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
-              limit: int | None = None) -> list[Delivery]:
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
+              channel: str | None = None) -> list[Delivery]:
         now = now or datetime.now(UTC)
         with self._tx():
             rows = self.db.execute(
                 "SELECT key, recipient, channel, next_try, owner, lease_until FROM deliveries "
-                "WHERE state = 'pending' ORDER BY created, key, recipient").fetchall()
+                "WHERE state = 'pending' AND (? IS NULL OR channel = ?) ORDER BY created, key, recipient",
+                (channel, channel)).fetchall()
             free = [(k, r, c) for k, r, c, next_try, holder, until in rows
                     if datetime.fromisoformat(next_try) <= now
                     and (holder is None or until is None or datetime.fromisoformat(until) <= now)]
@@ -232,7 +239,9 @@ class SqliteLedger:
                 "UPDATE deliveries SET owner = ?, claim = claim + 1, lease_until = ? "
                 "WHERE key = ? AND recipient = ? AND channel = ?",
                 [(owner, _utc(now + lease), *row) for row in free])
-        return [d for d in self.pending() if d.owner == owner and (d.key, d.recipient, d.channel) in set(free)]
+            sql = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE key = ? AND recipient = ? AND channel = ?"  # noqa: S608
+            found = [_delivery(r) for row in free for r in self.db.execute(sql, row).fetchall()]
+        return [d for d in found if d.owner == owner]
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         held = []

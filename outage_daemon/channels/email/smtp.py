@@ -1,7 +1,7 @@
 """An SMTP relay through a small connection pool.
 
-Each ``send`` returns an :class:`Outcome` for one recipient: accepted, failed for good (5xx), or
-worth another try (4xx, network errors, timeouts).
+Each ``send`` returns an :class:`Outcome` for one recipient: accepted, failed for good (a 5xx
+reply), or worth another try (4xx, garbled replies, protocol errors, network errors, timeouts).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from outage_daemon.channels.base import ACCEPTED, Outcome
 from outage_daemon.core import addresses
 from outage_daemon.core.model import Smtp
 
+QUIT_TIMEOUT = 2.0  # seconds to say goodbye to a relay on close; after that the socket is just closed
+
 
 class Transport(Protocol):
     """Sends one message to one recipient: the Maildir outbox or an SMTP relay."""
@@ -25,6 +27,17 @@ class Transport(Protocol):
     async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome: ...
 
     async def close(self) -> None: ...
+
+
+def permanent(code: int) -> bool:
+    """Given an SMTP reply code (aiosmtplib says -1 for a reply it could not read), return whether
+    it refuses for good: only a 5xx does; 4xx, garbled replies and anything else are temporary."""
+    return 500 <= code < 600
+
+
+def refusal(code: int, message: str) -> Outcome:
+    """Given a reply that refused a message, return its outcome."""
+    return Outcome(False, not permanent(code), f"{code} {message}")
 
 
 def envelope(address: str) -> str:
@@ -54,6 +67,8 @@ class SmtpPool:
         )
 
     async def send(self, sender: str, recipient: str, payload: bytes) -> Outcome:
+        """Send ``payload`` to one recipient; a send cancelled midway drops its connection (never
+        returned to the pool out of step with the relay)."""
         client = await self.idle.get()
         try:
             if not client.is_connected:
@@ -61,31 +76,39 @@ class SmtpPool:
             errors, _ = await client.sendmail(envelope(sender), [envelope(recipient)], payload)
             refused = errors.get(envelope(recipient))
             if refused is not None:  # aiosmtplib reports some refusals without raising
-                return Outcome(False, 400 <= refused.code < 500, f"{refused.code} {refused.message}")
+                return refusal(refused.code, refused.message)
             return ACCEPTED
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
-            return Outcome(False, 400 <= first.code < 500, f"{first.code} {first.message}")
+            return refusal(first.code, first.message)
         except aiosmtplib.SMTPResponseException as exc:
-            if not 400 <= exc.code < 500:
+            if permanent(exc.code):
                 await _reset(client)
-                return Outcome(False, False, f"{exc.code} {exc.message}")
-            await _drop(client)
-            return Outcome(False, True, f"{exc.code} {exc.message}")
+            else:
+                await _drop(client)  # a 4xx or a garbled reply: start afresh next time
+            return refusal(exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
             await _drop(client)
             return Outcome(False, True, f"{type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:
+            await _drop(client)
+            raise
         finally:
             self.idle.put_nowait(client)
 
     async def close(self) -> None:
+        """Say QUIT on every open connection at once, waiting at most QUIT_TIMEOUT for the relay."""
+        clients = []
         while not self.idle.empty():
-            client = self.idle.get_nowait()
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
-                    client.close()
+            clients.append(self.idle.get_nowait())
+        await asyncio.gather(*(_quit(c) for c in clients if c.is_connected))
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await asyncio.wait_for(client.quit(), QUIT_TIMEOUT)
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        await _drop(client)
 
 
 async def _reset(client: aiosmtplib.SMTP) -> None:

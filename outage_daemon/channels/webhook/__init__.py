@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -17,7 +18,7 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
-from outage_daemon.credentials import secret
+from outage_daemon.credentials import CredentialError, secret
 
 KINDS: dict[str, HookKind] = {k.name: k for k in (
     generic.KIND,
@@ -30,11 +31,45 @@ KINDS: dict[str, HookKind] = {k.name: k for k in (
 )}
 
 
+MAX_BODY = 64 * 1024  # bytes of a reply read at most: a verdict needs a small JSON document, not more
+
+
 def _retry_after(value: str | None) -> float | None:
-    """Given a Retry-After header (seconds; an HTTP date is not honoured), return seconds or None."""
-    if value is None or not value.strip().isdigit():
+    """Given a Retry-After header (ASCII seconds; an HTTP date or other digits are not honoured),
+    return seconds (at most an hour) or None."""
+    text = (value or "").strip()
+    if not text or not text.isascii() or not text.isdigit():
         return None
-    return min(float(value), 3600.0)
+    return min(float(text), 3600.0)
+
+
+async def _body(content: aiohttp.StreamReader) -> bytes:
+    """Return the reply's body, or its first MAX_BODY bytes when longer (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_BODY:
+        chunk = await content.read(MAX_BODY - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def target(name: str, kind: str, url: str) -> str:
+    """Given a webhook's name, kind and URL (a secret), return the URL; raise CredentialError (that
+    does not quote it) when it is empty or, for a kind that POSTs itself, not an http(s) URL."""
+    if not url.strip():
+        raise CredentialError(f"webhook {name}: the URL is empty")
+    if KINDS[kind].send is None:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok or any(c.isspace() or ord(c) < 32 for c in url):
+            raise CredentialError(f"webhook {name}: the URL is not an http:// or https:// URL with a host")
+    return url
 
 
 class WebhookChannel:
@@ -47,8 +82,8 @@ class WebhookChannel:
     def __init__(self, config: Config, env: Templates, clock_ms: Callable[[], int]) -> None:
         self.config, self.env, self.clock_ms = config, env, clock_ms
         self.hooks = dict(config.webhooks)
-        self.targets = {name: (secret(h.url_file, h.url_env) or "", secret(h.secret_file, h.secret_env))
-                        for name, h in self.hooks.items()}
+        self.targets = {name: (target(name, h.kind, secret(h.url_file, h.url_env) or ""),
+                               secret(h.secret_file, h.secret_env)) for name, h in self.hooks.items()}
         self.session: aiohttp.ClientSession | None = None
 
     def recipients(self, audiences: tuple[str, ...]) -> list[str]:
@@ -85,13 +120,14 @@ class WebhookChannel:
         try:
             async with self.session.post(request.url, data=request.body, headers=request.headers,
                                          timeout=timeout, allow_redirects=False) as response:
-                body = await response.read()
+                body = await _body(response.content)
                 status = response.status
                 wait = _retry_after(response.headers.get("Retry-After"))
         except asyncio.TimeoutError:
             return Outcome(False, True, f"no answer within {hook.timeout.text}")
         except aiohttp.ClientError as exc:
-            return Outcome(False, True, f"{type(exc).__name__}: {exc}".replace(url, "<url>"))
+            return Outcome(False, True, f"{type(exc).__name__}: {exc}".replace(url, "<url>") if url else
+                           type(exc).__name__)
         if status == 429 or status >= 500:
             return Outcome(False, True, f"HTTP {status}", wait)
         if not 200 <= status < 300:

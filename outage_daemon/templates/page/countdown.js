@@ -155,7 +155,7 @@
         selection.addRange(range);
       };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(b.getAttribute("data-url")).then(done, select);
+        navigator.clipboard.writeText(new URL(b.getAttribute("data-url"), location.href).href).then(done, select);
       } else { select(); }
     });
   });

@@ -1,0 +1,1 @@
+"""The fault-injection suite of issue 18: `pytest tests/faults/`."""
