@@ -42,6 +42,7 @@ log = logging.getLogger("outage_daemon")
 
 LOOKBACK_CAP = timedelta(days=30)
 MAX_BACKOFF = timedelta(minutes=30)
+PIPELINE = 8  # batches claimed per channel, in multiples of its concurrency
 MARK_PATIENCE = 120.0  # seconds an outcome waits for an unreachable ledger before its pass fails
 Clock = Callable[[], datetime]
 P = ParamSpec("P")
@@ -268,8 +269,9 @@ class Notifier:
         return list(self.pumps.values())
 
     async def _pump(self, name: str, tally: Tally) -> None:
-        """Claim at most ``concurrency`` due deliveries of channel ``name`` and send them all at once;
-        repeat until nothing is due (each claim is short, so its lease covers the batch). On a shared
+        """Claim up to PIPELINE × ``concurrency`` due deliveries of channel ``name`` and send them,
+        ``concurrency`` at once; repeat until nothing is due (a claim stays small, so its lease covers
+        the batch, and the connections never wait for the next claim in between). On a shared
         ledger the claim is taken on the database's clock, and a delivery is sent only while at least
         a quarter of its lease is left (else it is given back for whoever holds it next)."""
         options, shared = self.config.ledger, self.ledger.shared
@@ -278,10 +280,10 @@ class Notifier:
             channel = self.channels.get(name)
             if channel is None:
                 return
-            width = min(max(channel.concurrency, 1), options.batch)
+            width = max(channel.concurrency, 1)
             start = elapsed()
             claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
-                                    limit=width, channel=name)
+                                    limit=min(width * PIPELINE, options.batch), channel=name)
             if not claimed:
                 if name in self.again:
                     continue
@@ -289,7 +291,8 @@ class Notifier:
             deadline = start + options.lease.total_seconds() * 0.75 if shared else float("inf")
             late: list[Delivery] = []
             channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
-            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, deadline, late)
+            gate = asyncio.Semaphore(width)
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, deadline, late)
                                                            for d in claimed)))
             self.sending[batch] = channel
             try:
@@ -301,19 +304,20 @@ class Notifier:
                 log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a "
                             "slow server?); given back, unless another replica holds them already", len(late))
 
-    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, deadline: float = float("inf"),
-                       late: list[Delivery] | None = None) -> None:
-        if self.stopping:
-            return  # left claimed: released at close, sent by the next start
-        if elapsed() > deadline:
-            tally.abandoned += 1
-            if late is not None:
-                late.append(d)
-            return
-        if self.clock() >= d.expires:
-            await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
-            return
-        outcome = await channel.send(d.recipient, d.payload or b"")
+    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
+                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
+        async with gate:
+            if self.stopping:
+                return  # left claimed: released at close, sent by the next start
+            if elapsed() > deadline:
+                tally.abandoned += 1
+                if late is not None:
+                    late.append(d)
+                return
+            if self.clock() >= d.expires:
+                await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+                return
+            outcome = await channel.send(d.recipient, d.payload or b"")
         retry_at = self.clock() + _wait(d, outcome, channel.retry_base(d.recipient))
         if outcome.ok:
             await self._mark(d, "sent", None, tally)

@@ -26,7 +26,6 @@ class Mailbox:
     address: str
 
 
-
 def parse(text: str) -> Mailbox:
     """Given ``a@b.c``, ``Name <a@b.c>`` or ``"Last, First" <a@b.c>``, return its one mailbox.
 
@@ -34,6 +33,8 @@ def parse(text: str) -> Mailbox:
     display name makes two), with a quoting hint.
     """
     raw = text.strip()
+    if _ADDR_SPEC.match(raw):  # a bare a@b.c: nothing for the mail library to read (the common, hot case)
+        return Mailbox("", raw)
     if not raw or "\n" in raw or "\r" in raw:
         raise AddressError(f"{text!r} is not an email address (a@b.c or Name <a@b.c>)")
     found = getaddresses([raw])

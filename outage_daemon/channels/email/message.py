@@ -87,14 +87,15 @@ def thread_root(notification: Notification, recipient: str, domain: str) -> str:
     return message_id(key, recipient, domain)
 
 
-def audience_of(notification: Notification, config: Config, recipient: str) -> str | None:
-    """Given a recipient, return the first of the window's audiences that lists them."""
-    bare = envelope(recipient).lower()
+def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
+    """Given a notification, return for each bare address (lower case) the first of the window's
+    audiences that lists it (for its List-Id)."""
+    found: dict[str, str] = {}
     for name in notification.window.audiences:
         audience = config.audiences.get(name)
-        if audience and any(envelope(a).lower() == bare for a in audience.emails):
-            return name
-    return None
+        for address in audience.emails if audience else ():
+            found.setdefault(envelope(address).lower(), name)
+    return found
 
 
 def payloads(notification: Notification, config: Config, recipients: list[str], now: datetime, env: Templates,
@@ -103,11 +104,10 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
     composed once, unless it carries an invite naming the recipient."""
     per_person = revision is not None and notification.kind.invite is not None
     shared = None if per_person else compose(notification, config, now, env).as_bytes(policy=SMTP)
-    out = {}
+    out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
     for recipient in recipients:
         body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
-        domain = config.calendar.domain
-        audience = audience_of(notification, config, recipient)
+        audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
                                      thread_root(notification, recipient, domain),
                                      list_id(audience, domain) if audience else None)
