@@ -18,6 +18,7 @@ from pathlib import Path
 import icalendar
 import vobject
 from dateutil.rrule import rrulestr
+from feedcheck import as_utc
 from ical.calendar_stream import IcsCalendarStream
 
 from outage_daemon import cli
@@ -34,14 +35,6 @@ Span = tuple[datetime, datetime]
 def render(config: Config, now: datetime) -> bytes:
     """Return the main feed of a config, as ``render`` writes it."""
     return feed.render(config, revise_all(config, {}, now), now)
-
-
-def _utc(value: object) -> object:
-    if isinstance(value, datetime):
-        assert value.tzinfo is not None, f"floating time {value}"
-        return value.astimezone(UTC)
-    assert isinstance(value, date)
-    return value
 
 
 def _inside(start: object, span: Span) -> bool:
@@ -88,10 +81,10 @@ def by_icalendar(data: bytes, span: Span) -> set[Occ]:
         exdates: set[object] = set()
         raw = ev.get("EXDATE", [])
         for prop in raw if isinstance(raw, list) else [raw]:
-            exdates.update(_utc(d.dt) for d in prop.dts)
+            exdates.update(as_utc(d.dt) for d in prop.dts)
         for s, e in _expand(start, end, rule, exdates, span):
-            if _inside(_utc(s), span):
-                out.add((str(ev["UID"]), _utc(s), _utc(e)))
+            if _inside(as_utc(s), span):
+                out.add((str(ev["UID"]), as_utc(s), as_utc(e)))
     return out
 
 
@@ -100,7 +93,7 @@ def by_ical(data: bytes, span: Span) -> set[Occ]:
     cal = IcsCalendarStream.calendar_from_ics(data.decode())
     out: set[Occ] = set()
     for ev in cal.timeline_tz(UTC).overlapping(span[0] - timedelta(days=2), span[1] + timedelta(days=2)):
-        s, e = _utc(ev.start), _utc(ev.end)
+        s, e = as_utc(ev.start), as_utc(ev.end)
         if _inside(s, span):
             out.add((str(ev.uid), s, e))
     return out
@@ -134,8 +127,8 @@ def by_vobject(data: bytes, span: Span) -> set[Occ]:
                     break
                 pairs.append((s.date(), s.date() + days))
         for s, e in pairs:
-            if _inside(_utc(s), span):
-                out.add((str(ev.uid.value), _utc(s), _utc(e)))
+            if _inside(as_utc(s), span):
+                out.add((str(ev.uid.value), as_utc(s), as_utc(e)))
     return out
 
 

@@ -13,7 +13,8 @@ UTC = timezone.utc
 Key = tuple[str, object, object]
 
 
-def _norm(value: object) -> object:
+def as_utc(value: object) -> object:
+    """Given a parsed DTSTART/DTEND value, return it in UTC (a date stays a date); fail on a floating time."""
     if isinstance(value, datetime):
         assert value.tzinfo is not None, f"floating time {value}"
         return value.astimezone(UTC)
@@ -24,11 +25,11 @@ def _norm(value: object) -> object:
 def parse_three(data: bytes) -> list[Key]:
     """Return (UID, start, end) per event, asserting that icalendar, ical and vobject agree."""
     text = data.decode("utf-8")
-    one = sorted((str(e["UID"]), _norm(e.decoded("DTSTART")), _norm(e.decoded("DTEND")))
+    one = sorted((str(e["UID"]), as_utc(e.decoded("DTSTART")), as_utc(e.decoded("DTEND")))
                  for e in icalendar.Calendar.from_ical(text).walk("VEVENT"))
-    two = sorted((e.uid, _norm(e.dtstart), _norm(e.dtend))
+    two = sorted((e.uid, as_utc(e.dtstart), as_utc(e.dtend))
                  for e in IcsCalendarStream.calendar_from_ics(text).events)
-    three = sorted((e.uid.value, _norm(e.dtstart.value), _norm(e.dtend.value))
+    three = sorted((e.uid.value, as_utc(e.dtstart.value), as_utc(e.dtend.value))
                    for e in vobject.readOne(text, validate=True).vevent_list)
     assert one == two == three, (one, two, three)
     return one
