@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import gc
 import logging
 import os
@@ -56,7 +57,6 @@ from outage_daemon.web import Published, State, app
 log = logging.getLogger("outage_daemon")
 
 HORIZON = timedelta(hours=2)
-WATCH = 30.0  # seconds: ledger.poll's default, the longest the daemon waits without looking at the wall clock
 STOP_GRACE = 10.0  # seconds to finish in-flight sends on SIGTERM
 RETRY_PASS = 2.0  # seconds before a failed pass is tried again
 SWITCH_INTERVAL = 0.001  # seconds a thread holds the GIL while another waits for it
@@ -325,7 +325,7 @@ class Daemon:
                 return
             self.state.pass_error, self.failing_since = None, None
             self.ledger_ok()
-            self._spawn(lambda t=tally: self.send(t))  # type: ignore[misc]
+            self._spawn(functools.partial(self.send, tally))
 
     def failed(self, exc: Exception) -> None:
         """A pass failed (e.g. no descriptors left): say so in the log and /healthz, try again soon."""

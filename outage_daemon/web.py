@@ -81,10 +81,9 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     reload_error: list[str] = field(default_factory=list)
     pass_error: str | None = None  # why the last pass failed, while passes fail
-    api_cache: tuple[Config, int, Published] | None = None  # /api/windows: (config, time slot, body)
-    api_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rendered: dict[str, tuple[Config, int, Published]] = field(default_factory=dict)  # page: (config, slot, body)
+    render_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
-    reloaded_at: datetime | None = None
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
 
@@ -106,7 +105,7 @@ _CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCR
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"  # connect-src: refreshes /api/windows
 
 
-def _base(request: web.Request, config: Config) -> str:
+def _base(config: Config) -> str:
     """Return the configured base_url, or "" (relative links): the Host header is never reflected."""
     return config.calendar.base_url.rstrip("/") if config.calendar.base_url else ""
 
@@ -137,16 +136,24 @@ def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
 
 
 async def status_page(request: web.Request) -> web.Response:
+    """/: the status page, rendered at most once per RENDER_TTL per config, off the event loop."""
     state = request.app[STATE]
-    config, now = state.config, state.clock()
+    published = await rendered(state, "page", lambda config, now: Published.of(
+        render_page(config, now).encode(), now, media_type="text/html; charset=utf-8"))
+    return web.Response(body=published.data, content_type="text/html", charset="utf-8",
+                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+
+
+def render_page(config: Config, now: datetime) -> str:
+    """Given the config and ``now``, return the status page's HTML (links from calendar.base_url only)."""
     lang = config.language if config.language in i18n.LABELS else "en"
     t = i18n.LABELS[lang]
-    base = _base(request, config)
+    base = _base(config)
     shown = page(config, now, base)
     words = {k: t[k] for k in ("stops_in", "back_in", "ended", "banner_down", "banner_next", "banner_ok",
                                "banner_none")}
     offset = i18n.utc_offset(now.astimezone(config.tz))
-    html = _ENV.get_template("page/status.html").render(
+    return _ENV.get_template("page/status.html").render(
         lang=lang, t=t, page=shown, now=now, base=base, script=_SCRIPT, units=json.dumps([t["day"]]),
         words=json.dumps(words, ensure_ascii=False), zone=config.tz.key,
         zone_line=t["zone_line"].format(zone=config.tz.key, offset=offset),
@@ -156,8 +163,6 @@ async def status_page(request: web.Request) -> web.Response:
         short=lambda a, b, all_day: i18n.format_short(a.astimezone(config.tz), b.astimezone(config.tz), lang, all_day),
         dayname=lambda d: i18n.format_date_short(d, lang),
         now_left=_now_left(shown, now))
-    return web.Response(text=html, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
 
 
 def _now_left(shown: Page, now: datetime) -> float:
@@ -249,25 +254,27 @@ def feed_handler(extension: str, name: str | None = None) -> Callable[[web.Reque
     return handler
 
 
-API_TTL = 10  # seconds one rendering of /api/windows is served (it shows what is current, upcoming, past)
+RENDER_TTL = 10  # seconds one rendering of the page or /api/windows is served (they show what is current now)
+
+
+async def rendered(state: State, name: str, render: Callable[[Config, datetime], Published]) -> Published:
+    """Given a page's name and how to render it, return it rendered at most once per RENDER_TTL per
+    config, on a worker thread: at 10,000 windows a rendering takes long enough to stall every
+    other request if it ran on the event loop, or for each request."""
+    config, now = state.config, state.clock()
+    slot = int(now.timestamp()) // RENDER_TTL
+    async with state.render_lock:
+        cached = state.rendered.get(name)
+        if cached is None or cached[0] is not config or cached[1] != slot:
+            cached = state.rendered[name] = (config, slot, await asyncio.to_thread(render, config, now))
+    return cached[2]
 
 
 async def windows(request: web.Request) -> web.StreamResponse:
-    """/api/windows: rendered at most once per API_TTL per config, off the event loop, and served
-    like the feeds (ETag, 304, gzip)."""
-    state = request.app[STATE]
-    config, now = state.config, state.clock()
-    slot = int(now.timestamp()) // API_TTL
-    async with state.api_lock:
-        cached = state.api_cache
-        if cached is None or cached[0] is not config or cached[1] != slot:
-            def render() -> Published:
-                data = json.dumps(api(config, now), ensure_ascii=False).encode()
-                return Published.of(data, now, media_type="application/json; charset=utf-8")
-
-            cached = state.api_cache = (config, slot, await asyncio.to_thread(render))
-        published = cached[2]
-    return _serve(request, published)
+    """/api/windows: rendered like the page, and served like the feeds (ETag, 304, gzip)."""
+    return _serve(request, await rendered(request.app[STATE], "api", lambda config, now: Published.of(
+        json.dumps(api(config, now), ensure_ascii=False).encode(), now,
+        media_type="application/json; charset=utf-8")))
 
 
 def location(error: str) -> str:

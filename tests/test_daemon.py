@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import signal
@@ -215,8 +214,7 @@ def test_reload_brings_new_webhooks_and_refuses_a_missing_secret(tmp_path: Path,
 
     _, port = sink
     robots = Robots()
-    robots.thread.start()
-    robots.ready.wait(10)
+    robots.start()
     monkeypatch.setenv("ROBOT_URL", robots.url("reloaded"))
     path, start = write_config(tmp_path, port, timedelta(days=3), offsets="[1d]")
     text = path.read_text()
@@ -247,5 +245,4 @@ def test_reload_brings_new_webhooks_and_refuses_a_missing_secret(tmp_path: Path,
         assert json.loads(robots.hits[-1][4])["kind"] == "announced"
     finally:
         assert daemon.stop() == 0
-        asyncio.run_coroutine_threadsafe(robots.stop(), robots.loop).result(10)
-        robots.loop.call_soon_threadsafe(robots.loop.stop)
+        robots.stop()

@@ -4,9 +4,7 @@ recorded, and a restart that sends nothing twice."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from ledgers import ledger_in
+from loopback import LoopbackServer
 from test_webhooks import config_text, once
 
 from outage_daemon.core.model import Config
@@ -37,7 +36,7 @@ class Hit:
 
 
 @dataclass
-class Service:
+class Service(LoopbackServer):
     """An aiohttp server in a thread that answers every request from a script of (status, headers, body);
     the last answer repeats."""
 
@@ -46,9 +45,7 @@ class Service:
     port: int = 0
 
     def __post_init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        LoopbackServer.__init__(self)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -56,21 +53,8 @@ class Service:
         status, headers, text = self.script[min(len(self.hits), len(self.script)) - 1]
         return web.Response(status=status, headers=headers, text=text, content_type="application/json")
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = runner = web.AppRunner(app, shutdown_timeout=0.1)
-        self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.ready.set()
-        self.loop.run_forever()
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 @pytest.fixture
@@ -79,8 +63,7 @@ def service() -> Iterator[Callable[..., Service]]:
 
     def start(*script: tuple[int, dict[str, str], str]) -> Service:
         server = Service(list(script) or [(200, {}, "{}")])
-        server.thread.start()
-        server.ready.wait(10)
+        server.start()
         started.append(server)
         return server
 

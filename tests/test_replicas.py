@@ -53,10 +53,9 @@ windows:
 @pytest.fixture(scope="module")
 def robots() -> Iterator[Robots]:
     server = Robots()
-    server.thread.start()
-    server.ready.wait(10)
+    server.start()
     yield server
-    server.loop.call_soon_threadsafe(server.loop.stop)
+    server.stop()
 
 
 class Cluster:

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 import pytest
 from aiohttp import web
 from ledgers import ledger_in
+from loopback import LoopbackServer
 
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
@@ -26,16 +26,13 @@ from outage_daemon.pipeline import Notifier, Tally
 SECRET = "s3cr3t-robot"  # noqa: S105 - the test robot's secret
 
 
-class Robots:
-    """An aiohttp server in a thread; records every request and answers per path."""
+class Robots(LoopbackServer):
+    """Chat robots on loopback; records every request and answers per path."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.hits: list[tuple[str, float, dict[str, str], dict[str, str], bytes]] = []
         self.counts: dict[str, int] = {}
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -59,25 +56,8 @@ class Robots:
             return web.json_response({"code": 0, "msg": "success"})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/{name}", self.handle)
-        self.runner = runner = web.AppRunner(app, shutdown_timeout=0.1)
-        self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.ready.set()
-        self.loop.run_forever()
-
-    async def stop(self) -> None:
-        """Close the server and cancel handlers still running (the slow one), in its own loop."""
-        await self.runner.cleanup()
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
@@ -86,11 +66,9 @@ class Robots:
 @pytest.fixture(scope="module")
 def robots() -> Iterator[Robots]:
     server = Robots()
-    server.thread.start()
-    server.ready.wait(10)
+    server.start()
     yield server
-    asyncio.run_coroutine_threadsafe(server.stop(), server.loop).result(10)
-    server.loop.call_soon_threadsafe(server.loop.stop)
+    server.stop()
 
 
 def config_text(kind: str, title: str = "系统升级停机", timeout: str = "5s") -> str:

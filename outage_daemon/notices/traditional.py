@@ -16,8 +16,3 @@ _PAIRS = (
     "屆届 須须 閘闸 鐘钟 監监 測测 試试 驗验 階阶 段段 批批 輪轮 體体 係系 統统"
 )
 TABLE = str.maketrans({pair[0]: pair[1] for pair in _PAIRS.split() if pair[0] != pair[1]})
-
-
-def simplified(text: str) -> str:
-    """Given text, return it with the traditional characters that matter to notices made simplified."""
-    return text.translate(TABLE)

@@ -18,11 +18,11 @@ def peer() -> Iterator[Callable[[Handler], Peer]]:
 
     def start(handler: Handler) -> Peer:
         server = Peer(handler)
-        server.thread.start()
-        assert server.ready.wait(10)
+        server.start()
+        assert server.port
         started.append(server)
         return server
 
     yield start
     for server in started:
-        server.close()
+        server.stop()
