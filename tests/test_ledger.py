@@ -245,3 +245,29 @@ def test_history_copies_into_another_backend(ledger: Ledger, tmp_path: Path) -> 
             copy.restore(ledger.dump())
     finally:
         copy.close()
+
+
+def test_silence_actions_round_trip(ledger: Ledger) -> None:
+    from outage_daemon.core.records import SilenceAction
+
+    made = SilenceAction(NOW, "http://am:9093", "w1", "20260301T080000Z", "create", "s-1", NOW, NOW + timedelta(hours=1))
+    failed = SilenceAction(NOW + timedelta(seconds=1), "http://am:9093", "", "", "list", None, None, None, "HTTP 503")
+    other = SilenceAction(NOW + timedelta(seconds=2), "http://am:9093", "w2", "20260301T090000Z", "expire", "s-2",
+                          NOW, NOW + timedelta(hours=2))
+    ledger.record_silences([made, failed])
+    ledger.record_silences([other])
+    assert ledger.silence_actions() == [made, failed, other]
+    assert ledger.silence_actions("w1") == [made]
+
+
+def test_hold_is_one_process_at_a_time_on_a_shared_ledger(url: str) -> None:
+    first, second = open_ledger(url), open_ledger(url)
+    try:
+        with first.hold("silences") as held, second.hold("silences") as also, second.hold("other") as other:
+            assert held and other
+            assert also is not first.shared  # SQLite is one daemon's: it always holds
+        with second.hold("silences") as after:
+            assert after  # released when the block ended
+    finally:
+        first.close()
+        second.close()
