@@ -215,6 +215,25 @@ def test_grafana_path_prefix(tmp_path: Path, write: Callable[..., Path]) -> None
         am.stop()
 
 
+def test_basic_auth_from_a_password_file(tmp_path: Path, write: Callable[..., Path]) -> None:
+    am = AlertmanagerProcess(tmp_path / "am", users={"ops": "pa55-word"})
+    ledger = open_ledger(default_url(str(tmp_path / "state")))
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        (tmp_path / "am-password").write_text("pa55-word\n")
+        text = config_text(am.url, start, start + timedelta(hours=1))
+        wrong = load(str(write(text.replace("after: 1m", "after: 1m\n      retry: 1s"))))
+        done = asyncio.run(run_sync(wrong, ledger, datetime.now(UTC)))
+        assert [a.action for a in done] == ["list"] and "HTTP 401" in (done[0].error or "")
+        right = load(str(write(text.replace("after: 1m", "after: 1m\n      username: ops\n      password_file: am-password"))))
+        done = asyncio.run(run_sync(right, ledger, datetime.now(UTC)))
+        assert [(a.action, a.error) for a in done] == [("create", None)]
+        assert len(am.silences("pending")) == 1
+    finally:
+        ledger.close()
+        am.stop()
+
+
 def test_an_unreachable_alertmanager_is_recorded_not_raised(tmp_path: Path, write: Callable[..., Path]) -> None:
     ledger = open_ledger(default_url(str(tmp_path / "state")))
     try:
