@@ -207,7 +207,7 @@ class Daemon:
                 if self.feeds_dir:
                     atomic_write(os.path.join(self.feeds_dir, filename), data)
         current = {cache_key(r) for r in revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
+        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
         return published
 
     def writable(self) -> None:

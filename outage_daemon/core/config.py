@@ -26,6 +26,7 @@ from outage_daemon.core.model import (
     Email,
     Feed,
     LedgerOptions,
+    Maintnote,
     Matcher,
     Notify,
     Smtp,
@@ -437,7 +438,7 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
                         "define it under audiences:, or correct the name")
         feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
                           tuple(feed.get("systems") or ()), _file(feed_item, "token_file"),
-                          feed.get("token_env")))
+                          feed.get("token_env"), _maintnote(feed.get("maintnote"))))
     base_url = f.get("base_url")
     domain = f.get("domain") or (urlsplit(base_url).hostname if base_url else None)
     return Calendar(
@@ -446,7 +447,15 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
         domain=domain or DEFAULT_DOMAIN,
         keep_cancelled=_duration(_sub(item, "keep_cancelled")),
         alarms=_offsets(b, _sub(item, "alarms")), feeds=tuple(feeds),
+        maintnote=_maintnote(f.get("maintnote")),
     )
+
+
+def _maintnote(given: Any) -> Maintnote | None:
+    """Given a feed's checked ``maintnote`` mapping (or None), return it (None when absent)."""
+    if not isinstance(given, dict) or "account" not in given:
+        return None
+    return Maintnote(given.get("provider"), given["account"], given.get("impact", "OUTAGE"))
 
 
 _MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"')

@@ -191,6 +191,16 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Maintnote:
+    """The BCOP maintenance-notification properties a feed opts in to: provider (None: the calendar's
+    domain), account, impact."""
+
+    provider: str | None
+    account: str
+    impact: str = "OUTAGE"
+
+
+@dataclass(frozen=True)
 class Feed:
     name: str
     title: str | None
@@ -198,6 +208,7 @@ class Feed:
     systems: tuple[str, ...]
     token_file: str | None
     token_env: str | None
+    maintnote: Maintnote | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,7 @@ class Calendar:
     keep_cancelled: Offset
     alarms: tuple[Offset, ...]
     feeds: tuple[Feed, ...]
+    maintnote: Maintnote | None = None  # of the main feed
 
 
 @dataclass(frozen=True)
