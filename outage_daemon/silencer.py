@@ -95,10 +95,12 @@ class Client:
         raise Failed(error)
 
 
-async def sync(config: Config, now: datetime, db: Db, session: aiohttp.ClientSession) -> list[SilenceAction] | None:
+async def sync(config: Config, now: datetime, db: Db, session: aiohttp.ClientSession,
+               failing: dict[str, str] | None = None) -> list[SilenceAction] | None:
     """Given the config, ``now``, the ledger and an HTTP session, bring every configured Alertmanager's
     silences in step and record what was done; return it, or None when another replica holds the job.
-    Raise LedgerError."""
+    ``failing`` (target → why it could not be listed) keeps an Alertmanager that stays unreachable
+    from adding the same failure to the ledger at every poll. Raise LedgerError."""
     if not config.alertmanagers:
         return []
     hold = db.ledger.hold(JOB)
@@ -109,8 +111,13 @@ async def sync(config: Config, now: datetime, db: Db, session: aiohttp.ClientSes
         actions = []
         for target in config.alertmanagers:
             actions.extend(await sync_one(config, target, now, session))
-        if actions:
-            await db.call(db.ledger.record_silences, actions)
+        recorded = actions
+        if failing is not None:
+            recorded = [a for a in actions if a.action != "list" or failing.get(a.target) != a.error]
+            failing.clear()
+            failing.update({a.target: a.error or "" for a in actions if a.action == "list"})
+        if recorded:
+            await db.call(db.ledger.record_silences, recorded)
         return actions
     finally:
         await db.call(hold.__exit__, None, None, None)
@@ -169,15 +176,17 @@ class Silencer:
         self.db = db
         self.lock = asyncio.Lock()
         self.session: aiohttp.ClientSession | None = None
+        self.failing: dict[str, str] = {}  # Alertmanagers that could not be listed, and why
 
     async def run(self, config: Config, now: datetime) -> list[SilenceAction] | None:
-        """Run one pass (waiting for one under way); see :func:`sync`. Raise LedgerError."""
-        if not config.alertmanagers:
-            return []
+        """Run one pass; see :func:`sync`. Return None at once while one is under way (a slow or
+        unreachable Alertmanager must not pile passes up: the next poll catches up). Raise LedgerError."""
+        if not config.alertmanagers or self.lock.locked():
+            return None
         async with self.lock:
             if self.session is None:
                 self.session = aiohttp.ClientSession()
-            return await sync(config, now, self.db, self.session)
+            return await sync(config, now, self.db, self.session, self.failing)
 
     async def close(self) -> None:
         if self.session is not None:
