@@ -341,3 +341,23 @@ def test_daemon_silences_the_window_and_expires_it_on_cancel(am: AlertmanagerPro
     finally:
         assert daemon.stop() == 0
     assert "s3cret-token" not in daemon.output()
+
+
+def test_run_once_from_cron_also_brings_the_silences_in_step(am: AlertmanagerProcess, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(config_text(am.url, start, start + timedelta(hours=1)))
+    args = [sys.executable, "-m", "outage_daemon", "run", "-c", str(path), "--state-dir", str(tmp_path / "state"),
+            "--once"]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "silences: created 1, updated 0, expired 0, failed 0" in first.stdout
+    assert len(am.silences("pending")) == 1
+    again = subprocess.run([*args, "--quiet"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "silences" not in again.stdout  # nothing to change: nothing said
+    am.stop()
+    down = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert down.returncode == 1 and "failed 1" in down.stdout and am.url in down.stdout
