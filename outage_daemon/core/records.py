@@ -149,6 +149,7 @@ class History:
     meta: dict[str, str]
     decisions: tuple[tuple[Decision, datetime], ...]
     deliveries: tuple[tuple[Delivery, datetime, datetime], ...]
+    silences: tuple[SilenceAction, ...] = ()
 
 
 @dataclass(frozen=True)

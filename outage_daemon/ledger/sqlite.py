@@ -370,7 +370,8 @@ class SqliteLedger:
                                "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r[:12]), owner=None, claim=0), datetime.fromisoformat(r[12]),
                             datetime.fromisoformat(r[13])) for r in rows)
-        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
+                       tuple(self.silence_actions()))
 
     def restore(self, history: History) -> None:
         with self._tx():
@@ -390,6 +391,7 @@ class SqliteLedger:
                 [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id, d.payload,
                   _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
                  for d, created, updated in history.deliveries])
+            self.record_silences(history.silences)
 
 
 def _split(script: str) -> list[str]:
