@@ -6,6 +6,7 @@ cancellation, Grafana's path prefix, and one set only when two replicas share a 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -93,6 +94,8 @@ RECONCILE: list[tuple[str, list[Silence], list[Listed], tuple[list[str], list[st
     ("same-does-nothing", [WANT], [listed("a")], ([], [], [])),
     ("moved-updates", [WANT], [listed("a", ends=WANT.ends + timedelta(hours=1))], ([], ["a"], [])),
     ("matchers-changed-updates", [WANT], [listed("a", matchers=(INSTANCE,))], ([], ["a"], [])),
+    ("matchers-reordered-are-the-same", [dataclasses.replace(WANT, matchers=(JOB, INSTANCE))],
+     [listed("a", matchers=(INSTANCE, JOB))], ([], [], [])),
     ("not-wanted-expires", [], [listed("a")], ([], [], ["a"])),
     ("window-moved-updates", [WANT], [listed("a", tag="w/20260321T010000Z")], ([], ["a"], [])),
     ("other-window-not-taken", [WANT], [listed("a", tag="v/20260321T010000Z")], (["w/20260322T010000Z"], [], ["a"])),

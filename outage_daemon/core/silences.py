@@ -100,10 +100,11 @@ def desired(config: Config, target: Alertmanager, now: datetime) -> list[Silence
 
 def _same(found: Listed, wanted: Silence, now: datetime) -> bool:
     """Given a listed silence and the wanted one, return whether nothing needs changing: the same
-    matchers and end, and the same start or both already begun (Alertmanager starts a silence
-    created with a past start at the moment it is created)."""
+    matchers (in any order) and end, and the same start or both already begun (Alertmanager starts a
+    silence created with a past start at the moment it is created)."""
     begun = found.starts <= now and wanted.starts <= now
-    return found.matchers == wanted.matchers and found.ends == wanted.ends and (begun or found.starts == wanted.starts)
+    return set(found.matchers) == set(wanted.matchers) and found.ends == wanted.ends and (
+        begun or found.starts == wanted.starts)
 
 
 def reconcile(wanted: Iterable[Silence], listed: Iterable[Listed], now: datetime) -> Changes:
