@@ -318,7 +318,7 @@ def test_daemon_silences_the_window_and_expires_it_on_cancel(am: AlertmanagerPro
 
     from daemonproc import Daemon
 
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=15)  # the daemon starts in seconds
     path = tmp_path / "cfg.yaml"
     text = config_text(am.url, start, start + timedelta(hours=1)).replace("after: 1m", "after: 1m\n      token_env: AM_TOKEN")
     path.write_text(text)
@@ -329,6 +329,7 @@ def test_daemon_silences_the_window_and_expires_it_on_cancel(am: AlertmanagerPro
         while not am.silences() and time.monotonic() < deadline:
             time.sleep(0.2)
         [made] = am.silences()
+        assert datetime.now(UTC) < start, "the daemon took longer than 15 s to make the silence"
         assert at(made["startsAt"]) == start
         time.sleep(max((start - datetime.now(UTC)).total_seconds() + 0.5, 0))
         am.api("POST", "/alerts", [{"labels": {"alertname": "DbDown", "job": "postgres"}}])
