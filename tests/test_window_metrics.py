@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
-from outage_daemon.formats.gauges import window_gauges
+from outage_daemon.formats.gauges import next_change, window_gauges
 
 CONFIG = """
 timezone: Europe/Berlin
@@ -50,6 +50,17 @@ def test_window_gauges(config_of: Callable[[str], Config], now: str, expected: d
                        ) -> None:
     got = {g.window: (g.active, g.next_start) for g in window_gauges(config_of(CONFIG), at(now))}
     assert got == {w: (active, at(start) if start else None) for w, (active, start) in expected.items()}
+
+
+def test_gauges_change_next_at_the_nearest_start_or_end(config_of: Callable[[str], Config]) -> None:
+    config = config_of(CONFIG)
+    for now, expected in (("2026-03-20T12:00:00+01:00", "2026-03-21T12:00:00+01:00"),  # a day at most
+                          ("2026-03-22T03:00:00+01:00", "2026-03-22T04:00:00+01:00"),
+                          ("2026-03-29T05:30:00+02:00", "2026-03-29T06:00:00+02:00")):
+        assert next_change(window_gauges(config, at(now)), at(now)) == at(expected), now
+    far = at("2027-06-01T00:00:00Z")  # after every window: checked again a day later
+    assert next_change(window_gauges(config_of(CONFIG.replace('repeat: "FREQ=WEEKLY;BYDAY=SU"', "")), far), far) == \
+        far + timedelta(days=1)
 
 
 def scrape(url: str) -> dict[str, dict[tuple[str, str], float]]:

@@ -18,6 +18,14 @@ class WindowGauge:
     system: str
     active: bool
     next_start: datetime | None
+    ends: datetime | None = None  # the end of the occurrence on now, if one is
+
+
+def next_change(gauges: list[WindowGauge], now: datetime) -> datetime:
+    """Given the gauges at ``now``, return when any of them may change next: an occurrence starts or
+    ends (at most a day ahead, so that a repeat beyond the lookahead comes into view)."""
+    edges = [t for g in gauges for t in (g.next_start, g.ends) if t is not None]
+    return min([*edges, now + timedelta(days=1)])
 
 
 def window_gauges(config: Config, now: datetime) -> list[WindowGauge]:
@@ -29,7 +37,8 @@ def window_gauges(config: Config, now: datetime) -> list[WindowGauge]:
             out.append(WindowGauge(window.id, window.system, False, None))
             continue
         spans = window.occurrences(now, now + LOOKAHEAD)
-        active = any(o.start <= now < o.end for o in spans)
+        on = [o.end for o in spans if o.start <= now < o.end]
         upcoming = [o.start for o in spans if o.start > now]
-        out.append(WindowGauge(window.id, window.system, active, min(upcoming) if upcoming else None))
+        out.append(WindowGauge(window.id, window.system, bool(on), min(upcoming) if upcoming else None,
+                               max(on) if on else None))
     return out
