@@ -293,6 +293,33 @@ def bench_replicas(folder: Path, quick: bool) -> None:
         + " (≤ lease + poll)")
 
 
+def bench_metrics(sizes: list[int], folder: Path, repeat: int) -> None:
+    """3. /metrics with a gauge pair per window, computed at each scrape, next to rendering /api/windows
+    (the other answer that walks every window for ``now``)."""
+    from prometheus_client import generate_latest
+
+    from outage_daemon.formats.status import api
+    from outage_daemon.web import State
+
+    results = {}
+    for n in sizes:
+        path = folder / f"m{n}.yaml"
+        path.write_text(config_text(n), encoding="utf-8")
+        config = load(str(path))
+        state = State(config, {}, lambda: NOW)
+        scrape = median_of(lambda s=state: generate_latest(s.metrics.registry), repeat)  # gauges cached
+        cold = median_of(lambda c=config: generate_latest(State(c, {}, lambda: NOW).metrics.registry), repeat)
+        windows = median_of(lambda c=config: json.dumps(api(c, NOW), ensure_ascii=False), repeat)
+        results[n] = {"metrics_s": scrape, "metrics_cold_s": cold, "api_windows_s": windows,
+                      "ratio": scrape / windows, "ratio_cold": cold / windows}
+        row(f"/metrics {n:,} windows", f"{scrape * 1000:.0f} ms", f"{windows * 1000:.0f} ms /api/windows",
+            f"{scrape / windows:.2f}× " + verdict(scrape / windows <= 1.0) + " (≤ 1×)")
+        row(f"/metrics {n:,} windows, a window just started", f"{cold * 1000:.0f} ms",
+            f"{windows * 1000:.0f} ms /api/windows", f"{cold / windows:.2f}× " + verdict(cold / windows <= 1.5)
+            + " (≤ 1.5×)")
+    RESULTS["metrics"] = results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
@@ -304,6 +331,7 @@ def main() -> int:
         folder = Path(tmp)
         bench_cli(sizes, folder, repeat)
         bench_render(sizes, folder, repeat)
+        bench_metrics(sizes, folder, repeat)
         bench_fanout(200 if args.quick else 1000, folder, repeat)
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
         bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import dataclasses
 import errno
 import gc
@@ -29,7 +30,7 @@ from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config, Window
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.records import Entry, Schedule
+from outage_daemon.core.records import Entry, Schedule, SilenceAction
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, secret
@@ -40,6 +41,7 @@ from outage_daemon.loader import load
 from outage_daemon.notices import command as notice_command
 from outage_daemon.pipeline import Notifier, Tally
 from outage_daemon.publish import atomic_write
+from outage_daemon.silencer import Db, Silencer
 
 UTC = timerules.UTC
 
@@ -230,11 +232,13 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         except OSError as exc:
             raise StartupError(startup_message(exc, listen, directory)) from exc
 
-    async def once() -> Tally:
+    async def once() -> tuple[Tally, list[SilenceAction]]:
         notifier = Notifier.open(config, directory, wall_clock, ledger_url(args), args.node)
+        silencer = Silencer(Db(notifier.ledger, notifier.db))
         try:
-            return await notifier.run_once()
+            return await notifier.run_once(), await silencer.run(config, wall_clock()) or []
         finally:
+            await silencer.close()
             await notifier.close()
 
     try:
@@ -242,7 +246,7 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     except OSError as exc:
         raise StartupError(startup_message(exc, listen, directory)) from exc
     try:
-        tally = asyncio.run(once())
+        tally, silenced = asyncio.run(once())
     finally:
         if held is not None:
             held.close()
@@ -250,7 +254,12 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
     if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
         print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
               f"failed {tally.failed}, still to retry {tally.retrying}")
-    return 1 if tally.failed or tally.retrying else 0  # retrying: not delivered in time either
+    failed = [a for a in silenced if a.error]
+    if silenced:
+        done = collections.Counter(a.action for a in silenced if not a.error)
+        print(f"silences: created {done['create']}, updated {done['update']}, expired {done['expire']}, "
+              f"failed {len(failed)}" + "".join(f"\n  {a.target}: {a.error}" for a in failed))
+    return 1 if tally.failed or tally.retrying or failed else 0  # retrying: not delivered in time either
 
 
 def only_channel(config: Config, webhook: str | None) -> Config:

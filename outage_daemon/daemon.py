@@ -52,6 +52,7 @@ from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_c
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Clock, Notifier, Tally
 from outage_daemon.publish import atomic_write
+from outage_daemon.silencer import Db, Silencer
 from outage_daemon.web import Published, State, app
 
 log = logging.getLogger("outage_daemon")
@@ -146,6 +147,7 @@ class Daemon:
         self.watching = False
         self.cap = connection_cap(raise_fd_limit())
         self.failing_since: datetime | None = None  # when the first of the passes failing now ran
+        self.silencer = Silencer(Db(self.notifier.ledger, self.notifier.db))
 
     @property
     def config(self) -> Config:
@@ -205,7 +207,7 @@ class Daemon:
                 if self.feeds_dir:
                     atomic_write(os.path.join(self.feeds_dir, filename), data)
         current = {cache_key(r) for r in revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
+        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
         return published
 
     def writable(self) -> None:
@@ -262,6 +264,7 @@ class Daemon:
             return
         log.info("reloaded %s: %d windows", config.path, len(config.windows))
         await self.tick()
+        self._spawn(self.silence)
         sd_notify("READY=1\n" + self.status())
 
     # --- timing ----------------------------------------------------------------------------
@@ -392,7 +395,16 @@ class Daemon:
             self.failed(exc)
             return
         await self.tick()
+        self._spawn(self.silence)
         sd_notify(self.status())
+
+    async def silence(self) -> None:
+        """Bring the Alertmanagers' silences in step with the windows (one replica at a time); a
+        failed request is recorded and logged, and the next poll tries again."""
+        try:
+            await self.silencer.run(self.config, self.clock())
+        except LedgerError as exc:
+            self.ledger_failed(exc)
 
     def schedule_watch(self) -> None:
         """(Re)start the watch job at the config's poll interval."""
@@ -513,6 +525,7 @@ class Daemon:
         for task in rest:
             task.cancel()
         await asyncio.gather(*rest, return_exceptions=True)
+        await self.silencer.close()
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -521,6 +534,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         await self.tick()
+        self._spawn(self.silence)
         sd_notify("READY=1\n" + self.status())
         await self.stopping.wait()
         sd_notify("STOPPING=1\nSTATUS=stopping")

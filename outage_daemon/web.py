@@ -22,10 +22,13 @@ from aiohttp import web
 from markupsafe import Markup
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
 from outage_daemon.formats import FORMATS, MAIN
+from outage_daemon.formats.gauges import WindowGauge, next_change, window_gauges
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
 from outage_daemon.formats.text import inert
 
@@ -86,6 +89,40 @@ class State:
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
+
+    def __post_init__(self) -> None:
+        self.metrics.registry.register(WindowCollector(self))
+
+
+class WindowCollector(Collector):
+    """The windows' gauges from the current config and clock, computed again only when the config
+    changed or a window starts or ends (at 10,000 windows that is most of a scrape's cost)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.cached: tuple[Config, datetime, datetime, list[GaugeMetricFamily]] | None = None
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        """Return ``outage_window_active`` and ``outage_window_next_start_timestamp_seconds``."""
+        config, now = self.state.config, self.state.clock()
+        cached = self.cached
+        if cached is None or cached[0] is not config or not cached[1] <= now < cached[2]:
+            gauges = window_gauges(config, now)
+            cached = self.cached = (config, now, next_change(gauges, now), self._families(gauges))
+        return cached[3]
+
+    @staticmethod
+    def _families(gauges: list[WindowGauge]) -> list[GaugeMetricFamily]:
+        labels = ["window", "system"]
+        active = GaugeMetricFamily("outage_window_active", "1 while an occurrence of the window is on (from the "
+                                   "stop to the restore), else 0", labels=labels)
+        start = GaugeMetricFamily("outage_window_next_start_timestamp_seconds", "Start (stop) of the window's "
+                                  "next occurrence; absent when none is planned", labels=labels)
+        for gauge in gauges:
+            active.add_metric([gauge.window, gauge.system], 1.0 if gauge.active else 0.0)
+            if gauge.next_start is not None:
+                start.add_metric([gauge.window, gauge.system], gauge.next_start.timestamp())
+        return [active, start]
 
 
 STATE = web.AppKey("state", State)
@@ -307,7 +344,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    data = generate_latest(request.app[STATE].metrics.registry)
+    """/metrics: the exposition, rendered off the event loop (the window gauges walk the config)."""
+    data = await asyncio.to_thread(generate_latest, request.app[STATE].metrics.registry)
     return web.Response(body=data, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 

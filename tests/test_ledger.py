@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule, SilenceAction
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
@@ -235,13 +235,39 @@ def test_history_copies_into_another_backend(ledger: Ledger, tmp_path: Path) -> 
                   [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
     [a, _] = ledger.claim("node-a", NOW)
     ledger.mark([Attempt(a, "sent", NOW + timedelta(seconds=1))])
+    ledger.record_silences([SilenceAction(NOW, "http://am:9093", "w1", "20260301T080000Z", "create", "s-1", NOW,
+                                          NOW + timedelta(hours=1))])
     copy = open_ledger(default_url(str(tmp_path / "copy")))
     try:
         copy.restore(ledger.dump())
-        assert copy.dump() == ledger.dump()
+        assert copy.dump() == ledger.dump() and len(copy.dump().silences) == 1
         assert [(d.recipient, d.state) for d in copy.deliveries()] == [("a@example.com", "sent"),
                                                                        ("b@example.com", "pending")]
         with pytest.raises(LedgerError, match="not empty"):
             copy.restore(ledger.dump())
     finally:
         copy.close()
+
+
+def test_silence_actions_round_trip(ledger: Ledger) -> None:
+    made = SilenceAction(NOW, "http://am:9093", "w1", "20260301T080000Z", "create", "s-1", NOW, NOW + timedelta(hours=1))
+    failed = SilenceAction(NOW + timedelta(seconds=1), "http://am:9093", "", "", "list", None, None, None, "HTTP 503")
+    other = SilenceAction(NOW + timedelta(seconds=2), "http://am:9093", "w2", "20260301T090000Z", "expire", "s-2",
+                          NOW, NOW + timedelta(hours=2))
+    ledger.record_silences([made, failed])
+    ledger.record_silences([other])
+    assert ledger.silence_actions() == [made, failed, other]
+    assert ledger.silence_actions("w1") == [made]
+
+
+def test_hold_is_one_process_at_a_time_on_a_shared_ledger(url: str) -> None:
+    first, second = open_ledger(url), open_ledger(url)
+    try:
+        with first.hold("silences") as held, second.hold("silences") as also, second.hold("other") as other:
+            assert held and other
+            assert also is not first.shared  # SQLite is one daemon's: it always holds
+        with second.hold("silences") as after:
+            assert after  # released when the block ended
+    finally:
+        first.close()
+        second.close()

@@ -8,6 +8,7 @@ Given the main file's :class:`Item` tree and those of its included files (from
 from __future__ import annotations
 
 import posixpath
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,15 @@ from dateutil.rrule import rrule
 from outage_daemon.core import addresses, timerules
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
+    Alertmanager,
     Audience,
     Calendar,
     Config,
     Email,
     Feed,
     LedgerOptions,
+    Maintnote,
+    Matcher,
     Notify,
     Smtp,
     Webhook,
@@ -125,12 +129,16 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     calendar = _calendar(b, _sub(main, "calendar"), audiences)
     email = _email(b, _sub(main, "email"))
     ledger = _ledger(b, _sub(main, "ledger"))
+    monitoring = _sub(main, "monitoring")
+    alertmanagers = tuple(_alertmanager(b, item, windows) for item in monitoring.entries("alertmanager")
+                          ) if monitoring is not None else ()
     if b.problems:
         raise ConfigError(b.problems)
     _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
-                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger)
+                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger,
+                  alertmanagers=alertmanagers)
 
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
@@ -430,7 +438,7 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
                         "define it under audiences:, or correct the name")
         feeds.append(Feed(feed["name"], feed.get("title"), tuple(feed.get("audiences") or ()),
                           tuple(feed.get("systems") or ()), _file(feed_item, "token_file"),
-                          feed.get("token_env")))
+                          feed.get("token_env"), _maintnote(feed.get("maintnote"))))
     base_url = f.get("base_url")
     domain = f.get("domain") or (urlsplit(base_url).hostname if base_url else None)
     return Calendar(
@@ -439,4 +447,74 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
         domain=domain or DEFAULT_DOMAIN,
         keep_cancelled=_duration(_sub(item, "keep_cancelled")),
         alarms=_offsets(b, _sub(item, "alarms")), feeds=tuple(feeds),
+        maintnote=_maintnote(f.get("maintnote")),
     )
+
+
+def _maintnote(given: Any) -> Maintnote | None:
+    """Given a feed's checked ``maintnote`` mapping (or None), return it (None when absent)."""
+    if not isinstance(given, dict) or "account" not in given:
+        return None
+    return Maintnote(given.get("provider"), given["account"], given.get("impact", "OUTAGE"))
+
+
+_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"')
+
+
+def _matchers(b: _Builder, item: Item) -> tuple[Matcher, ...]:
+    """Given a list of matcher strings (the schema checked their shape), return them; record an error
+    for a regular expression that does not compile."""
+    out = []
+    for sub in item.value if isinstance(item.value, list) else []:
+        found = _MATCHER.fullmatch(str(sub.value))
+        if found is None:
+            continue  # the schema reported it
+        name, op, quoted = found.groups()
+        value = re.sub(r"\\(.)", r"\1", quoted)
+        if "~" in op:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                b.error(sub, f"{value!r} is not a regular expression: {exc}")
+                continue
+        out.append(Matcher(name, value, "~" in op, not op.startswith("!")))
+    return tuple(out)
+
+
+def _matches_empty(m: Matcher) -> bool:
+    """Given a matcher, return whether an alert without its label (an empty value) matches it."""
+    hit = re.fullmatch(m.value, "") is not None if m.is_regex else m.value == ""
+    return hit == m.is_equal
+
+
+def _alertmanager(b: _Builder, item: Item, windows: list[Window]) -> Alertmanager:
+    """Given one ``monitoring.alertmanager`` entry, return it; unknown window ids are errors, systems
+    no window has are warnings (a typo silences nothing)."""
+    _one_of(b, item, ("password_file", "password_env", "password_credential", "token_file", "token_env",
+                      "token_credential"), required=False)
+    f = _plain(item)
+    if f.get("username") is not None and not any(k.startswith("password_") for k in f):
+        b.error(item.get("username") or item, "username needs a password_file, password_env or password_credential")
+    systems = {w.system for w in windows}
+    ids = {w.id for w in windows}
+    by_system, by_window = {}, {}
+    for name, sub in item.named("systems").items():
+        if name not in systems:
+            b.note(sub, f"no window has the system {name!r}" + _known(systems), "correct it to a window's system:")
+        by_system[name] = _matchers(b, sub)
+    for name, sub in item.named("windows").items():
+        if name not in ids:
+            b.error(sub, f"unknown window {name!r}" + _known(ids), "correct the id, or remove the entry")
+        by_window[name] = _matchers(b, sub)
+    for w in windows:  # Alertmanager refuses a silence whose matchers all match a missing label
+        combined = (*by_system.get(w.system, ()), *by_window.get(w.id, ()))
+        if combined and all(_matches_empty(m) for m in combined):
+            where = item.named("windows").get(w.id) or item.named("systems")[w.system]
+            b.error(where, f"window {w.id!r}: every matcher also matches alerts without the label, which would "
+                    "silence everything: Alertmanager refuses it", 'add one that needs a value, e.g. job="postgres"')
+    return Alertmanager(
+        str(f.get("url", "")).rstrip("/"), by_system, by_window, _duration(_sub(item, "before")).approx,
+        _duration(_sub(item, "after")).approx, _duration(_sub(item, "ahead")).approx, f.get("username"),
+        _file(item, "password_file"), f.get("password_env"), f.get("password_credential"), _file(item, "token_file"),
+        f.get("token_env"), f.get("token_credential"), _duration(_sub(item, "timeout")).approx,
+        _duration(_sub(item, "retry")).approx)

@@ -191,6 +191,16 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Maintnote:
+    """The BCOP maintenance-notification properties a feed opts in to: provider (None: the calendar's
+    domain), account, impact."""
+
+    provider: str | None
+    account: str
+    impact: str = "OUTAGE"
+
+
+@dataclass(frozen=True)
 class Feed:
     name: str
     title: str | None
@@ -198,6 +208,7 @@ class Feed:
     systems: tuple[str, ...]
     token_file: str | None
     token_env: str | None
+    maintnote: Maintnote | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,7 @@ class Calendar:
     keep_cancelled: Offset
     alarms: tuple[Offset, ...]
     feeds: tuple[Feed, ...]
+    maintnote: Maintnote | None = None  # of the main feed
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,41 @@ class LedgerOptions:
     lease: timedelta = timedelta(seconds=15)
     poll: timedelta = timedelta(seconds=30)
     batch: int = 100
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One Alertmanager matcher: ``name`` = != =~ !~ ``value``."""
+
+    name: str
+    value: str
+    is_regex: bool
+    is_equal: bool
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    """An Alertmanager (or Grafana's) to silence alerts in while windows are on."""
+
+    url: str
+    systems: Mapping[str, tuple[Matcher, ...]]
+    windows: Mapping[str, tuple[Matcher, ...]]
+    before: timedelta
+    after: timedelta
+    ahead: timedelta
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    password_credential: str | None = None
+    token_file: str | None = None
+    token_env: str | None = None
+    token_credential: str | None = None
+    timeout: timedelta = timedelta(seconds=10)
+    retry: timedelta = timedelta(seconds=2)
+
+    def matchers(self, window: Window) -> tuple[Matcher, ...]:
+        """Given a window, return the matchers of its silences (its system's, then its own), or ()."""
+        return (*self.systems.get(window.system, ()), *self.windows.get(window.id, ()))
 
 
 @dataclass(frozen=True)
@@ -238,6 +285,7 @@ class Config:
     notes: tuple[Problem, ...] = ()  # warnings the builder found (no timezone, long windows, …)
     ledger: LedgerOptions = LedgerOptions()
     digest: str = ""  # SHA-256 of the files it was read from (replicas compare it), set by the loader
+    alertmanagers: tuple[Alertmanager, ...] = ()  # monitoring.alertmanager
 
     def is_public(self, window: Window) -> bool:
         """Given a window, return whether the public outputs (main feed, page, API) show it: unless

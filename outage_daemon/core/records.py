@@ -149,3 +149,20 @@ class History:
     meta: dict[str, str]
     decisions: tuple[tuple[Decision, datetime], ...]
     deliveries: tuple[tuple[Delivery, datetime, datetime], ...]
+    silences: tuple[SilenceAction, ...] = ()
+
+
+@dataclass(frozen=True)
+class SilenceAction:
+    """One change made (or tried) to a silence in an Alertmanager: ``action`` is create, update or
+    expire; ``error`` says why it failed, if it did."""
+
+    at: datetime
+    target: str  # the Alertmanager's URL
+    window_id: str
+    occurrence: str
+    action: str
+    silence_id: str | None
+    starts: datetime | None
+    ends: datetime | None
+    error: str | None = None

@@ -12,8 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from icalendar import Alarm, Calendar, Event, vDatetime, vDuration, vRecur, vText
 
-from outage_daemon.core import i18n
-from outage_daemon.core.model import Config, Feed, Window
+from outage_daemon.core import addresses, i18n
+from outage_daemon.core.model import Config, Feed, Maintnote, Window
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, local_until, resolve, rule_parts
 from outage_daemon.formats.base import FeedFormat
@@ -146,8 +146,8 @@ def _unmistakable(dt: datetime) -> datetime:
     return dt.astimezone(UTC) if is_ambiguous(dt) else dt
 
 
-def event(window: Window, config: Config, revision: Revision) -> Event:
-    """Given a window and its revision, return its VEVENT."""
+def event(window: Window, config: Config, revision: Revision, maintnote: Maintnote | None = None) -> Event:
+    """Given a window and its revision (and a feed's BCOP properties), return its VEVENT."""
     ev = Event()
     ev.add("uid", uid(window, config))
     ev.add("dtstamp", revision.last_modified.astimezone(UTC))
@@ -176,7 +176,24 @@ def event(window: Window, config: Config, revision: Revision) -> Event:
         alarm.add("description", summary(window, config.language))
         alarm.add("trigger", -timedelta(days=offset.days, seconds=offset.seconds))
         ev.add_component(alarm)
+    if maintnote is not None:
+        add_maintnote(ev, window, config, maintnote)
     return ev
+
+
+def add_maintnote(ev: Event, window: Window, config: Config, maintnote: Maintnote) -> None:
+    """Given an event, add the NANOG BCOP maintenance-notification properties (and the ORGANIZER they
+    need, from ``email.from``): the window id as the maintenance id, its system as the object; the
+    status follows the window's, never the clock, so the bytes stay the same until the window changes."""
+    ev.add("x-maintnote-provider", vText(clean(maintnote.provider or config.calendar.domain)))
+    ev.add("x-maintnote-account", vText(clean(maintnote.account)))
+    ev.add("x-maintnote-maintenance-id", vText(window.id))
+    ev.add("x-maintnote-object-id", vText(clean(window.system)),
+           parameters={"X-MAINTNOTE-OBJECT-IMPACT": maintnote.impact})
+    ev.add("x-maintnote-impact", vText(maintnote.impact))
+    ev.add("x-maintnote-status", vText(window.status.upper()))
+    sender = addresses.parse(config.email.from_addr)
+    ev.add("organizer", f"mailto:{sender.address}", parameters={"CN": clean(sender.name)} if sender.name else {})
 
 
 def zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
@@ -215,12 +232,13 @@ def render(config: Config, revisions: Mapping[str, Revision], now: datetime,
         if cache is not None:
             cache[head_key] = head
     parts = [head]
+    maintnote = feed.maintnote if feed is not None else config.calendar.maintnote
     for window in sorted(windows, key=lambda w: (w.start, w.id)):
         revision = revisions[window.id]
-        key = cache_key(revision)
+        key = cache_key(revision) + (f"|{maintnote}" if maintnote is not None else "")  # "|": a variant
         data = cache.get(key) if cache is not None else None
         if data is None:
-            data = event(window, config, revision).to_ical()
+            data = event(window, config, revision, maintnote).to_ical()
             if cache is not None:
                 cache[key] = data
         parts.append(data)

@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
+from outage_daemon.core.records import (
+    Attempt,
+    Decision,
+    Delivery,
+    Entry,
+    History,
+    Peer,
+    Revision,
+    Schedule,
+    SilenceAction,
+)
 
 LEASE = timedelta(seconds=15)
 
@@ -118,6 +128,17 @@ class Ledger(Protocol):
 
     def leave(self, node: str) -> None:
         """Remove this replica's heartbeat (a clean stop: its peers stop counting it at once)."""
+
+    # --- monitoring (Alertmanager silences) -----------------------------------------------------
+    def hold(self, name: str) -> AbstractContextManager[bool]:
+        """Given a job's name, return a block that yields whether this process holds the job's lock
+        (no other process holds it until the block ends; False at once when another does)."""
+
+    def record_silences(self, actions: Iterable[SilenceAction]) -> None:
+        """Store these changes to silences, in one transaction."""
+
+    def silence_actions(self, window: str | None = None) -> list[SilenceAction]:
+        """Return the changes to silences (of one window, if given), oldest first."""
 
     # --- ledger copy -----------------------------------------------------------------------------
     def dump(self) -> History:

@@ -30,7 +30,17 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
+from outage_daemon.core.records import (
+    Attempt,
+    Decision,
+    Delivery,
+    Entry,
+    History,
+    Peer,
+    Revision,
+    Schedule,
+    SilenceAction,
+)
 from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries, redact
 
 log = logging.getLogger("outage_daemon")
@@ -39,6 +49,7 @@ logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its reconnection wa
 CHANNEL = "outage_daemon"
 MIGRATE_LOCK = 0x6F757461_6765_0001  # pg_advisory_xact_lock keys: "outage" + 1 (migrations), + 2 (exclusive)
 EXCLUSIVE_LOCK = 0x6F757461_6765_0002
+JOB_LOCKS = 0x6F757461  # pg_try_advisory_lock(JOB_LOCKS, hashtext(name)): one replica runs a named job at a time
 CONNECT_TIMEOUT = 5  # seconds to reach the server
 WAIT = 3.0  # seconds a call waits for a pooled connection (the server is down: fail, retry later)
 SESSION = ("SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '30s'; "
@@ -99,6 +110,22 @@ SCHEMA = [
         started     timestamptz NOT NULL,
         last_seen   timestamptz NOT NULL
     );
+    """,
+    # version 2: changes made to Alertmanager silences
+    """
+    CREATE TABLE silence_actions (
+        id         bigserial PRIMARY KEY,
+        at         timestamptz NOT NULL,
+        target     text NOT NULL,
+        window_id  text NOT NULL,
+        occurrence text NOT NULL,
+        action     text NOT NULL,
+        silence_id text,
+        starts     timestamptz,
+        ends       timestamptz,
+        error      text
+    );
+    CREATE INDEX silence_actions_window ON silence_actions (window_id, at);
     """,
 ]
 
@@ -421,6 +448,41 @@ class PostgresLedger:
             rows = conn.execute(HISTORY_SQL.format(param="%s::text"), (window, window)).fetchall()
         return history_entries(rows, lambda stamp: stamp, recipient)
 
+    # --- monitoring (Alertmanager silences) -----------------------------------------------------
+    @contextlib.contextmanager
+    def hold(self, name: str) -> Iterator[bool]:
+        """A session advisory lock on a connection kept for the block: released when the block ends,
+        or by the server when this process dies (its connection closes), so a dead replica never
+        keeps the job from the others."""
+        try:
+            with self.pool.connection() as conn:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (JOB_LOCKS, name)).fetchone()
+                held = bool(row and row[0])
+                try:
+                    yield held
+                finally:
+                    if held:
+                        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (JOB_LOCKS, name))
+        except psycopg.Error as exc:
+            raise self.error(exc) from None
+
+    @_translated
+    def record_silences(self, actions: Iterable[SilenceAction]) -> None:
+        with self._tx() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO silence_actions (at, target, window_id, occurrence, action, silence_id, starts, ends, "
+                "error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(a.at, a.target, a.window_id, a.occurrence, a.action, a.silence_id, a.starts, a.ends, a.error)
+                 for a in actions])
+
+    @_translated
+    def silence_actions(self, window: str | None = None) -> list[SilenceAction]:
+        with self._tx() as conn:
+            rows = conn.execute("SELECT at, target, window_id, occurrence, action, silence_id, starts, ends, error "
+                                "FROM silence_actions WHERE (%s::text IS NULL OR window_id = %s::text) ORDER BY at, id",
+                                (window, window)).fetchall()
+        return [SilenceAction(*r) for r in rows]
+
     # --- ledger copy ---------------------------------------------------------------------------
     @_translated
     def dump(self) -> History:
@@ -432,7 +494,8 @@ class PostgresLedger:
             rows = conn.execute(f"SELECT {_COLUMNS}, created, updated FROM deliveries "  # noqa: S608
                                 "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r), owner=None, claim=0), r[12], r[13]) for r in rows)
-        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
+                       tuple(self.silence_actions()))
 
     @_translated
     def restore(self, history: History) -> None:
@@ -454,3 +517,4 @@ class PostgresLedger:
                     "%s, %s)", [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id,
                                  d.payload, d.expires, d.next_try, created, updated)
                                 for d, created, updated in history.deliveries])
+            self.record_silences(history.silences)

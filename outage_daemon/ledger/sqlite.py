@@ -18,7 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
+from outage_daemon.core.records import (
+    Attempt,
+    Decision,
+    Delivery,
+    Entry,
+    History,
+    Peer,
+    Revision,
+    Schedule,
+    SilenceAction,
+)
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries
 
@@ -98,6 +108,21 @@ SCHEMA = [
         started     TEXT NOT NULL,
         last_seen   TEXT NOT NULL
     );
+    """,
+    # version 5: changes made to Alertmanager silences
+    """
+    CREATE TABLE silence_actions (
+        at         TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        window_id  TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        silence_id TEXT,
+        starts     TEXT,
+        ends       TEXT,
+        error      TEXT
+    );
+    CREATE INDEX silence_actions_window ON silence_actions (window_id, at);
     """,
 ]
 
@@ -314,6 +339,26 @@ class SqliteLedger:
         with self._tx():
             self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
 
+    @contextlib.contextmanager
+    def hold(self, name: str) -> Iterator[bool]:
+        """One daemon per file (the state directory's lock): it always holds every job."""
+        yield True
+
+    def record_silences(self, actions: Iterable[SilenceAction]) -> None:
+        with self._tx():
+            self.db.executemany("INSERT INTO silence_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (_utc(a.at), a.target, a.window_id, a.occurrence, a.action, a.silence_id,
+                 _utc(a.starts) if a.starts else None, _utc(a.ends) if a.ends else None, a.error) for a in actions])
+
+    def silence_actions(self, window: str | None = None) -> list[SilenceAction]:
+        rows = self.db.execute("SELECT * FROM silence_actions WHERE (? IS NULL OR window_id = ?) ORDER BY at, rowid",
+                               (window, window)).fetchall()
+        def stamp(text: str | None) -> datetime | None:
+            return datetime.fromisoformat(text) if text else None
+
+        return [SilenceAction(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], stamp(r[6]), stamp(r[7]),
+                              r[8]) for r in rows]
+
     def dump(self) -> History:
         meta = {str(r[0]): str(r[1]) for r in self.db.execute("SELECT name, value FROM meta")}
         decisions = tuple(
@@ -325,7 +370,8 @@ class SqliteLedger:
                                "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r[:12]), owner=None, claim=0), datetime.fromisoformat(r[12]),
                             datetime.fromisoformat(r[13])) for r in rows)
-        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
+                       tuple(self.silence_actions()))
 
     def restore(self, history: History) -> None:
         with self._tx():
@@ -345,6 +391,7 @@ class SqliteLedger:
                 [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id, d.payload,
                   _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
                  for d, created, updated in history.deliveries])
+            self.record_silences(history.silences)
 
 
 def _split(script: str) -> list[str]:
