@@ -316,6 +316,10 @@ def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
         raise UsageError(f"no window {args.window!r} in {args.config}")
     if window.status == "cancelled":
         raise UsageError(f"window {window.id!r} is cancelled: the running daemon announces the cancellation")
+    ended = window.last_end()
+    if ended is not None and ended <= now:
+        raise UsageError(f"window {window.id!r} ended on {ended.astimezone(window.tz):%Y-%m-%d %H:%M %Z}: "
+                         "there is nothing left to announce")
     directory, url = state_dir(args.state_dir), existing_ledger(args)
     try:
         held: IO[str] | None = lock(directory)

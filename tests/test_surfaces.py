@@ -119,7 +119,8 @@ def test_countdown_rolls_over_under_virtual_time(browser: Browser, servers: dict
     show(browser, server.url, 390, 844)
     state = """(() => { const c = document.getElementById('weekly-db');
       return [c.className, c.closest('section').dataset.phase, c.querySelector('.cdlabel').textContent,
-              c.querySelector('.cd').textContent, document.querySelector('#_banner').innerText]; })()"""
+              c.querySelector('.cd').textContent, document.querySelector('#_banner').innerText,
+              c.querySelector('.when').innerText, c.querySelector('.rhythm').innerText]; })()"""
     before = browser.run(state)
     assert before[:3] == ["w upcoming", "upcoming", "距停机"] and before[3].startswith("16:29:")
     # The weekly window stops at 02:00 on Sunday, 16.5 hours later: let that time pass in the page.
@@ -136,6 +137,10 @@ def test_countdown_rolls_over_under_virtual_time(browser: Browser, servers: dict
     assert after[:3] == ["w upcoming", "upcoming", "距停机"], after
     assert after[3].startswith("6天 21:"), after  # from 04:10 to the next Sunday, 02:00
     assert after[4].startswith("下一次停机：西安增值税发票管理系统") and "距停机" in after[4]  # the banner rolled on too
+    # the words rolled on with the data: the card shows the next Sunday, and its "next" is the one after
+    assert before[5].startswith("2026年12月6日（周日）02:00") and "12月13日" in before[6], before
+    assert after[5].startswith("2026年12月13日（周日）02:00"), after
+    assert "12月6日" not in after[6] and "12月20日" in after[6], after
 
 
 def test_time_zone_toggle_shows_the_viewers_zone(browser: Browser, servers: dict[str, Server]) -> None:

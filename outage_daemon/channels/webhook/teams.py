@@ -26,9 +26,15 @@ _INERT = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "�
 _LIST_MARK = re.compile(r"^(\s*)(-|\+|\d+[.)])(?=\s|$)")  # "- x", "+ x", "1. x", "1) x" start a list
 _FULL_WIDTH = str.maketrans({"-": "－", "+": "＋", ".": "．", ")": "）"})
 _WORDS = {  # labels the shared i18n table has not got, as the chat templates write them
-    "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历"},
+    "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历",
+              "next_when": "下一次停机", "repeats": "重复", "until": "至", "forever": "长期有效，直至另行通知",
+              "status": "状态",
+              "now_tentative": "改为待定，时间尚未确定", "now_confirmed": "已确认（原为待定）"},
     "en": {"system": "System", "was": "Was", "now": "Now", "zone": "Time zone",
-           "calendar": "Subscribe to the calendar"},
+           "calendar": "Subscribe to the calendar", "next_when": "Next downtime", "repeats": "Repeats",
+           "until": "until",
+           "forever": "until further notice", "status": "Status",
+           "now_tentative": "now tentative, the time is not certain yet", "now_confirmed": "confirmed (was tentative)"},
 }
 _DESCRIPTION_LIMIT = 3000  # characters; a Teams message is at most about 28 KB
 
@@ -56,7 +62,14 @@ def _facts(values: dict[str, object], language: str) -> list[dict[str, str]]:
         facts.append((_word(language, "was"), f"{values['previous_start']}{to}{values['previous_end']}"))
         facts.append((_word(language, "now"), f"{values['start']}{to}{values['end']}"))
     else:
-        facts.append((_word(language, "when"), f"{values['start']}{to}{values['end']}"))
+        label = _word(language, "next_when" if values["next"] else "when")
+        facts.append((label, f"{values['start']}{to}{values['end']}"))
+    if values["rule"]:
+        until = f"{_word(language, 'until')} {values['repeat_until']}" if values["repeat_until"] \
+            else _word(language, "forever")
+        facts.append((_word(language, "repeats"), f"{values['rule']}{'，' if language == 'zh-CN' else ', '}{until}"))
+    if values["status_change"]:
+        facts.append((_word(language, "status"), _word(language, f"now_{values['status_change']}")))
     facts += [(_word(language, "duration"), str(values["duration"])), (_word(language, "zone"), str(values["zone"]))]
     services = values["services"]
     if isinstance(services, list) and services:
