@@ -222,7 +222,7 @@ class Daemon:
         self.state.metrics.reload_time.set(time.time())
         for error in errors:
             log.error("reload refused: %s", error)
-        log.error("reload refused: %d errors; still running on the previous config", len(errors))
+        log.error("reload refused: %s; still running on the previous config", plural(len(errors), "error"))
         sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
 
     def hup(self) -> None:
