@@ -32,7 +32,7 @@ from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Entry, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
-from outage_daemon.credentials import CredentialError, secret
+from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
@@ -125,6 +125,8 @@ def cmd_check(args: argparse.Namespace, now: datetime) -> int:
         now = parse_instant(args.now, config.tz)
     found = warnings(config, now)
     print_problems(found, warning=True)
+    if args.secrets and not check_secrets(config):
+        return 1
     if found and args.strict:
         print(f"{args.config}: {plural(len(found), 'warning')}, failing because of --strict",
               file=sys.stderr)
@@ -133,6 +135,22 @@ def cmd_check(args: argparse.Namespace, now: datetime) -> int:
     print(f"{args.config}: OK — {plural(len(config.windows), 'window')} ({repeats} repeating), "
           f"{plural(len(config.audiences), 'audience')}, {plural(len(found), 'warning')}")
     return 0
+
+
+def check_secrets(config: Config) -> bool:
+    """Try to read every secret the config names (as this user, in this environment); print one line
+    per secret: its config key, where it was looked for, and "readable" or why not (never the value).
+    Return whether all were readable."""
+    ok = True
+    for key, source in named(config):
+        try:
+            secret(*source)
+        except CredentialError as exc:
+            print(f"{config.path}: {key}: {place(source)}: {exc}", file=sys.stderr)
+            ok = False
+        else:
+            print(f"{config.path}: {key}: {place(source)}: readable")
+    return ok
 
 
 def reminder_json(r: Reminder) -> dict[str, object]:
@@ -494,6 +512,8 @@ def _reading(command: Command) -> None:
     p = command("check", "validate the config; print every error at once", cmd_check)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--now", metavar="T", help="judge 'in the past' against T instead of now")
+    p.add_argument("--secrets", action="store_true", help="also check that every secret the config names "
+                   "(files, environment variables, systemd credentials) exists and can be read here")
     p = command("preview", "list the planned reminders from now", cmd_preview)
     p.add_argument("--now", metavar="T", help="ISO 8601 with Z or offset, or local in the config zone")
     p.add_argument("--until", metavar="T", help="end of the listing (a time, or a duration such "

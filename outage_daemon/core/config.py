@@ -381,12 +381,13 @@ def _file(item: Item | None, key: str) -> str | None:
 
 
 def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
-    _one_of(b, item, ("url_file", "url_env"), required=True)
-    _one_of(b, item, ("secret_file", "secret_env"), required=False)
+    _one_of(b, item, ("url_file", "url_env", "url_credential"), required=True)
+    _one_of(b, item, ("secret_file", "secret_env", "secret_credential"), required=False)
     f = _plain(item)
     return Webhook(name, f.get("kind", ""), _file(item, "url_file"), f.get("url_env"),
                    _file(item, "secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
-                   _duration(_sub(item, "retry")), f.get("mention_all") is True)
+                   _duration(_sub(item, "retry")), f.get("mention_all") is True, f.get("url_credential"),
+                   f.get("secret_credential"))
 
 
 def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:
