@@ -537,8 +537,9 @@ def _sending(command: Command) -> None:
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
-    p.add_argument("-q", "--quiet", action="store_true", help="with --once: print nothing when nothing happened "
-                   "(the default when the output is not a terminal, as under cron)")
+    p.add_argument("-q", "--quiet", action="store_true", help="with --once, for cron (which mails any output): "
+                   "print only the summary, and nothing when nothing happened (the default for the summary when "
+                   "the output is not a terminal); warnings and errors still go to stderr")
     ledger_option(p)
     p.add_argument("--node", metavar="NAME", help="this replica's name in the ledger (default: host name and pid)")
     p = command("send-test", "render and send one notification now", cmd_send_test)
@@ -594,6 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=log_format(), datefmt="%Y-%m-%d %H:%M:%S%z", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if getattr(args, "quiet", False) and getattr(args, "once", False):
+        logging.getLogger().setLevel(logging.WARNING)  # cron mails stderr too: the summary says what happened
     if args.command != "run" or args.once:
         # A one-shot command allocates, prints and exits: the cyclic collector's passes over the
         # growing heap only cost time (a quarter of preview at 10,000 windows). The daemon keeps it.

@@ -474,18 +474,19 @@ class Daemon:
             log.error("background task failed: %s", task.exception(), exc_info=task.exception())
 
     async def start(self) -> None:
-        """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
-        render meanwhile (a feed request waits for them), so reminders never wait for a render."""
+        """Take the HTTP port, then the config into the ledger, plan and start the timers; the first
+        feeds render meanwhile (a feed request waits for them), so reminders never wait for a render.
+        The port comes first: a start that fails on it (in use) has recorded nothing."""
         self.loop = asyncio.get_running_loop()
-        await self.notifier.recover()
-        tokens = await self.adopt(self.config)
-        self._spawn(lambda: self.republish(tokens))
-        await self.beat()
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False,
                                     keepalive_timeout=IDLE_TIMEOUT)  # idle and slow-header connections too
         await self.runner.setup()
         site = CappedSite(self.runner, self.listen[0], self.listen[1], self.cap)
         await site.start()
+        await self.notifier.recover()
+        tokens = await self.adopt(self.config)
+        self._spawn(lambda: self.republish(tokens))
+        await self.beat()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
         self.schedule_watch()
         watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
