@@ -21,6 +21,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
+from outage_daemon.channels.render import LATE
 from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
@@ -407,10 +408,10 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     if args.json:
         print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
         return 0
-    rows = [("decided", "window", "kind", "due", "state", "last try", "to", "channel", "note")]
+    rows = [("decided", "window", "kind", "offset", "due", "late", "state", "last try", "to", "channel", "note")]
     for e in entries:
-        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind,
-                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", e.state,
+        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind, e.offset or "-",
+                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", late_text(e.late), e.state,
                      f"{e.updated.astimezone(config.tz):%Y-%m-%d %H:%M}" if e.updated and e.attempts else "-",
                      e.recipient or "-", e.channel or "-", e.note or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -420,9 +421,19 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def late_text(late: timedelta) -> str:
+    """Given how late a reminder was rendered, return it for the history table: ``-`` when on time
+    (under the minute after which a message says it is late), else ``+9m``, ``+2h5m``."""
+    if late < LATE:
+        return "-"
+    minutes = int(late.total_seconds() // 60)
+    return "+" + (f"{minutes // 60}h" if minutes >= 60 else "") + (f"{minutes % 60}m" if minutes % 60 else "")
+
+
 def entry_json(e: Entry) -> dict[str, object]:
     """Given a history entry, return its ``history --json`` item."""
-    return {"key": e.key, "window": e.window_id, "kind": e.kind, "due": e.due.isoformat(),
+    return {"key": e.key, "window": e.window_id, "kind": e.kind, "offset": e.offset,
+            "late_seconds": int(e.late.total_seconds()) if e.late >= LATE else 0, "due": e.due.isoformat(),
             "decided_at": e.decided_at.isoformat(), "state": e.state, "recipient": e.recipient,
             "channel": e.channel, "attempts": e.attempts, "note": e.note,
             "updated": e.updated.isoformat() if e.updated else None}
