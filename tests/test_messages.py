@@ -117,6 +117,16 @@ def test_every_email_kind_threads_under_the_announcement_with_a_list_id(cfg: Cal
         assert msg["List-Id"] == "<finance.outages.status.example.com>"
 
 
+def test_a_test_message_does_not_thread_into_the_windows_thread(cfg: Callable[..., Config]) -> None:
+    config = cfg()
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    test = Notification("db/test/20261120T000000", Kind.TEST, config.windows[0], now, now)
+    msg = email.message_from_bytes(payloads(test, config, ["zhang@example.com"], now, ENV)["zhang@example.com"],
+                                   policy=email.policy.default)
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+    assert msg["Message-ID"] == message_id(test.key, "zhang@example.com", config.calendar.domain)
+
+
 def test_wording_footer_cancellation_and_preheader(cfg: Callable[..., Config]) -> None:
     config = cfg()
     restore = context(reminder(config, Kind.AT_RESTORE, None), config, ENV, "email")
