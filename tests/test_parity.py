@@ -45,9 +45,9 @@ windows:
 """
 WORDS = {  # what the email says in these cases, that every chat kind must say too
     "zh-CN": {"late": "发出较晚", "no_action": "无需任何操作", "was_planned": "原定时间", "status": "状态",
-              "repeats": "重复"},
+              "repeats": "重复", "still_down": "如仍不能使用"},
     "en": {"late": "went out late", "no_action": "no action needed", "was_planned": "Was", "status": "Status",
-           "repeats": "Repeats"},
+           "repeats": "Repeats", "still_down": "it still does not"},
 }
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 # Chat markdown shows the config's markup characters as full-width look-alikes (so a field cannot add
@@ -107,6 +107,8 @@ def facts(values: dict[str, object], language: str) -> list[str]:
         found.append(words["status"])
     if values["rule"]:
         found.append(words["repeats"])
+    if values["kind"] == "at_restore":
+        found.append(words["still_down"])
     return [str(f) for f in found if f]
 
 

@@ -29,12 +29,16 @@ _WORDS = {  # labels the shared i18n table has not got, as the chat templates wr
     "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历",
               "next_when": "下一次停机", "repeats": "重复", "until": "至", "forever": "长期有效，直至另行通知",
               "status": "状态", "cancelled_when": "原定时间（已取消）",
-              "late": "此提醒发出较晚：只剩{countdown}。", "no_action": "此次停机已取消，无需任何操作。",
+              "late": "此提醒发出较晚：只剩{countdown}。",
+              "still_down": "计划停机时段已结束，系统应可正常使用；如仍不能使用，请联系{who}。",
+              "it": "运维人员", "no_action": "此次停机已取消，无需任何操作。",
               "now_tentative": "改为待定，时间尚未确定", "now_confirmed": "已确认（原为待定）"},
     "en": {"system": "System", "was": "Was", "now": "Now", "zone": "Time zone",
            "calendar": "Subscribe to the calendar", "next_when": "Next downtime", "repeats": "Repeats",
            "until": "until", "cancelled_when": "Was planned (cancelled)",
-           "late": "This reminder went out late: only {countdown} left.",
+           "late": "This reminder went out late: only {countdown} left.", "it": "IT",
+           "still_down": "The planned outage window is over and the system should work again; if it still does not, "
+                         "contact {who}.",
            "no_action": "This outage is cancelled: no action needed.",
            "forever": "until further notice", "status": "Status",
            "now_tentative": "now tentative, the time is not certain yet", "now_confirmed": "confirmed (was tentative)"},
@@ -96,6 +100,9 @@ def _body(values: dict[str, object], language: str) -> list[dict[str, object]]:
         body.insert(1, _text(f"**{_word(language, 'no_action')}**", color="Good"))
     elif values["late"]:
         body.insert(1, _text(_word(language, "late").format(countdown=values["countdown"]), color="Warning"))
+    elif values["kind"] == "at_restore":  # what to do if it is still down
+        who = inert(" ".join(str(values["contacts"]).split())) or _word(language, "it")
+        body.insert(1, _text(_word(language, "still_down").format(who=who)))
     description = str(values["description"])[:_DESCRIPTION_LIMIT]
     body += [_text(inert(line), spacing="Small") for line in description.split("\n") if line.strip()]
     sep = i18n.label(language, "sep")
