@@ -202,7 +202,7 @@ class Daemon:
                 modified = last_modified(config, revisions, now, extra)
                 published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
                 self.state.metrics.feed_bytes.labels(name).set(len(data))
-                if self.feeds_dir:
+                if self.feeds_dir and not tokens.get(name):  # a feed with a token: only the daemon checks it
                     atomic_write(os.path.join(self.feeds_dir, filename), data)
         current = {cache_key(r) for r in revisions.values()}
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
