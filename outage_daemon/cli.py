@@ -22,6 +22,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
+from outage_daemon.channels.render import LATE
 from outage_daemon.core import i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
@@ -33,7 +34,7 @@ from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Entry, Schedule, SilenceAction
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
-from outage_daemon.credentials import CredentialError, secret
+from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
@@ -127,6 +128,8 @@ def cmd_check(args: argparse.Namespace, now: datetime) -> int:
         now = parse_instant(args.now, config.tz)
     found = warnings(config, now)
     print_problems(found, warning=True)
+    if args.secrets and not check_secrets(config):
+        return 1
     if found and args.strict:
         print(f"{args.config}: {plural(len(found), 'warning')}, failing because of --strict",
               file=sys.stderr)
@@ -135,6 +138,22 @@ def cmd_check(args: argparse.Namespace, now: datetime) -> int:
     print(f"{args.config}: OK — {plural(len(config.windows), 'window')} ({repeats} repeating), "
           f"{plural(len(config.audiences), 'audience')}, {plural(len(found), 'warning')}")
     return 0
+
+
+def check_secrets(config: Config) -> bool:
+    """Try to read every secret the config names (as this user, in this environment); print one line
+    per secret: its config key, where it was looked for, and "readable" or why not (never the value).
+    Return whether all were readable."""
+    ok = True
+    for key, source in named(config):
+        try:
+            secret(*source)
+        except CredentialError as exc:
+            print(f"{config.path}: {key}: {place(source)}: {exc}", file=sys.stderr)
+            ok = False
+        else:
+            print(f"{config.path}: {key}: {place(source)}: readable")
+    return ok
 
 
 def reminder_json(r: Reminder) -> dict[str, object]:
@@ -325,6 +344,10 @@ def cmd_announce(args: argparse.Namespace, now: datetime) -> int:
         raise UsageError(f"no window {args.window!r} in {args.config}")
     if window.status == "cancelled":
         raise UsageError(f"window {window.id!r} is cancelled: the running daemon announces the cancellation")
+    ended = window.last_end()
+    if ended is not None and ended <= now:
+        raise UsageError(f"window {window.id!r} ended on {ended.astimezone(window.tz):%Y-%m-%d %H:%M %Z}: "
+                         "there is nothing left to announce")
     directory, url = state_dir(args.state_dir), existing_ledger(args)
     try:
         held: IO[str] | None = lock(directory)
@@ -394,10 +417,10 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     if args.json:
         print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
         return 0
-    rows = [("decided", "window", "kind", "due", "state", "last try", "to", "channel", "note")]
+    rows = [("decided", "window", "kind", "offset", "due", "late", "state", "last try", "to", "channel", "note")]
     for e in entries:
-        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind,
-                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", e.state,
+        rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind, e.offset or "-",
+                     f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", late_text(e.late), e.state,
                      f"{e.updated.astimezone(config.tz):%Y-%m-%d %H:%M}" if e.updated and e.attempts else "-",
                      e.recipient or "-", e.channel or "-", e.note or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -407,9 +430,19 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+def late_text(late: timedelta) -> str:
+    """Given how late a reminder was rendered, return it for the history table: ``-`` when on time
+    (under the minute after which a message says it is late), else ``+9m``, ``+2h5m``."""
+    if late < LATE:
+        return "-"
+    minutes = int(late.total_seconds() // 60)
+    return "+" + (f"{minutes // 60}h" if minutes >= 60 else "") + (f"{minutes % 60}m" if minutes % 60 else "")
+
+
 def entry_json(e: Entry) -> dict[str, object]:
     """Given a history entry, return its ``history --json`` item."""
-    return {"key": e.key, "window": e.window_id, "kind": e.kind, "due": e.due.isoformat(),
+    return {"key": e.key, "window": e.window_id, "kind": e.kind, "offset": e.offset,
+            "late_seconds": int(e.late.total_seconds()) if e.late >= LATE else 0, "due": e.due.isoformat(),
             "decided_at": e.decided_at.isoformat(), "state": e.state, "recipient": e.recipient,
             "channel": e.channel, "attempts": e.attempts, "note": e.note,
             "updated": e.updated.isoformat() if e.updated else None}
@@ -499,6 +532,8 @@ def _reading(command: Command) -> None:
     p = command("check", "validate the config; print every error at once", cmd_check)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--now", metavar="T", help="judge 'in the past' against T instead of now")
+    p.add_argument("--secrets", action="store_true", help="also check that every secret the config names "
+                   "(files, environment variables, systemd credentials) exists and can be read here")
     p = command("preview", "list the planned reminders from now", cmd_preview)
     p.add_argument("--now", metavar="T", help="ISO 8601 with Z or offset, or local in the config zone")
     p.add_argument("--until", metavar="T", help="end of the listing (a time, or a duration such "
@@ -522,8 +557,9 @@ def _sending(command: Command) -> None:
     p.add_argument("--feeds-dir", metavar="DIR", help="also write the feeds here, atomically")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="HTTP address")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit (cron, timers)")
-    p.add_argument("-q", "--quiet", action="store_true", help="with --once: print nothing when nothing happened "
-                   "(the default when the output is not a terminal, as under cron)")
+    p.add_argument("-q", "--quiet", action="store_true", help="with --once, for cron (which mails any output): "
+                   "print only the summary, and nothing when nothing happened (the default for the summary when "
+                   "the output is not a terminal); warnings and errors still go to stderr")
     ledger_option(p)
     p.add_argument("--node", metavar="NAME", help="this replica's name in the ledger (default: host name and pid)")
     p = command("send-test", "render and send one notification now", cmd_send_test)
@@ -579,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=log_format(), datefmt="%Y-%m-%d %H:%M:%S%z", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if getattr(args, "quiet", False) and getattr(args, "once", False):
+        logging.getLogger().setLevel(logging.WARNING)  # cron mails stderr too: the summary says what happened
     if args.command != "run" or args.once:
         # A one-shot command allocates, prints and exits: the cyclic collector's passes over the
         # growing heap only cost time (a quarter of preview at 10,000 windows). The daemon keeps it.

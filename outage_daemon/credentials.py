@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+from outage_daemon.core.model import Config
+
+Source = tuple[str | None, str | None, str | None]  # (file, environment variable, systemd credential)
+
 
 class CredentialError(Exception):
     """A secret the config names cannot be read; the message says which, never its value."""
@@ -38,3 +42,30 @@ def secret(file: str | None, env: str | None, credential: str | None = None) -> 
                                   "(use LoadCredential= in the unit)")
         return secret(os.path.join(folder, credential), None)
     return None
+
+
+def named(config: Config) -> list[tuple[str, Source]]:
+    """Given a config, return every secret it names, with its config key: SMTP password, webhook URLs
+    and signing secrets, feed tokens."""
+    found: list[tuple[str, Source]] = []
+    smtp = config.email.smtp
+    if smtp is not None:
+        found.append(("email.smtp.password", (smtp.password_file, smtp.password_env, smtp.password_credential)))
+    for name, hook in config.webhooks.items():
+        found.append((f"webhooks.{name}.url", (hook.url_file, hook.url_env, hook.url_credential)))
+        found.append((f"webhooks.{name}.secret", (hook.secret_file, hook.secret_env, hook.secret_credential)))
+    for feed in config.calendar.feeds:
+        found.append((f"calendar.feeds[{feed.name}].token", (feed.token_file, feed.token_env, None)))
+    return [(key + ("_file" if s[0] else "_env" if s[1] else "_credential"), s) for key, s in found if any(s)]
+
+
+def place(source: Source) -> str:
+    """Given where a secret lives, return that place as resolved here: the file's path, the
+    environment variable, or the credential's path under ``$CREDENTIALS_DIRECTORY``."""
+    file, env, credential = source
+    if file:
+        return file
+    if env:
+        return f"environment variable {env}"
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    return os.path.join(folder, str(credential)) if folder else f"systemd credential {credential}"

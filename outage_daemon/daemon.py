@@ -204,7 +204,7 @@ class Daemon:
                 modified = last_modified(config, revisions, now, extra)
                 published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
                 self.state.metrics.feed_bytes.labels(name).set(len(data))
-                if self.feeds_dir:
+                if self.feeds_dir and not tokens.get(name):  # a feed with a token: only the daemon checks it
                     atomic_write(os.path.join(self.feeds_dir, filename), data)
         current = {cache_key(r) for r in revisions.values()}
         self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
@@ -224,7 +224,7 @@ class Daemon:
         self.state.metrics.reload_time.set(time.time())
         for error in errors:
             log.error("reload refused: %s", error)
-        log.error("reload refused: %d errors; still running on the previous config", len(errors))
+        log.error("reload refused: %s; still running on the previous config", plural(len(errors), "error"))
         sd_notify("READY=1\nSTATUS=reload refused; running on the previous config")
 
     def hup(self) -> None:
@@ -486,18 +486,19 @@ class Daemon:
             log.error("background task failed: %s", task.exception(), exc_info=task.exception())
 
     async def start(self) -> None:
-        """Take the config into the ledger, plan, serve HTTP and start the timers; the first feeds
-        render meanwhile (a feed request waits for them), so reminders never wait for a render."""
+        """Take the HTTP port, then the config into the ledger, plan and start the timers; the first
+        feeds render meanwhile (a feed request waits for them), so reminders never wait for a render.
+        The port comes first: a start that fails on it (in use) has recorded nothing."""
         self.loop = asyncio.get_running_loop()
-        await self.notifier.recover()
-        tokens = await self.adopt(self.config)
-        self._spawn(lambda: self.republish(tokens))
-        await self.beat()
         self.runner = web.AppRunner(app(self.state), access_log=None, handle_signals=False,
                                     keepalive_timeout=IDLE_TIMEOUT)  # idle and slow-header connections too
         await self.runner.setup()
         site = CappedSite(self.runner, self.listen[0], self.listen[1], self.cap)
         await site.start()
+        await self.notifier.recover()
+        tokens = await self.adopt(self.config)
+        self._spawn(lambda: self.republish(tokens))
+        await self.beat()
         log.info("serving http://%s:%d/ (feeds at /calendar.ics), state in %s", *self.listen, self.directory)
         self.schedule_watch()
         watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0)

@@ -139,7 +139,7 @@ _ENV = _page_env()
 _SCRIPT = resources.files("outage_daemon").joinpath("templates/page/countdown.js").read_text(encoding="utf-8")
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 _CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; connect-src 'self'; " \
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"  # connect-src: refreshes /api/windows
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"  # connect-src: the page re-reads itself
 
 
 def _base(config: Config) -> str:

@@ -54,10 +54,12 @@ def test_announce_once_then_history(write: Callable[..., Path], tmp_path: Path) 
     table = cli("history", *common)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["decided", "window", "kind", "due", "state", "last", "try", "to", "channel", "note"]
+    assert lines[0].split() == ["decided", "window", "kind", "offset", "due", "late", "state", "last", "try", "to",
+                                "channel", "note"]
     for line, person in zip(lines[1:3], ["a@example.com", "<li.na@example.com>"], strict=True):
-        cells = line.split()  # decided (2), window, kind, due (2), state, last try (2), to…, channel
-        assert (cells[2], cells[3], cells[6], cells[-2], cells[-1]) == ("vat", "announced", "sent", person, "email")
+        cells = line.split()  # decided (2), window, kind, offset, due (2), late, state, last try (2), to…, channel
+        assert (cells[2], cells[3], cells[4], cells[7], cells[8], cells[-2], cells[-1]) == (
+            "vat", "announced", "-", "-", "sent", person, "email")
     assert lines[-1] == "2 entries (times in Asia/Shanghai)"
     doc = json.loads(cli("history", *common, "--json", "--recipient", "li.na@example.com").stdout)
     assert [(d["window"], d["kind"], d["state"], d["recipient"], d["channel"]) for d in doc] == [
@@ -94,3 +96,26 @@ def test_a_wrong_state_directory_is_not_a_new_empty_ledger(write: Callable[..., 
         result = cli(*command, "-c", str(path), "--state-dir", str(tmp_path / "typo"))
         assert result.returncode == 1 and "no ledger at " in result.stderr and "--state-dir" in result.stderr
         assert not (tmp_path / "typo").exists()
+
+
+def test_history_shows_the_offset_and_how_late_a_reminder_went_out(write: Callable[..., Path], tmp_path: Path) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1, minutes=-7)
+    path = write(f"""
+timezone: UTC
+notify: {{before_stop: [1d, 2h], at_stop: true, before_restore: [], at_restore: false}}
+audiences: {{finance: {{email: [a@example.com]}}}}
+windows:
+  - id: soon
+    system: VAT invoices
+    start: {start:%Y-%m-%dT%H:%M:%S}Z
+    end: {start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z
+""")
+    common = ["-c", str(path), "--state-dir", str(tmp_path / "state")]
+    assert cli("run", "--once", *common).returncode == 0  # the 1d reminder went out 7 minutes late
+    doc = json.loads(cli("history", *common, "--json").stdout)
+    by_offset = {d["offset"]: d for d in doc}
+    assert by_offset["1d"]["state"] == "sent" and 7 * 60 <= by_offset["1d"]["late_seconds"] < 9 * 60
+    table = cli("history", *common).stdout.splitlines()
+    [sent] = [line for line in table if " sent " in line]
+    cells = sent.split()
+    assert (cells[3], cells[4]) == ("before_stop", "1d") and cells[7] in ("+7m", "+8m"), sent

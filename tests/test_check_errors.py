@@ -117,6 +117,10 @@ WARNED = [
      "notifies nobody: its audiences (ops) are empty", "notify: false"),
     ("dotless-domain", TOP.replace("ops@example.com", "ops@example") + OK_WINDOW, 3, 17,
      "'ops@example' has no dot in its domain", "a@example.com"),
+    ("no-base-url", TOP + OK_WINDOW, 1, 1, "no calendar.base_url: emails and chat messages go out without a link",
+     "base_url: https://"),
+    ("calendar-without-base-url", "calendar: {name: x}\n" + TOP + OK_WINDOW, 1, 11, "no calendar.base_url",
+     "under calendar:"),
 ]
 
 
@@ -139,7 +143,8 @@ def test_longest_window_is_configurable(config_of: Callable[[str], object]) -> N
 
     from outage_daemon.core.checks import warnings
 
-    text = (TOP.replace("timezone:", "check: {longest_window: 400d}\ntimezone:") +
+    text = (TOP.replace("timezone:", "check: {longest_window: 400d}\ncalendar: {base_url: https://s.example.com}\n"
+                        "timezone:") +
             "  - id: w1\n    system: db\n    start: 2026-05-01 10:00\n    end: 2027-05-01 11:00\n")
     assert not [p for p in warnings(config_of(text), datetime(2026, 1, 1, tzinfo=timezone.utc))]  # type: ignore[arg-type]
     assert "lasts 365 days" in str(warnings(config_of(text.replace("400d", "1w")),  # type: ignore[arg-type]
@@ -147,7 +152,8 @@ def test_longest_window_is_configurable(config_of: Callable[[str], object]) -> N
 
 
 def test_check_shows_warnings_with_excerpt_and_counts_in_words(write: Callable[..., Path]) -> None:
-    path = write("windows:\n" + OK_WINDOW + "audiences: {ops: {email: [a@example.com]}}\n")
+    path = write("windows:\n" + OK_WINDOW + "audiences: {ops: {email: [a@example.com]}}\n"
+                 "calendar: {base_url: https://status.example.com}\n")
     result = subprocess.run([sys.executable, "-m", "outage_daemon", "check", "-c", str(path), "--now",
                              "2026-01-01T00:00:00Z"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr

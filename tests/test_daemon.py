@@ -129,6 +129,7 @@ def test_reload_bad_then_good_and_second_instance(tmp_path: Path, sink: tuple[Si
         health = daemon.get("/healthz")
         assert health[0] == 503 and json.loads(health[2])["locations"] == [f"{path}:14"]  # issue 18: no text
         assert f"reload refused: {path}:14: windows[0].colour: unknown key" in daemon.output()
+        assert "reload refused: 1 error; still running on the previous config" in daemon.output()
         assert daemon.get("/calendar.ics")[2] == body
         assert b"outage_last_reload_success 0.0" in daemon.get("/metrics")[2]
 

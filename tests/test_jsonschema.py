@@ -143,3 +143,21 @@ def test_test_configs_are_valid_for_editors(editor: jsonschema.Draft7Validator, 
         path.write_text(text, encoding="utf-8")
         assert check_errors(path) == [], text
         assert schema_errors(editor, text) == [], text
+
+
+def test_the_readme_install_step_keeps_the_modeline_working(tmp_path: Path) -> None:
+    """The README's copy-to-/etc step, run as written (in a scratch /etc): the schema the config's
+    first line names is there, next to the config, and is the one `schema` prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"2\. Put the config in `/etc/outage-daemon/config\.yaml`.*?```sh\n(.*?)```", readme, re.S)
+    assert found, "the README's install step 2 has moved"
+    etc = tmp_path / "etc" / "outage-daemon"
+    for line in found.group(1).split("\n"):
+        line = line.strip().replace("/etc/outage-daemon", str(etc))
+        if not line:
+            continue
+        command = line.replace("outage-daemon ", f"{sys.executable} -m outage_daemon ", 1)
+        subprocess.run(["bash", "-c", command], cwd=ROOT, check=True, timeout=60, capture_output=True)
+    config = etc / "config.yaml"
+    named = config.read_text(encoding="utf-8").splitlines()[0].split("$schema=")[1]
+    assert (config.parent / named).read_text(encoding="utf-8") == PRINTED.read_text(encoding="utf-8")

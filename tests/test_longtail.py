@@ -143,7 +143,7 @@ def test_teams_adaptive_card_shape_and_202(service: Callable[..., Service], deli
     named = {f["title"]: f["value"] for f in facts["facts"]}
     assert list(named) == ["系统", "停机时间", "时长", "时区", "影响业务"]
     assert named["系统"] == "西安增值税发票管理系统（系统升级停机）" and named["时长"] == "8小时"
-    assert "（周" in named["停机时间"] and " 至 " in named["停机时间"] and named["时区"] == "Asia/Shanghai"
+    assert "（周" in named["停机时间"] and " 至 " in named["停机时间"] and named["时区"] == "Asia/Shanghai（UTC+08:00）"
     assert named["影响业务"] == "发票开具、发票查询"
     rest = [e["text"] for e in card["body"][2:]]
     assert rest == ["第一行说明", "第二行说明", "**替代方案**：请到办税服务厅办理", "**联系方式**：029-12345678"]

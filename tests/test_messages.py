@@ -117,11 +117,24 @@ def test_every_email_kind_threads_under_the_announcement_with_a_list_id(cfg: Cal
         assert msg["List-Id"] == "<finance.outages.status.example.com>"
 
 
+def test_a_test_message_does_not_thread_into_the_windows_thread(cfg: Callable[..., Config]) -> None:
+    config = cfg()
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    test = Notification("db/test/20261120T000000", Kind.TEST, config.windows[0], now, now)
+    msg = email.message_from_bytes(payloads(test, config, ["zhang@example.com"], now, ENV)["zhang@example.com"],
+                                   policy=email.policy.default)
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+    assert msg["Message-ID"] == message_id(test.key, "zhang@example.com", config.calendar.domain)
+
+
 def test_wording_footer_cancellation_and_preheader(cfg: Callable[..., Config]) -> None:
     config = cfg()
     restore = context(reminder(config, Kind.AT_RESTORE, None), config, ENV, "email")
     assert "计划停机时段" in str(restore["subject"]) and "恢复" not in str(restore["subject"])
     assert "已结束" not in str(restore["subject"]) or "计划" in str(restore["subject"])
+    assert "如仍不能使用请联系运维" in str(restore["subject"])  # issue 23: what to do if it is still down
+    text = ENV.text.get_template("zh-CN/body.txt").render(restore)
+    assert "如仍不能使用，请联系 运维热线 8888。" in text
     html = ENV.html.get_template("zh-CN/body.html").render(context(notice(config, Kind.CANCELLED), config, ENV, "email"))
     assert "<s>2026年12月6日（周日）02:00 至 04:00</s>" in html and "无需任何操作" in html
     assert "请勿回复" in html

@@ -10,7 +10,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -65,46 +65,62 @@ http {{
 """
 
 
-def test_readme_nginx_recipe_serves_the_daemons_feeds(tmp_path: Path, runtime_dir: Path) -> None:
+def fetch(url: str) -> tuple[int, str | None, bytes]:
+    """GET a URL on loopback; return the status, the media type and the body (errors too)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - loopback only
+            return reply.status, reply.headers["Content-Type"], reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+def test_readme_nginx_recipe_serves_every_link_the_page_and_messages_give(tmp_path: Path, runtime_dir: Path) -> None:
+    """The static-publishing recipe matches the links: with base_url on nginx, every feed URL the page
+    lists, the email's subscribe link (/#_subscribe) and a private feed (token checked) all work."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     config = tmp_path / "c.yaml"
     config.write_text(f"""timezone: Asia/Shanghai
 audiences: {{team: {{email: [a@example.com]}}}}
-calendar: {{feeds: [{{name: finance, audiences: [team]}}]}}
+calendar:
+  base_url: {base}
+  feeds: [{{name: finance, audiences: [team]}}, {{name: audit, token_env: OUTAGE_TEST_TOKEN}}]
 windows:
   - {{id: w, system: 发票系统, start: {start:%Y-%m-%dT%H:%M:%S}Z, end: {start + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}Z}}
 """)
     old = os.umask(0o027)  # the unit's UMask=, inherited by the daemon
     try:
-        daemon = Daemon(config, tmp_path / "state", watchdog_usec=None, feeds=runtime_dir)
+        daemon = Daemon(config, tmp_path / "state", watchdog_usec=None, feeds=runtime_dir,
+                        env={"OUTAGE_TEST_TOKEN": "s3cret"})
     finally:
         os.umask(old)
-    port = free_port()
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_conf(prefix, port, recipe().replace("/run/outage-daemon", str(runtime_dir))))
+    location = recipe().replace("/run/outage-daemon", str(runtime_dir)).replace("127.0.0.1:8080", f"127.0.0.1:{daemon.port}")
+    conf.write_text(nginx_conf(prefix, port, location))
     assert NGINX is not None
     server = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
     try:
         assert daemon.read_notify("READY=1"), daemon.output()
         assert wait_for(lambda: (runtime_dir / "finance.ics").exists(), 30), daemon.output()
+        assert sorted(p.name for p in runtime_dir.iterdir()) == ["calendar.ics", "finance.ics"]  # no private feed
         for name in ("calendar.ics", "finance.ics"):
             mode = stat.S_IMODE((runtime_dir / name).stat().st_mode)
             assert mode == 0o644, oct(mode)
-        served = daemon.get("/calendar.ics")[2]
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/calendar.ics", timeout=5) as reply:
-                    body, kind = reply.read(), reply.headers["Content-Type"]
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert body == served and kind == "text/calendar; charset=utf-8"
+        assert wait_for(lambda: fetch(f"{base}/calendar.ics")[0] == 200, 10)
+        page = fetch(f"{base}/")[2].decode()
+        assert 'id="_subscribe"' in page  # the messages' subscribe link lands on the page's section
+        listed = sorted(set(re.findall(r"<code>(" + re.escape(base) + r"/[^<]*)</code>", page)))
+        assert listed == [f"{base}/calendar.ics", f"{base}/feeds/finance.ics"], listed  # the private one is not shown
+        for url, path in ((f"{base}/calendar.ics", "/calendar.ics"), (f"{base}/feeds/finance.ics", "/feeds/finance.ics")):
+            status, kind, body = fetch(url)
+            assert (status, kind) == (200, "text/calendar; charset=utf-8"), url
+            assert body == daemon.get(path)[2], url  # the daemon's file, as the daemon serves it
+        assert fetch(f"{base}/feeds/audit.ics")[0] == 403  # private: the daemon asks for its token
+        assert fetch(f"{base}/feeds/audit.ics?token=s3cret")[0] == 200
         assert not [p for p in runtime_dir.iterdir() if p.is_dir()]  # no subfolder the UMask would close
     finally:
         server.terminate()

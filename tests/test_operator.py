@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -67,6 +68,23 @@ def test_port_in_use_is_one_line(far: Path, tmp_path: Path) -> None:
     one_line(result, f"cannot listen on 127.0.0.1:{port}", "in use", "--listen")
 
 
+def test_a_start_that_fails_on_its_port_records_nothing(far: Path, tmp_path: Path) -> None:
+    state = str(tmp_path / "s")
+    assert cli("run", "--once", "-c", str(far), "--state-dir", state).returncode == 0  # the ledger exists
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
+    with far.open("a") as more:  # a new window, that the next start announces
+        more.write(f"  - id: added\n    system: erp\n    start: {start:%Y-%m-%dT%H:%M:%S}Z\n"
+                   f"    end: {start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("run", "-c", str(far), "--state-dir", state, "--listen", f"127.0.0.1:{port}")
+    one_line(result, "in use")
+    history = cli("history", "-c", str(far), "--state-dir", state, "--json")
+    assert json.loads(history.stdout) == [], history.stdout  # not recorded: the next real start announces it
+
+
 def test_unusable_state_directory_is_one_line(far: Path) -> None:
     for once in ([], ["--once"]):
         result = cli("run", *once, "-c", str(far), "--state-dir", f"{far}/state", "--listen", "127.0.0.1:0")
@@ -117,6 +135,16 @@ def test_run_once_quiet_prints_nothing_when_nothing_happened(far: Path, tmp_path
     finally:
         os.close(primary)
     assert loud.returncode == 0 and said.startswith("decided 0, skipped 0; sent 0"), said
+
+
+def test_run_once_quiet_prints_only_its_summary_when_something_happened(write: Callable[..., Path],
+                                                                        tmp_path: Path) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1, minutes=-5)
+    path = write(config(soon))  # its 1d reminder was due 5 minutes ago
+    result = cli("run", "--once", "--quiet", "-c", str(path), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "decided 1, skipped 0; sent 1, failed 0, still to retry 0\n"
+    assert result.stderr == ""  # no INFO lines ("first start: …", "1 notification to send") for cron to mail
 
 
 def test_log_lines_have_time_stamps_unless_under_journald(far: Path, tmp_path: Path) -> None:

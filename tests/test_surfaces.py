@@ -106,6 +106,29 @@ def test_page_layout(browser: Browser, servers: dict[str, Server], language: str
         assert page["qr"][1] == "none"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_subscribe_path_on_a_phone(browser: Browser, servers: dict[str, Server], language: str) -> None:
+    """Issue 23: a link to subscribing at the top, Android told how, the window down now not hidden
+    behind the "now" line, and a weekly card's second date not called "next" beside its countdown."""
+    show(browser, servers[language].url, 390, 844)
+    page = browser.run("""(() => {
+      const top = document.querySelector('.sub-top a'), box = top.getBoundingClientRect();
+      const bar = document.querySelector('.bar.p-current'), b = bar.getBoundingClientRect();
+      const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+      return {href: top.getAttribute('href'), topY: box.top, topBottom: box.bottom, height: window.innerHeight,
+              barWidth: b.width, hitIsBar: hit === bar || bar.contains(hit),
+              google: document.querySelector('#_feed-calendar .clients li .note').textContent,
+              rhythm: document.querySelector('#weekly-db .rhythm').innerText,
+              when: document.querySelector('#weekly-db .when').innerText};
+    })()""")
+    assert page["href"] == "#_subscribe" and page["topY"] >= 0 and page["topBottom"] <= page["height"] / 3, page
+    assert page["barWidth"] >= 8 and page["hitIsBar"], page  # the 4-hour window down now, over the now line
+    assert ("安卓" in page["google"]) if language == "zh-CN" else ("Android" in page["google"]), page["google"]
+    counting = "12月6日" if language == "zh-CN" else "6 Dec"
+    assert counting in page["when"] and counting not in page["rhythm"], page
+    assert ("再下一次" in page["rhythm"]) if language == "zh-CN" else (" then " in page["rhythm"]), page["rhythm"]
+
+
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed (`make axe`)")
 @pytest.mark.parametrize("dark", [False, True])
 def test_page_has_no_serious_accessibility_violation(browser: Browser, servers: dict[str, Server], dark: bool) -> None:
@@ -119,7 +142,8 @@ def test_countdown_rolls_over_under_virtual_time(browser: Browser, servers: dict
     show(browser, server.url, 390, 844)
     state = """(() => { const c = document.getElementById('weekly-db');
       return [c.className, c.closest('section').dataset.phase, c.querySelector('.cdlabel').textContent,
-              c.querySelector('.cd').textContent, document.querySelector('#_banner').innerText]; })()"""
+              c.querySelector('.cd').textContent, document.querySelector('#_banner').innerText,
+              c.querySelector('.when').innerText, c.querySelector('.rhythm').innerText]; })()"""
     before = browser.run(state)
     assert before[:3] == ["w upcoming", "upcoming", "距停机"] and before[3].startswith("16:29:")
     # The weekly window stops at 02:00 on Sunday, 16.5 hours later: let that time pass in the page.
@@ -136,6 +160,10 @@ def test_countdown_rolls_over_under_virtual_time(browser: Browser, servers: dict
     assert after[:3] == ["w upcoming", "upcoming", "距停机"], after
     assert after[3].startswith("6天 21:"), after  # from 04:10 to the next Sunday, 02:00
     assert after[4].startswith("下一次停机：西安增值税发票管理系统") and "距停机" in after[4]  # the banner rolled on too
+    # the words rolled on with the data: the card shows the next Sunday, and its "next" is the one after
+    assert before[5].startswith("2026年12月6日（周日）02:00") and "12月13日" in before[6], before
+    assert after[5].startswith("2026年12月13日（周日）02:00"), after
+    assert "12月6日" not in after[6] and "12月20日" in after[6], after
 
 
 def test_time_zone_toggle_shows_the_viewers_zone(browser: Browser, servers: dict[str, Server]) -> None:

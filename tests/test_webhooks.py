@@ -238,3 +238,19 @@ def test_timeout_is_temporary(hook: Callable[..., Any]) -> None:
     with ledger_in(state) as ledger:
         [d] = ledger.deliveries()
     assert d.state == "pending" and d.last_error == "no answer within 1s"
+
+
+
+def test_url_and_secret_from_systemd_credentials(robots: Robots, config_of: Callable[[str], Config], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "robot-url").write_text(robots.url("credential") + "\n")
+    (creds / "robot-secret").write_text(SECRET + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    text = config_text("generic").replace("url_env: ROBOT_URL, secret_env: ROBOT_SECRET",
+                                          "url_credential: robot-url, secret_credential: robot-secret")
+    assert once(config_of(text), tmp_path / "state").sent == 1
+    [(_, _, headers, _, body)] = [h for h in robots.hits if h[0] == "credential"]
+    expected = hmac.new(SECRET.encode(), headers["X-Outage-Timestamp"].encode() + b"." + body, hashlib.sha256)
+    assert headers["X-Outage-Signature"] == f"sha256={expected.hexdigest()}"

@@ -17,6 +17,8 @@ from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
+from outage_daemon.core.records import Schedule
+from outage_daemon.core.timerules import add_absolute
 from outage_daemon.formats.text import clean, status_link
 
 
@@ -47,23 +49,56 @@ _URL_SAFE = ":/?#@!$&'*+,;=%~.-_"  # ( ) < > [ ] and spaces are encoded: a link 
 LATE = timedelta(minutes=1)  # a reminder rendered this much after its due time speaks of the time really left
 
 
+def _last(end: datetime, language: str, all_day: bool) -> str:
+    """Given an occurrence's (exclusive) end, return it in words: an all-day window's last day, inclusive."""
+    return i18n.format_time(end - timedelta(days=1) if all_day else end, language, all_day)
+
+
+NEXT_REACH = timedelta(days=800)  # how far ahead a notice looks for a repeating window's next occurrence
+
+
+def _span(notification: Notification) -> tuple[datetime, datetime]:
+    """Given a notification, return the span it speaks of: its occurrence; for a notice about a
+    repeating window, the occurrence under way or next at its due time (never a finished first one)."""
+    window, occurrence = notification.window, notification.occurrence
+    if occurrence is None and window.rule is not None:
+        ahead = window.occurrences(notification.due, add_absolute(notification.due, NEXT_REACH))
+        occurrence = ahead[0] if ahead else None
+    return (occurrence.start, occurrence.end) if occurrence else (window.start, window.end)
+
+
+def _repeat(notification: Notification, language: str) -> dict[str, object]:
+    """Given a notification, return its window's repetition in words: the rule (``每周日 02:00–04:00``),
+    the last day (empty when it never ends) and whether the times shown are the next occurrence's."""
+    window = notification.window
+    if window.repeat is None:
+        return {"rule": "", "repeat_until": "", "next": False}
+    last = window.last_end()
+    return {"rule": i18n.format_rule(window.repeat, window.start, window.end, language, window.all_day),
+            "repeat_until": i18n.format_time(last - timedelta(days=1) if window.all_day else last, language, True)
+            if last else "", "next": notification.occurrence is None}
+
+
 def _times(notification: Notification, config: Config) -> dict[str, object]:
     """Given a notification, return its times in words, in the window's zone."""
-    lang, window, occurrence = config.language, notification.window, notification.occurrence
-    start, end = (occurrence.start, occurrence.end) if occurrence else (window.start, window.end)
+    lang, window = config.language, notification.window
+    start, end = _span(notification)
     values: dict[str, object] = {
-        "start": i18n.format_time(start, lang, window.all_day), "end": i18n.format_time(end, lang, window.all_day),
+        "start": i18n.format_time(start, lang, window.all_day), "end": _last(end, lang, window.all_day),
         "zone": window.tz.key, "utc_offset": i18n.utc_offset(start),
         "when": i18n.format_short(start, end, lang, window.all_day),
         "duration": i18n.format_duration(end - start, lang), "previous_start": "", "previous_end": "",
-        "previous_when": "", "previous_until": "",
+        "previous_when": "", "previous_until": "", **_repeat(notification, lang),
         "until": f"{end:%H:%M}" if not window.all_day and end.date() == start.date()
-        else i18n.format_time(end, lang, window.all_day),  # the end, without the date when it is the same day
+        else _last(end, lang, window.all_day),  # the end, without the date when it is the same day
     }
-    if notification.previous is not None:
-        old_start, old_end = (t.astimezone(window.tz) for t in notification.previous.times())
+    previous = notification.previous
+    moved = previous is not None and previous.timing != Schedule.of(window).timing
+    values["status_change"] = window.status if previous is not None and previous.status != window.status else ""
+    if previous is not None and moved:
+        old_start, old_end = (t.astimezone(window.tz) for t in previous.times())
         values["previous_start"] = i18n.format_time(old_start, lang, window.all_day)
-        values["previous_end"] = i18n.format_time(old_end, lang, window.all_day)
+        values["previous_end"] = _last(old_end, lang, window.all_day)
         values["previous_when"] = i18n.format_short(old_start, old_end, lang, window.all_day)
         values["previous_until"] = f"{old_end:%H:%M}" if not window.all_day and old_end.date() == old_start.date() \
             else values["previous_end"]

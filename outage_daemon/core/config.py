@@ -143,12 +143,13 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
     """Record the warnings the builder can see: no ``timezone:``, windows longer than
-    ``check.longest_window``, windows that notify nobody."""
+    ``check.longest_window``, windows that notify nobody, messages sent without ``calendar.base_url``."""
     zone = main.get("timezone")
     if (zone is None or not zone.written) and windows:
         b.note(Loc(main.loc.file, 1, "timezone", 1), "no timezone: every time written without an offset is UTC",
                "add `timezone: Asia/Shanghai` (the zone your users live in) at the top, or `timezone: UTC`")
     limit = _duration(_sub(_sub(main, "check"), "longest_window"))
+    notifying = False
     for w in windows:
         if w.length > limit.approx:
             b.note(w.loc or main.loc, f"window {w.id!r} lasts {_days(w.length)}, longer than "
@@ -161,6 +162,15 @@ def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, 
             why = "it has no audience" if not w.audiences else f"its audiences ({', '.join(w.audiences)}) are empty"
             b.note(w.loc or main.loc, f"window {w.id!r} notifies nobody: {why}",
                    "add audiences: [NAME] with email or webhooks, or set notify: false if that is meant")
+        else:
+            notifying = True
+    calendar = _sub(main, "calendar")
+    if notifying and _sub(calendar, "base_url") is None:
+        b.note(Loc(main.loc.file, 1, "calendar.base_url", 1) if calendar is None or not calendar.written
+               else calendar.loc,
+               "no calendar.base_url: emails and chat messages go out without a link to the status page "
+               "or the calendar subscription", "add `base_url: https://status.example.com` (the address people "
+               "open the status page at) under calendar:")
 
 
 def _days(length: timedelta) -> str:
@@ -379,12 +389,13 @@ def _file(item: Item | None, key: str) -> str | None:
 
 
 def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
-    _one_of(b, item, ("url_file", "url_env"), required=True)
-    _one_of(b, item, ("secret_file", "secret_env"), required=False)
+    _one_of(b, item, ("url_file", "url_env", "url_credential"), required=True)
+    _one_of(b, item, ("secret_file", "secret_env", "secret_credential"), required=False)
     f = _plain(item)
     return Webhook(name, f.get("kind", ""), _file(item, "url_file"), f.get("url_env"),
                    _file(item, "secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
-                   _duration(_sub(item, "retry")), f.get("mention_all") is True)
+                   _duration(_sub(item, "retry")), f.get("mention_all") is True, f.get("url_credential"),
+                   f.get("secret_credential"))
 
 
 def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:

@@ -106,9 +106,9 @@ def _live(window: Window, now: datetime) -> bool:
 def changes(config: Config, known: Mapping[str, Schedule], now: datetime) -> list[Notification]:
     """Given the config, the schedules the ledger last saw and ``now``, return lifecycle notices.
 
-    A window not seen before is announced, one whose times changed is rescheduled (with the old
-    times), one newly cancelled is cancelled. Windows already over say nothing; nor do windows
-    with ``notify: false`` or ``on_change: false``.
+    A window not seen before is announced, one whose times or status (confirmed ↔ tentative) changed
+    is rescheduled (with the old schedule), one newly cancelled is cancelled. Windows already over
+    say nothing; nor do windows with ``notify: false`` or ``on_change: false``.
     """
     out = []
     for window in config.windows:
@@ -122,7 +122,7 @@ def changes(config: Config, known: Mapping[str, Schedule], now: datetime) -> lis
                 kind = Kind.CANCELLED
         elif before is None:
             kind = Kind.ANNOUNCED
-        elif before.status == "cancelled" or before.timing != current.timing:
+        elif before.status == "cancelled" or before.timing != current.timing or before.status != current.status:
             kind = Kind.RESCHEDULED if before.status != "cancelled" else Kind.ANNOUNCED
         if kind is None:
             continue

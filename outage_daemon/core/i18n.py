@@ -23,13 +23,16 @@ LABELS: dict[str, dict[str, str]] = {
         "banner_next": "下一次停机：{system}，{when}", "banner_none": "近期没有计划停机",
         "none_current": "当前没有系统在停机。", "none_upcoming": "近期没有计划停机。",
         "none_past": "最近30天没有结束的停机。",
-        "timeline": "未来四周", "next": "下一次", "zone_line": "时区：{zone}（{offset}）",
+        "timeline": "未来四周", "next": "下一次", "then": "再下一次", "zone_line": "时区：{zone}（{offset}）",
         "show_local": "改用本机时区显示", "show_config": "改用{zone}显示", "viewer_zone": "本机时区",
         "description": "说明", "what_to_do": "停机期间", "ended": "已结束",
         "sub_intro": "订阅一次，日历会自动更新；窗口改期或取消时也会同步。",
-        "sub_google": "Google 日历", "sub_google_note": "在电脑上打开，点“添加”。Google 每 12–24 小时才刷新一次订阅。",
+        "sub_google": "Google 日历", "sub_google_note": "在电脑上打开，点“添加”。安卓手机：用 Chrome 打开此链接，"
+        "在菜单中勾选“桌面版网站”后点“添加”，再到 Google 日历应用的设置里打开这个日历的“同步”。"
+        "Google 每 12–24 小时才刷新一次订阅。",
         "sub_outlook": "Outlook.com / Microsoft 365", "sub_outlook_note": "用网页版 Outlook 登录后确认添加。",
-        "sub_webcal": "Apple 日历 / Outlook 桌面版", "sub_webcal_note": "在 iPhone、Mac 或 Windows 上点开，确认订阅。",
+        "sub_webcal": "Apple 日历 / Outlook 桌面版", "sub_webcal_note": "在 iPhone、Mac 或 Windows 上点开，确认订阅；"
+        "安卓手机装上 ICSx⁵ 后点开也可订阅。",
         "sub_copy": "其他日历（复制网址）",
         "sub_copy_note": "在日历里选“从网址订阅/添加”，粘贴此网址。不要下载后导入：那只是一份不会更新的副本。",
         "sub_no_base": "管理员设置 calendar.base_url 后，这里会出现 Google、Outlook、Apple 日历的一键订阅链接。",
@@ -50,15 +53,16 @@ LABELS: dict[str, dict[str, str]] = {
         "banner_none": "No planned outages ahead",
         "none_current": "Nothing is down right now.", "none_upcoming": "No planned outages ahead.",
         "none_past": "No outage ended in the last 30 days.",
-        "timeline": "Next four weeks", "next": "Next", "zone_line": "Times in {zone} ({offset})",
+        "timeline": "Next four weeks", "next": "Next", "then": "then", "zone_line": "Times in {zone} ({offset})",
         "show_local": "Show in my time zone", "show_config": "Show in {zone}", "viewer_zone": "your time zone",
         "description": "About", "what_to_do": "During the outage", "ended": "Ended",
         "sub_intro": "Subscribe once and your calendar stays up to date, including moves and cancellations.",
-        "sub_google": "Google Calendar", "sub_google_note": "Open on a computer and click Add. Google refreshes "
-        "subscriptions only every 12–24 hours.",
+        "sub_google": "Google Calendar", "sub_google_note": "Open on a computer and click Add. On an Android phone: "
+        "open this link in Chrome, tick “Desktop site” in its menu, click Add, then turn on Sync for the calendar "
+        "in the Google Calendar app's settings. Google refreshes subscriptions only every 12–24 hours.",
         "sub_outlook": "Outlook.com / Microsoft 365", "sub_outlook_note": "Sign in to Outlook on the web and confirm.",
         "sub_webcal": "Apple Calendar / Outlook desktop", "sub_webcal_note": "Open on an iPhone, a Mac or Windows "
-        "and confirm the subscription.",
+        "and confirm the subscription; on Android, with the ICSx⁵ app installed.",
         "sub_no_base": "One-click links for Google, Outlook and Apple Calendar appear here once the administrator "
                        "sets calendar.base_url.",
         "sub_copy": "Any other calendar (copy the address)", "sub_copy_note": "Choose “subscribe from URL” and paste "

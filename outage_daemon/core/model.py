@@ -188,6 +188,8 @@ class Webhook:
     timeout: Offset
     retry: Offset
     mention_all: bool = False  # @everyone on at_stop, where the service has it
+    url_credential: str | None = None  # a systemd credential holding the URL
+    secret_credential: str | None = None
 
 
 @dataclass(frozen=True)

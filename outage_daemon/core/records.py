@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Window
@@ -80,6 +80,17 @@ class Entry:
     channel: str | None = None
     attempts: int = 0
     updated: datetime | None = None
+
+    @property
+    def offset(self) -> str | None:
+        """Return the reminder's offset (``1d``, ``15m``) as its key holds it, or None for the
+        ``at_*`` reminders and the notices."""
+        return (self.key.rsplit("/", 1)[1] or None) if Kind(self.kind).counts_down else None
+
+    @property
+    def late(self) -> timedelta:
+        """Return how late a reminder was decided (and so rendered) after its due time, or zero."""
+        return max(self.decided_at - self.due, timedelta(0)) if Kind(self.kind).is_reminder else timedelta(0)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from outage_daemon.core import timerules
+from outage_daemon.core import timerules, zonehints
 from outage_daemon.core.errors import Loc, Problem
 
 Value = str | int | bool | None | dict[str, "Item"] | list["Item"]
@@ -304,8 +304,7 @@ def _string_error(text: str, spec: dict[str, Any]) -> tuple[str, str | None] | N
 def _typed_hint(kind: str, text: str) -> str | None:
     """Given a time-ish kind and the wrong text, return how to write it."""
     if kind == "zone":
-        near = difflib.get_close_matches(text, timerules.zone_names(), n=1, cutoff=0.6)
-        return f"did you mean {near[0]}?" if near else "an IANA zone name such as Asia/Shanghai or Europe/Berlin"
+        return zonehints.hint(text)
     return HINTS.get(kind)
 
 

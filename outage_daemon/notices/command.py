@@ -9,6 +9,8 @@ import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from outage_daemon.core import zonehints
+
 from .fetch import fetch
 from .output import dump, to_config
 from .reading import read
@@ -58,7 +60,7 @@ def _options(args: argparse.Namespace) -> tuple[ZoneInfo, date | None] | str:
     try:
         tz = ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        return f"unknown time zone {args.timezone!r}"
+        return f"unknown time zone {args.timezone!r}: {zonehints.hint(args.timezone)}"
     try:
         published = date.fromisoformat(args.published) if args.published else None
     except ValueError:

@@ -105,10 +105,11 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
     per_person = revision is not None and notification.kind.invite is not None
     shared = None if per_person else compose(notification, config, now, env).as_bytes(policy=SMTP)
     out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
+    test = notification.kind is Kind.TEST  # a test stands alone: never in a real window's thread
     for recipient in recipients:
         body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
-                                     thread_root(notification, recipient, domain),
+                                     None if test else thread_root(notification, recipient, domain),
                                      list_id(audience, domain) if audience else None)
     return out

@@ -82,8 +82,9 @@ class WebhookChannel:
     def __init__(self, config: Config, env: Templates, clock_ms: Callable[[], int]) -> None:
         self.config, self.env, self.clock_ms = config, env, clock_ms
         self.hooks = dict(config.webhooks)
-        self.targets = {name: (target(name, h.kind, secret(h.url_file, h.url_env) or ""),
-                               secret(h.secret_file, h.secret_env)) for name, h in self.hooks.items()}
+        self.targets = {name: (target(name, h.kind, secret(h.url_file, h.url_env, h.url_credential) or ""),
+                               secret(h.secret_file, h.secret_env, h.secret_credential))
+                        for name, h in self.hooks.items()}
         self.session: aiohttp.ClientSession | None = None
 
     def recipients(self, audiences: tuple[str, ...]) -> list[str]:

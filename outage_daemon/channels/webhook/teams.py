@@ -26,9 +26,22 @@ _INERT = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "�
 _LIST_MARK = re.compile(r"^(\s*)(-|\+|\d+[.)])(?=\s|$)")  # "- x", "+ x", "1. x", "1) x" start a list
 _FULL_WIDTH = str.maketrans({"-": "－", "+": "＋", ".": "．", ")": "）"})
 _WORDS = {  # labels the shared i18n table has not got, as the chat templates write them
-    "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历"},
+    "zh-CN": {"system": "系统", "was": "原定时间", "now": "新的时间", "zone": "时区", "calendar": "订阅日历",
+              "next_when": "下一次停机", "repeats": "重复", "until": "至", "forever": "长期有效，直至另行通知",
+              "status": "状态", "cancelled_when": "原定时间（已取消）",
+              "late": "此提醒发出较晚：只剩{countdown}。",
+              "still_down": "计划停机时段已结束，系统应可正常使用；如仍不能使用，请联系{who}。",
+              "it": "运维人员", "no_action": "此次停机已取消，无需任何操作。",
+              "now_tentative": "改为待定，时间尚未确定", "now_confirmed": "已确认（原为待定）"},
     "en": {"system": "System", "was": "Was", "now": "Now", "zone": "Time zone",
-           "calendar": "Subscribe to the calendar"},
+           "calendar": "Subscribe to the calendar", "next_when": "Next downtime", "repeats": "Repeats",
+           "until": "until", "cancelled_when": "Was planned (cancelled)",
+           "late": "This reminder went out late: only {countdown} left.", "it": "IT",
+           "still_down": "The planned outage window is over and the system should work again; if it still does not, "
+                         "contact {who}.",
+           "no_action": "This outage is cancelled: no action needed.",
+           "forever": "until further notice", "status": "Status",
+           "now_tentative": "now tentative, the time is not certain yet", "now_confirmed": "confirmed (was tentative)"},
 }
 _DESCRIPTION_LIMIT = 3000  # characters; a Teams message is at most about 28 KB
 
@@ -56,8 +69,18 @@ def _facts(values: dict[str, object], language: str) -> list[dict[str, str]]:
         facts.append((_word(language, "was"), f"{values['previous_start']}{to}{values['previous_end']}"))
         facts.append((_word(language, "now"), f"{values['start']}{to}{values['end']}"))
     else:
-        facts.append((_word(language, "when"), f"{values['start']}{to}{values['end']}"))
-    facts += [(_word(language, "duration"), str(values["duration"])), (_word(language, "zone"), str(values["zone"]))]
+        when = "cancelled_when" if values["cancelled"] else "next_when" if values["next"] else "when"
+        label = _word(language, when)
+        facts.append((label, f"{values['start']}{to}{values['end']}"))
+    if values["rule"]:
+        until = f"{_word(language, 'until')} {values['repeat_until']}" if values["repeat_until"] \
+            else _word(language, "forever")
+        facts.append((_word(language, "repeats"), f"{values['rule']}{'，' if language == 'zh-CN' else ', '}{until}"))
+    if values["status_change"]:
+        facts.append((_word(language, "status"), _word(language, f"now_{values['status_change']}")))
+    offset = values["utc_offset"]
+    zone = f"{values['zone']}" + (f"（{offset}）" if language == "zh-CN" else f" ({offset})")
+    facts += [(_word(language, "duration"), str(values["duration"])), (_word(language, "zone"), zone)]
     services = values["services"]
     if isinstance(services, list) and services:
         facts.append((_word(language, "services"), i18n.label(language, "list_sep").join(map(str, services))))
@@ -73,11 +96,18 @@ def _body(values: dict[str, object], language: str) -> list[dict[str, object]]:
     """Given template values, return the card's body: title, facts, description, the action line."""
     body: list[dict[str, object]] = [_text(inert(str(values["subject"])), size="Medium", weight="Bolder"),
                                      {"type": "FactSet", "facts": _facts(values, language)}]
+    if values["cancelled"]:  # what the email says first: nothing to do, or how late this is
+        body.insert(1, _text(f"**{_word(language, 'no_action')}**", color="Good"))
+    elif values["late"]:
+        body.insert(1, _text(_word(language, "late").format(countdown=values["countdown"]), color="Warning"))
+    elif values["kind"] == "at_restore":  # what to do if it is still down
+        who = inert(" ".join(str(values["contacts"]).split())) or _word(language, "it")
+        body.insert(1, _text(_word(language, "still_down").format(who=who)))
     description = str(values["description"])[:_DESCRIPTION_LIMIT]
     body += [_text(inert(line), spacing="Small") for line in description.split("\n") if line.strip()]
     sep = i18n.label(language, "sep")
-    for key in ("alternatives", "contacts"):  # what to do meanwhile, and whom to ask
-        if values[key]:
+    for key in ("alternatives", "contacts"):  # what to do meanwhile (unless cancelled), and whom to ask
+        if values[key] and not (key == "alternatives" and values["cancelled"]):
             body.append(_text(f"**{_word(language, key)}**{sep}{inert(' '.join(str(values[key]).split()))}"))
     return body
 

@@ -81,21 +81,27 @@
     }
   }
 
-  // Ask the server for each window's occurrences; a card whose occurrence is over takes the next one.
+  // Ask the server for the page as it is now; a card whose occurrence is over takes the next one,
+  // its times in words (the span, the rhythm's "next") as well as its data.
   function refresh() {
-    if (fetching || !window.fetch) { return; }
+    if (fetching || !window.fetch || !window.DOMParser) { return; }
     fetching = true;
-    fetch("api/windows", { headers: { "Accept": "application/json" } }).then(function (r) { return r.json(); })
-      .then(function (doc) {
-        var now = Date.now();
+    fetch(location.href.split("#")[0], { headers: { "Accept": "text/html" } }).then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html"), now = Date.now();
         document.querySelectorAll(".w[data-start]").forEach(function (card) {
-          var next = (doc.occurrences || []).filter(function (o) {
-            return o.window === card.id && Date.parse(o.end) > now;
-          })[0];
-          if (next && next.start !== card.getAttribute("data-start")) {
-            card.setAttribute("data-start", next.start);
-            card.setAttribute("data-end", next.end);
-          }
+          var other = fresh.getElementById(card.id);
+          if (!other || other.getAttribute("data-start") === card.getAttribute("data-start") ||
+              Date.parse(other.getAttribute("data-end")) <= now) { return; }
+          card.setAttribute("data-start", other.getAttribute("data-start"));
+          card.setAttribute("data-end", other.getAttribute("data-end"));
+          [".when", ".rhythm"].forEach(function (part) {
+            var mine = card.querySelector(part), theirs = other.querySelector(part);
+            if (mine && theirs) {
+              mine.replaceWith(document.importNode(theirs, true));
+              if (local) { card.querySelectorAll(part + " time[datetime], " + part + " .off").forEach(shown); }
+            }
+          });
         });
       }).catch(function () { /* the page keeps counting; the next tick tries again */ })
       .then(function () { fetching = false; tick(); banner(); });
@@ -127,16 +133,15 @@
     m = Math.abs(m);
     return "UTC" + sign + pad(Math.floor(m / 60)) + ":" + pad(m % 60);
   }
+  // Show one time (or UTC offset) in the zone chosen, keeping the rendered text to come back to.
+  function shown(el) {
+    if (!el.hasAttribute("data-orig")) { el.setAttribute("data-orig", el.textContent); }
+    var mine = el.hasAttribute("datetime") ? viewer(el) : "(" + offset() + ")";
+    el.textContent = local ? mine : el.getAttribute("data-orig");
+  }
   function toggle() {
     local = !local;
-    document.querySelectorAll("time[datetime]").forEach(function (el) {
-      if (!el.hasAttribute("data-orig")) { el.setAttribute("data-orig", el.textContent); }
-      el.textContent = local ? viewer(el) : el.getAttribute("data-orig");
-    });
-    document.querySelectorAll(".off").forEach(function (el) {
-      if (!el.hasAttribute("data-orig")) { el.setAttribute("data-orig", el.textContent); }
-      el.textContent = local ? "(" + offset() + ")" : el.getAttribute("data-orig");
-    });
+    document.querySelectorAll("time[datetime], .off").forEach(shown);
     var zone = document.getElementById("_zone"), button = document.getElementById("_tz");
     if (!zone.hasAttribute("data-orig")) { zone.setAttribute("data-orig", zone.textContent); }
     var name = (Intl.DateTimeFormat().resolvedOptions().timeZone || "") + " (" + offset() + ")";
