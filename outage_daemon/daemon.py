@@ -18,6 +18,7 @@ backoff (at most one poll apart).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
 import gc
@@ -79,6 +80,17 @@ def sd_notify(message: str) -> None:
 
 async def _watchdog() -> None:
     sd_notify("WATCHDOG=1")
+
+
+def write_feed(folder: str, filename: str, data: bytes, private: bool) -> None:
+    """Given the feeds folder (which a static server shows to anyone), write a feed there; a feed with
+    a token is served by the daemon alone, so its file is never written there (an older one is removed)."""
+    path = os.path.join(folder, filename)
+    if not private:
+        atomic_write(path, data)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 class AlreadyRunning(Exception):
@@ -203,7 +215,7 @@ class Daemon:
                 published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
                 self.state.metrics.feed_bytes.labels(name).set(len(data))
                 if self.feeds_dir:
-                    atomic_write(os.path.join(self.feeds_dir, filename), data)
+                    write_feed(self.feeds_dir, filename, data, extra is not None and extra.private)
         current = {cache_key(r) for r in revisions.values()}
         self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
         return published
