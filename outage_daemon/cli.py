@@ -21,7 +21,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
-from outage_daemon.core import i18n, timerules
+from outage_daemon.core import addresses, i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
@@ -281,6 +281,10 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         where = f"webhook {args.webhook} ({config.webhooks[args.webhook].kind})"
     else:
         channel, recipient = "email", args.to
+        try:
+            addresses.parse(recipient)
+        except addresses.AddressError as exc:
+            raise UsageError(f"--to: {exc}") from None
         where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
     tested = only_channel(config, args.webhook)
