@@ -36,7 +36,7 @@ from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import render_all
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
-from outage_daemon.loader import load
+from outage_daemon.loader import MAX_BYTES, load
 from outage_daemon.notices import command as notice_command
 from outage_daemon.pipeline import Notifier, Tally
 from outage_daemon.publish import atomic_write
@@ -96,17 +96,19 @@ def _version() -> str:
         return "unknown"
 
 
-def sources() -> Callable[[str], str | None]:
-    """Return a reader of config files' text for error excerpts (each file read once; None if unreadable)."""
-    texts: dict[str, str | None] = {}
+def sources() -> Callable[[str], list[str] | None]:
+    """Return a reader of config files' lines for error excerpts: each file read once (so printing
+    many problems is linear in them), at most as much as the loader reads; None if unreadable."""
+    texts: dict[str, list[str] | None] = {}
 
-    def read(path: str) -> str | None:
+    def read(path: str) -> list[str] | None:
         if path not in texts:
             try:
-                with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                    texts[path] = handle.read()
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_BYTES + 1)
             except OSError:
-                texts[path] = None
+                data = b""
+            texts[path] = data.decode("utf-8-sig", errors="replace").splitlines() if len(data) <= MAX_BYTES else None
         return texts[path]
 
     return read
@@ -116,7 +118,8 @@ def print_problems(problems: Sequence[Problem], warning: bool = False) -> None:
     """Print problems compiler-style to stderr: location, message, source line, caret, hint."""
     read = sources()
     for problem in problems:
-        print(problem.compiler(read(problem.loc.file), warning), file=sys.stderr)
+        quoted = problem.quote and problem.loc.line > 0  # a file's lines are read only to be shown
+        print(problem.compiler(read(problem.loc.file) if quoted else None, warning), file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace, now: datetime) -> int:

@@ -70,7 +70,7 @@ def digest(paths: list[str]) -> str:
     total = hashlib.sha256()
     for name in paths:
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_BYTES + 1)  # as much as was read to load it
         total.update(os.path.relpath(name, base).encode() + b"\0" + len(data).to_bytes(8, "big") + data)
     return total.hexdigest()
 
