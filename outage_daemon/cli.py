@@ -34,7 +34,7 @@ from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
-from outage_daemon.formats import render_all
+from outage_daemon.formats import FORMATS, render_all
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import MAX_BYTES, load
 from outage_daemon.notices import command as notice_command
@@ -196,10 +196,14 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
             ledger.save_revisions(revisions.values())
     finally:
         ledger.close()
+    private = {f"{f.name}.{fmt.extension}" for fmt in FORMATS for f in config.calendar.feeds if f.private}
     for filename, data in render_all(config, revisions, now).items():
         path = os.path.join(args.output, filename)
-        changed = atomic_write(path, data)
-        print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
+        mode = 0o600 if filename in private else 0o644  # a feed with a token: for its owner, not a web server
+        changed = atomic_write(path, data, mode)
+        os.chmod(path, mode)  # also when unchanged: a file an older version wrote 0644
+        note = " (mode 0600: it has a token)" if filename in private else ""
+        print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}{note}")
     return 0
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,3 +82,20 @@ def test_token_feeds_stay_out_of_the_feeds_folder_and_healthz_counts_public_wind
         assert b"merger" not in (folder / "calendar.ics").read_bytes()
     finally:
         assert daemon.stop() == 0
+
+
+def test_render_writes_a_token_feed_for_its_owner_only(tmp_path: Path) -> None:
+    """`render -o DIR` is the static-publishing recipe too: a feed with a token is written 0600 (a
+    web server's user cannot read it), every other feed 0644, also over a file an older version left."""
+    path = tmp_path / "c.yaml"
+    path.write_text(config_text("{name: board, audiences: [board], token_env: HOME}"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "board.ics").write_text("old")
+    (out / "board.ics").chmod(0o644)
+    done = subprocess.run([sys.executable, "-m", "outage_daemon", "render", "-c", str(path), "-o", str(out),
+                           "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done
+    assert stat.S_IMODE((out / "board.ics").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "calendar.ics").stat().st_mode) == 0o644
