@@ -226,7 +226,10 @@ class Daemon:
             self.serve_feeds(config, published)
 
     def serve_feeds(self, config: Config, published: dict[str, Published]) -> None:
-        """Serve ``published`` (the feeds of ``config``) from memory."""
+        """Serve ``published`` (the feeds of ``config``, now current) from memory; forget the cached
+        events of revisions no longer current."""
+        current = {cache_key(r) for r in self.notifier.revisions.values()}
+        self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
         self.state.feeds = published
         self.state.published.set()
         for fmt in FORMATS:
@@ -261,8 +264,6 @@ class Daemon:
         except BaseException:
             discard(staged)
             raise
-        current = {cache_key(r) for r in revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k in current or k.startswith("head/")}
         return published, staged
 
     def unplace(self, staged: dict[str, str]) -> None:
@@ -444,8 +445,8 @@ class Daemon:
     async def _watch(self) -> None:
         try:
             if self.unapplied is not None:
-                async with self.busy:
-                    await self.apply(self.unapplied)
+                async with self.busy:  # its own channels: those built for the failed try were closed
+                    await self.apply(self.unapplied, self.notifier.build(self.unapplied))
                 self.unapplied = None
                 log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
             await self.replan()
