@@ -10,6 +10,7 @@ Not a test: nothing here asserts; targets are printed as pass/fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -27,6 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import config_text, median_of  # noqa: E402
 from icalendar import Calendar, Event  # noqa: E402
 
+from outage_daemon.cli import print_problems  # noqa: E402
+from outage_daemon.core.checks import warnings  # noqa: E402
 from outage_daemon.core.revisions import revise, revise_all  # noqa: E402
 from outage_daemon.formats import ical as feed  # noqa: E402
 from outage_daemon.formats.text import summary  # noqa: E402
@@ -320,6 +323,37 @@ def bench_metrics(sizes: list[int], folder: Path, repeat: int) -> None:
     RESULTS["metrics"] = results
 
 
+def overlapping(n: int) -> str:
+    """A config of ``n`` windows of one system, each overlapping the next: ``n`` warnings of check."""
+    first = datetime(2027, 2, 1, tzinfo=UTC)
+    rows = [f"  - {{id: w{i}, system: db, start: '{first + timedelta(minutes=30 * i):%Y-%m-%dT%H:%MZ}', "
+            f"end: '{first + timedelta(minutes=30 * i + 120):%Y-%m-%dT%H:%MZ}'}}" for i in range(n)]
+    return "timezone: UTC\nwindows:\n" + "\n".join(rows) + "\n"
+
+
+def bench_check_warnings(sizes: list[int], folder: Path, repeat: int) -> None:
+    """7. check's warnings printed with their source lines: each file split once (linear), against
+    the baseline of splitting the file again for every warning (as before, quadratic)."""
+    results = {}
+    for n in sizes:
+        path = folder / f"overlap{n}.yaml"
+        path.write_text(overlapping(n), encoding="utf-8")
+        found = warnings(load(str(path)), NOW)
+        text = path.read_text(encoding="utf-8")
+        with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stderr(sink):
+            now = median_of(lambda f=found: print_problems(f, warning=True), repeat)
+        before = median_of(lambda f=found, t=text: [p.compiler(t, True) for p in f], max(1, repeat // 2))
+        results[n] = {"warnings": len(found), "print_s": now, "resplit_s": before}
+        row(f"check: print {len(found):,} warnings", f"{now * 1000:.0f} ms", f"{before * 1000:.0f} ms re-splitting "
+            f"({before / now:.0f}x)", "")
+    small, large = sizes[0], sizes[-1]
+    growth = results[large]["print_s"] / results[small]["print_s"]
+    row(f"check: warnings x{large // small}: print time grows", f"x{growth:.1f}",
+        f"x{results[large]['resplit_s'] / results[small]['resplit_s']:.1f} re-splitting",
+        verdict(growth < 2 * large / small))
+    RESULTS["check_warnings"] = results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
@@ -336,6 +370,7 @@ def main() -> int:
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
         bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)
         bench_replicas(folder, args.quick)
+        bench_check_warnings([1000, 2000] if args.quick else [2500, 5000, 10_000], folder, repeat)
     RESULTS["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started, "cpus": os.cpu_count(),
                        "python": sys.version.split()[0]}
     widths = [max(len(r[i]) for r in [("what", "measured", "baseline (same run)", "target"), *ROWS])

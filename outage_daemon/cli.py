@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.render import LATE
-from outage_daemon.core import i18n, timerules
+from outage_daemon.core import addresses, i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
@@ -36,9 +36,9 @@ from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
-from outage_daemon.formats import render_all
+from outage_daemon.formats import FORMATS, render_all
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
-from outage_daemon.loader import load
+from outage_daemon.loader import MAX_BYTES, load
 from outage_daemon.notices import command as notice_command
 from outage_daemon.pipeline import Notifier, Tally
 from outage_daemon.publish import atomic_write
@@ -99,17 +99,19 @@ def _version() -> str:
         return "unknown"
 
 
-def sources() -> Callable[[str], str | None]:
-    """Return a reader of config files' text for error excerpts (each file read once; None if unreadable)."""
-    texts: dict[str, str | None] = {}
+def sources() -> Callable[[str], list[str] | None]:
+    """Return a reader of config files' lines for error excerpts: each file read once (so printing
+    many problems is linear in them), at most as much as the loader reads; None if unreadable."""
+    texts: dict[str, list[str] | None] = {}
 
-    def read(path: str) -> str | None:
+    def read(path: str) -> list[str] | None:
         if path not in texts:
             try:
-                with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                    texts[path] = handle.read()
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_BYTES + 1)
             except OSError:
-                texts[path] = None
+                data = b""
+            texts[path] = data.decode("utf-8-sig", errors="replace").splitlines() if len(data) <= MAX_BYTES else None
         return texts[path]
 
     return read
@@ -119,7 +121,8 @@ def print_problems(problems: Sequence[Problem], warning: bool = False) -> None:
     """Print problems compiler-style to stderr: location, message, source line, caret, hint."""
     read = sources()
     for problem in problems:
-        print(problem.compiler(read(problem.loc.file), warning), file=sys.stderr)
+        quoted = problem.quote and problem.loc.line > 0  # a file's lines are read only to be shown
+        print(problem.compiler(read(problem.loc.file) if quoted else None, warning), file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace, now: datetime) -> int:
@@ -214,10 +217,14 @@ def cmd_render(args: argparse.Namespace, now: datetime) -> int:
             ledger.save_revisions(revisions.values())
     finally:
         ledger.close()
+    private = {f"{f.name}.{fmt.extension}" for fmt in FORMATS for f in config.calendar.feeds if f.private}
     for filename, data in render_all(config, revisions, now).items():
         path = os.path.join(args.output, filename)
-        changed = atomic_write(path, data)
-        print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
+        mode = 0o600 if filename in private else 0o644  # a feed with a token: for its owner, not a web server
+        changed = atomic_write(path, data, mode)
+        os.chmod(path, mode)  # also when unchanged: a file an older version wrote 0644
+        note = " (mode 0600: it has a token)" if filename in private else ""
+        print(f"{path}: {len(data)} bytes{'' if changed else ' (unchanged)'}{note}")
     return 0
 
 
@@ -309,6 +316,10 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         where = f"webhook {args.webhook} ({config.webhooks[args.webhook].kind})"
     else:
         channel, recipient = "email", args.to
+        try:
+            addresses.parse(recipient)
+        except addresses.AddressError as exc:
+            raise UsageError(f"--to: {exc}") from None
         where = "the outbox" if config.email.smtp is None else config.email.smtp.host
 
     tested = only_channel(config, args.webhook)

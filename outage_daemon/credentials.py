@@ -8,6 +8,8 @@ from outage_daemon.core.model import Config
 
 Source = tuple[str | None, str | None, str | None]  # (file, environment variable, systemd credential)
 
+MAX_SECRET = 64 * 1024  # bytes: a token, password or URL; more is the wrong file (or /dev/zero)
+
 
 class CredentialError(Exception):
     """A secret the config names cannot be read; the message says which, never its value."""
@@ -19,10 +21,14 @@ def secret(file: str | None, env: str | None, credential: str | None = None) -> 
     or is empty (an empty token would make a private feed public)."""
     if file:
         try:
-            with open(file, encoding="utf-8") as handle:
-                value = handle.read().rstrip("\r\n")
+            with open(file, "rb") as handle:
+                data = handle.read(MAX_SECRET + 1)
         except OSError as exc:
             raise CredentialError(f"cannot read secret file {file}: {exc.strerror}") from exc
+        if len(data) > MAX_SECRET:
+            raise CredentialError(f"secret file {file} is larger than {MAX_SECRET // 1024} KiB: not a secret")
+        try:
+            value = data.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
             raise CredentialError(f"secret file {file} is not UTF-8 text") from exc
         if not value.strip():

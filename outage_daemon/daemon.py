@@ -18,6 +18,7 @@ backoff (at most one poll apart).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
 import gc
@@ -43,6 +44,8 @@ from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, next_reminder
+from outage_daemon.core.records import Revision
+from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
@@ -51,7 +54,7 @@ from outage_daemon.ledger import LedgerError, is_shared
 from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_cap, raise_fd_limit
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Clock, Notifier, Tally
-from outage_daemon.publish import atomic_write
+from outage_daemon.publish import atomic_write, discard, settle, stage
 from outage_daemon.silencer import Db, Silencer
 from outage_daemon.web import Published, State, app
 
@@ -156,18 +159,52 @@ class Daemon:
     # --- the config ------------------------------------------------------------------------
 
     async def apply(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> None:
-        """Make ``config`` current: channels, revisions, notices, the plan, then the feeds (memory and
-        folder). Everything that can fail on the new config (its secrets) is read before anything is
-        swapped, so a refused config leaves the old one whole; raise CredentialError then."""
-        tokens = await self.adopt(config, built)
-        await self.republish(tokens)
+        """Make ``config`` current, all or nothing. Before anything is swapped: its secrets, its
+        revisions, its feeds rendered and written next to the old ones (so a full disk refuses it);
+        then, swapped in memory, its plan, the feeds renamed into place, and last one ledger
+        transaction (revisions, notices, schedules); then it is served. Any failure swaps the old
+        config and its feed files back (nothing recorded, nothing shown) and is raised."""
+        tokens = self.tokens(config)
+        now, notifier = self.clock(), self.notifier
+        stored = await notifier.db(notifier.ledger.revisions)
+        revisions = await asyncio.to_thread(revise_all, config, stored, now)
+        async with self.publishing:
+            published, staged = await asyncio.to_thread(self.render, config, revisions, now, tokens)
+            previous, placed = notifier.swap(config, built), False
+            try:
+                await self.replan()
+                await asyncio.to_thread(self.place, config, staged)
+                placed = True
+                await notifier.accept(now=now)  # the last step: nothing is recorded for a refused config
+            except BaseException:
+                discard(staged)
+                notifier.restore(previous)
+                with contextlib.suppress(Exception):  # the old plan and feeds again; the first failure is raised
+                    await self.replan()
+                    if placed:
+                        await asyncio.to_thread(self.unplace, staged)
+                raise
+            notifier.retire(previous.channels)
+            self.serve_feeds(config, published)
+        self.adopted(config)
 
     async def adopt(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> dict[
             str, str | None]:
-        """Make ``config`` current but for its feeds: channels, revisions, notices, the plan; return the
-        feeds' tokens for :meth:`republish`. Raise CredentialError before swapping anything."""
-        tokens = {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
+        """At start: make ``config`` current but for its feeds: channels, revisions, notices, the plan;
+        return the feeds' tokens for :meth:`republish`. Raise CredentialError before swapping anything."""
+        tokens = self.tokens(config)
         await self.notifier.reload(config, built)
+        self.adopted(config)
+        await self.replan()
+        return tokens
+
+    @staticmethod
+    def tokens(config: Config) -> dict[str, str | None]:
+        """Given a config, return its feeds' tokens by name; raise CredentialError."""
+        return {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
+
+    def adopted(self, config: Config) -> None:
+        """Say in the HTTP state and the metrics that ``config`` is current; (re)start the watch job."""
         self.state.config = config
         metrics = self.state.metrics
         metrics.windows.set(len(config.windows))
@@ -177,14 +214,29 @@ class Daemon:
         self.state.reload_error = []
         if self.scheduler.running:
             self.schedule_watch()
-        await self.replan()
-        return tokens
 
     async def republish(self, tokens: dict[str, str | None]) -> None:
         """Render the current config's feeds on a worker thread and serve them."""
         async with self.publishing:
-            self.state.feeds = await asyncio.to_thread(self.publish, self.clock(), tokens)
-            self.state.published.set()
+            config, revisions = self.notifier.config, self.notifier.revisions
+            published, staged = await asyncio.to_thread(self.render, config, revisions, self.clock(), tokens)
+            try:
+                await asyncio.to_thread(self.place, config, staged)
+            except BaseException:
+                discard(staged)
+                raise
+            self.serve_feeds(config, published)
+
+    def serve_feeds(self, config: Config, published: dict[str, Published]) -> None:
+        """Serve ``published`` (the feeds of ``config``, now current) from memory; forget the cached
+        events of revisions no longer current."""
+        current = {cache_key(r) for r in self.notifier.revisions.values()}
+        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
+        self.state.feeds = published
+        self.state.published.set()
+        for fmt in FORMATS:
+            for name, _ in feeds(config):
+                self.state.metrics.feed_bytes.labels(name).set(len(published[f"{name}.{fmt.extension}"].data))
         # The config, feeds and caches live until the next reload: keep the collector's full passes
         # off them (they are freed by reference counting when replaced; none of them forms cycles).
         # Only the young generations are collected first: a full pass over a 10,000-window heap holds
@@ -192,30 +244,49 @@ class Daemon:
         gc.collect(1)
         gc.freeze()
 
-    def publish(self, now: datetime, tokens: dict[str, str | None]) -> dict[str, Published]:
-        """Render every feed (on a worker thread), write it to the feeds folder, return it ready to serve."""
-        config, revisions = self.notifier.config, self.notifier.revisions
+    def render(self, config: Config, revisions: dict[str, Revision], now: datetime,
+               tokens: dict[str, str | None]) -> tuple[dict[str, Published], dict[str, str]]:
+        """On a worker thread: render every feed of ``config``, ready to serve, and write each to a
+        temp file in the feeds folder (if any; not the feeds with a token, which a static server
+        must never show); return both. Raise OSError with no temp file left."""
         rendered = render_all(config, revisions, now, self.cache)
-        published = {}
-        for fmt in FORMATS:
-            for name, extra in feeds(config):
-                filename = f"{name}.{fmt.extension}"
-                data = rendered[filename]
-                modified = last_modified(config, revisions, now, extra)
-                published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
-                self.state.metrics.feed_bytes.labels(name).set(len(data))
-                if self.feeds_dir and not tokens.get(name):  # a feed with a token: only the daemon checks it
-                    atomic_write(os.path.join(self.feeds_dir, filename), data)
-        current = {cache_key(r) for r in revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
-        return published
+        published, staged = {}, {}
+        try:
+            for fmt in FORMATS:
+                for name, extra in feeds(config):
+                    filename = f"{name}.{fmt.extension}"
+                    data = rendered[filename]
+                    modified = last_modified(config, revisions, now, extra)
+                    published[filename] = Published.of(data, modified, tokens.get(name), fmt.media_type)
+                    if self.feeds_dir and not (extra is not None and extra.private):
+                        path = os.path.join(self.feeds_dir, filename)
+                        tmp = stage(path, data)
+                        if tmp is not None:
+                            staged[path] = tmp
+        except BaseException:
+            discard(staged)
+            raise
+        return published, staged
 
-    def writable(self) -> None:
-        """Raise OSError unless the feeds folder (if any) takes a new file."""
-        if self.feeds_dir:
-            probe = os.path.join(self.feeds_dir, ".outage-daemon-probe")
-            atomic_write(probe, str(time.time()).encode())
-            os.unlink(probe)
+    def unplace(self, staged: dict[str, str]) -> None:
+        """Put back the feed files :meth:`place` replaced with ``staged``: the old feeds' bytes (still
+        served from memory), or no file where the old config had no such feed."""
+        for path in staged:
+            old = self.state.feeds.get(os.path.basename(path))
+            if old is not None:
+                atomic_write(path, old.data)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+
+    def place(self, config: Config, staged: dict[str, str]) -> None:
+        """Rename the staged feeds into the feeds folder; remove a token feed's file an older version left."""
+        settle(staged)
+        for fmt in FORMATS:
+            for feed in config.calendar.feeds:
+                if self.feeds_dir and feed.private:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(self.feeds_dir, f"{feed.name}.{fmt.extension}"))
 
     def refuse(self, errors: list[str]) -> None:
         """Keep running on the previous config; say why in the log, /healthz and the metrics."""
@@ -247,7 +318,6 @@ class Daemon:
         try:
             config = await asyncio.to_thread(load, self.config.path)
             built = self.notifier.build(config)
-            await asyncio.to_thread(self.writable)  # before anything is swapped
             async with self.busy:
                 await self.apply(config, built)
         except ConfigError as exc:
@@ -378,8 +448,8 @@ class Daemon:
     async def _watch(self) -> None:
         try:
             if self.unapplied is not None:
-                async with self.busy:
-                    await self.apply(self.unapplied)
+                async with self.busy:  # its own channels: those built for the failed try were closed
+                    await self.apply(self.unapplied, self.notifier.build(self.unapplied))
                 self.unapplied = None
                 log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
             await self.replan()

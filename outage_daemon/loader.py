@@ -53,7 +53,7 @@ def load(path: str) -> Config:
 
 def _load(path: str) -> Config:
     problems: list[Problem] = []
-    main = read(path, schema(), problems, required=True)
+    main = _read_config(path, schema(), problems, required=True)
     included: list[Item] = []
     sources = [path]
     if main is not None:
@@ -70,7 +70,7 @@ def digest(paths: list[str]) -> str:
     total = hashlib.sha256()
     for name in paths:
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_BYTES + 1)  # as much as was read to load it
         total.update(os.path.relpath(name, base).encode() + b"\0" + len(data).to_bytes(8, "big") + data)
     return total.hexdigest()
 
@@ -102,7 +102,7 @@ def _includes(main: Item, path: str, problems: list[Problem]) -> tuple[list[Item
                 problems.append(Problem(pattern.loc, f"{name} leads outside the config's folder "
                                                      "(set include_absolute: true to allow it)"))
                 continue
-            item = _read_included(name, spec, problems)
+            item = _read_config(name, spec, problems)
             if item is not None:
                 included.append(item)
                 sources.append(name)
@@ -115,27 +115,28 @@ def _inside(name: str, base: str) -> bool:
     return os.path.commonpath([real, folder]) == folder
 
 
-def _read_included(name: str, spec: dict[str, Any], problems: list[Problem]) -> Item | None:
-    """Read an included file; if it is YAML but not a config (no mapping, or no key a config has),
-    say so without quoting it: its keys or lines may be someone's secrets."""
+def _read_config(name: str, spec: dict[str, Any], problems: list[Problem], required: bool = False) -> Item | None:
+    """Read a config file (the main one if ``required``, else an included one); if it is YAML but
+    not a config (no mapping, or no key a config has), say so without quoting it: its keys or
+    lines may be someone's secrets."""
     mine: list[Problem] = []
-    item = read(name, spec, mine, required=False)
+    item = read(name, spec, mine, required)
     if item is None and not mine:
         return None  # an empty file adds nothing
-    if item is None:  # unreadable or not YAML: where and why, never its lines (it may not be a config at all)
-        problems.extend(dataclasses.replace(p, quote=False) for p in mine)
+    if item is None:  # unreadable, not YAML, empty, or no mapping: where and why; an included file's lines never
+        problems.extend(mine if required else (dataclasses.replace(p, quote=False) for p in mine))
         return None
     known = set(schema()["properties"])
-    named = set(item.value) if isinstance(item.value, dict) else set()
+    named = {k for k, v in item.value.items() if v.written} if isinstance(item.value, dict) else set()
     named |= {p.loc.path.split(".")[0].split("[")[0] for p in mine}
-    if not isinstance(item.value, dict) or (mine and not named & known):
-        lines = sorted({p.loc.line for p in mine if p.loc.line})
-        where = f" (line {lines[0]})" if lines else ""
-        problems.append(Problem(Loc(name, lines[0] if lines else 0, "(file)"),
-                                f"is not a config file{where}; its content is not shown", quote=False))
-        return None
-    problems.extend(mine)
-    return item
+    if named & known or not mine:
+        problems.extend(mine)
+        return item
+    lines = sorted({p.loc.line for p in mine if p.loc.line})
+    where = f" (line {lines[0]})" if lines else ""
+    problems.append(Problem(Loc(name, lines[0] if lines else 0, "(file)"),
+                            f"is not a config file{where}; its content is not shown", quote=False))
+    return None
 
 
 def _include_spec() -> dict[str, Any]:

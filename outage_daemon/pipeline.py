@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from outage_daemon.channels import close_all, make_channels
 from outage_daemon.channels.base import Channel, Outcome
@@ -90,6 +90,15 @@ def _wait(d: Delivery, outcome: Outcome, base: timedelta) -> timedelta:
     """The wait before the next attempt: doubling, but never shorter than the server asked."""
     wait = backoff(d.attempts + 1, base)
     return max(wait, timedelta(seconds=outcome.retry_after)) if outcome.retry_after else wait
+
+
+class Current(NamedTuple):
+    """What a notifier works with: the config, its templates, channels and revisions."""
+
+    config: Config
+    env: Templates
+    channels: dict[str, Channel]
+    revisions: dict[str, Revision]
 
 
 class Notifier:
@@ -166,15 +175,40 @@ class Notifier:
 
         Notices are recorded before the schedules: a crash in between finds the same notices (same
         keys) again, never loses them. On a first start (empty ledger) the windows already in the
-        config are taken as announced by whatever was used before."""
-        env, channels = built or (self.env, self.channels)
-        old, (self.config, self.env, self.channels) = self.channels, (config, env, channels)
-        if old is not channels:
+        config are taken as announced by whatever was used before. If the ledger refuses, the
+        previous config stays current and nothing is recorded."""
+        previous = self.swap(config, built)
+        try:
+            tally = await self.accept(candidates)
+        except BaseException:
+            self.restore(previous)
+            raise
+        self.retire(previous.channels)
+        return tally
+
+    def swap(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> Current:
+        """Make ``config`` (and its channels) current in memory only; return what was, for :meth:`restore`."""
+        previous = Current(self.config, self.env, self.channels, self.revisions)
+        self.config, (self.env, self.channels) = config, built or (self.env, self.channels)
+        return previous
+
+    def restore(self, previous: Current) -> None:
+        """Make ``previous`` current again (a reload that failed); close the channels it replaced."""
+        dropped = self.channels
+        self.config, self.env, self.channels, self.revisions = previous
+        self.retire(dropped)
+
+    def retire(self, old: dict[str, Channel]) -> None:
+        """Close replaced channels (unless still current) once their sends in flight are done."""
+        if old is not self.channels:
             retiring = asyncio.ensure_future(self._retire(old))
             self.retiring.add(retiring)
             retiring.add_done_callback(self.retiring.discard)
-        now = self.clock()
-        return await self.db(self._accept, config, now, list(candidates))
+
+    async def accept(self, candidates: Sequence[Reminder] = (), now: datetime | None = None) -> Tally:
+        """In one ledger transaction: the current config's revisions, notices (and due ``candidates``)
+        and schedules; raise LedgerError (nothing recorded)."""
+        return await self.db(self._accept, self.config, now or self.clock(), list(candidates))
 
     def _accept(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
         with self.ledger.exclusive():  # replicas reloading at once: one after the other, one set of notices

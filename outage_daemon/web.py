@@ -340,7 +340,8 @@ async def healthz(request: web.Request) -> web.Response:
         body = {"status": "degraded", "reason": "replicas run different configs",
                 "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
         return web.json_response(body, status=503)
-    return web.json_response({"status": "ok", "windows": len(state.config.windows)})
+    shown = sum(1 for w in state.config.windows if state.config.is_public(w))  # never hints at private ones
+    return web.json_response({"status": "ok", "windows": shown})
 
 
 async def metrics(request: web.Request) -> web.Response:

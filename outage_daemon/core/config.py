@@ -32,6 +32,7 @@ from outage_daemon.core.model import (
     Smtp,
     Webhook,
     Window,
+    is_public,
 )
 from outage_daemon.core.schema import Item
 from outage_daemon.core.timerules import UTC, Offset, TimeError
@@ -127,6 +128,7 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
             windows.append(window)
 
     calendar = _calendar(b, _sub(main, "calendar"), audiences)
+    _open_feeds(b, _sub(main, "calendar"), calendar, windows, audiences)
     email = _email(b, _sub(main, "email"))
     ledger = _ledger(b, _sub(main, "ledger"))
     monitoring = _sub(main, "monitoring")
@@ -139,6 +141,22 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
                   templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger,
                   alertmanagers=alertmanagers)
+
+
+def _open_feeds(b: _Builder, item: Item | None, calendar: Calendar, windows: list[Window],
+                audiences: dict[str, Audience]) -> None:
+    """Refuse a feed without a token whose filters keep a window only private audiences see: the
+    feed would leave it out, silently (the publisher never puts a private window in an open feed)."""
+    items = {str(_plain(f.get("name"))): f for f in (item.entries("feeds") if item is not None else [])}
+    for feed in calendar.feeds:
+        if feed.private:
+            continue
+        hidden = [w.id for w in windows if feed.selects(w) and not is_public(w, audiences)]
+        if hidden:
+            more = f" and {len(hidden) - 3} more" if len(hidden) > 3 else ""
+            b.error(items[feed.name], f"feed {feed.name!r} has no token but selects windows only private "
+                    f"audiences see ({', '.join(hidden[:3])}{more})",
+                    "give the feed token_file: or token_env:, or narrow its audiences:/systems:")
 
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -31,8 +32,8 @@ class Problem:
             return f"{self.loc.file}: {self.message}"
         return f"{self.loc.file}:{self.loc.line}: {self.loc.path}: {self.message}"
 
-    def compiler(self, source: str | None, warning: bool = False) -> str:
-        """Given the text of the problem's file (or None), return it compiler-style:
+    def compiler(self, source: str | Sequence[str] | None, warning: bool = False) -> str:
+        """Given the text of the problem's file or its lines (or None), return it compiler-style:
         ``FILE:LINE:COLUMN: path: message``, then the source line with a caret, then the hint."""
         what = f"warning: {self.message}" if warning else self.message
         if self.loc.line == 0:
@@ -41,7 +42,7 @@ class Problem:
             column = f"{self.loc.column}:" if self.loc.column else ""
             head = f"{self.loc.file}:{self.loc.line}:{column} {self.loc.path}: {what}"
         lines = [head]
-        shown = source.splitlines() if source is not None else []
+        shown = source.splitlines() if isinstance(source, str) else source or ()
         if self.quote and 0 < self.loc.line <= len(shown) and shown[self.loc.line - 1].strip():
             text = shown[self.loc.line - 1].replace("\t", " ")
             number = str(self.loc.line)

@@ -212,6 +212,17 @@ class Feed:
     token_env: str | None
     maintnote: Maintnote | None = None
 
+    @property
+    def private(self) -> bool:
+        """Return whether the feed needs a token: only then may it hold private windows."""
+        return bool(self.token_file or self.token_env)
+
+    def selects(self, window: Window) -> bool:
+        """Given a window, return whether this feed's ``audiences``/``systems`` filters keep it
+        (whether it may show it at all is :meth:`Config.shows`)."""
+        return ((not self.audiences or bool(set(self.audiences) & set(window.audiences)))
+                and (not self.systems or window.system in self.systems))
+
 
 @dataclass(frozen=True)
 class Calendar:
@@ -233,6 +244,13 @@ class LedgerOptions:
     lease: timedelta = timedelta(seconds=15)
     poll: timedelta = timedelta(seconds=30)
     batch: int = 100
+
+
+def is_public(window: Window, audiences: Mapping[str, Audience]) -> bool:
+    """Given a window and the audiences by name, return whether anyone may see it: unless every
+    audience it names is ``public: false``."""
+    named = [audiences[a] for a in window.audiences if a in audiences]
+    return not named or any(a.public for a in named)
 
 
 @dataclass(frozen=True)
@@ -292,8 +310,14 @@ class Config:
     def is_public(self, window: Window) -> bool:
         """Given a window, return whether the public outputs (main feed, page, API) show it: unless
         every audience it names is ``public: false``."""
-        named = [self.audiences[a] for a in window.audiences if a in self.audiences]
-        return not named or any(a.public for a in named)
+        return is_public(window, self.audiences)
+
+    def shows(self, feed: Feed | None, window: Window) -> bool:
+        """Given a feed (None: the main one) and a window, return whether the feed shows it: a
+        private window only in a feed with a token, and only if the feed's filters keep it."""
+        if (feed is None or not feed.private) and not self.is_public(window):
+            return False
+        return feed is None or feed.selects(window)
 
     def window(self, window_id: str) -> Window | None:
         """Given an id, return that window or None."""

@@ -157,6 +157,10 @@ def validate(node: yaml.Node, spec: dict[str, Any], walk: Walk, path: str = "",
         for kind in types:
             if kind not in ("object", "array"):
                 return _scalar(node, kind, spec, walk, loc)
+    if not path:  # a file whose top is not a mapping is no config: say what kind of value, never the value
+        walk.problems.append(Problem(loc, f"not a config file: expected a mapping at the top, got "
+                                          f"{_kind(node)}; its content is not shown", quote=False))
+        return None
     walk.problem(node, loc.path, f"expected {_describe(types)}, got {_shape(node)}", _shape_hint(types, node))
     return None
 
@@ -347,6 +351,11 @@ def _shape(node: yaml.Node) -> str:
     if node.tag == _NULL:
         return "nothing"
     return f"{node.value!r}"
+
+
+def _kind(node: yaml.Node) -> str:
+    """Given a node, return what kind of value it is, never the value."""
+    return _shape(node) if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL else "text"
 
 
 def _near(key: str, props: dict[str, Any]) -> str | None:

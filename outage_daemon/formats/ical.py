@@ -50,14 +50,8 @@ def published(config: Config, now: datetime, feed: Feed | None = None) -> list[W
             last = window.last_end()
             if last is not None and add_absolute(last, keep.approx) < now:
                 continue
-        if feed is None and not config.is_public(window):
-            continue
-        if feed is not None:
-            if feed.audiences and not set(feed.audiences) & set(window.audiences):
-                continue
-            if feed.systems and window.system not in feed.systems:
-                continue
-        out.append(window)
+        if config.shows(feed, window):
+            out.append(window)
     return out
 
 

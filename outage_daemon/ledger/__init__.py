@@ -25,12 +25,24 @@ def default_url(state_dir: str) -> str:
 
 def is_shared(url: str) -> bool:
     """Given a ledger URL, return whether several daemons may use it at once (PostgreSQL)."""
-    return urlsplit(url).scheme in SHARED
+    return scheme_of(url) in SHARED
+
+
+def scheme_of(url: str) -> str:
+    """Given a ledger URL, return its scheme ('' when the URL cannot be read at all)."""
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # e.g. postgresql://[::1 (an unclosed IPv6 address)
+        return ""
 
 
 def open_ledger(url: str) -> Ledger:
     """Given a ledger URL, return the open, migrated ledger; raise LedgerError."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:  # the URL is not quoted: it may hold a password
+        raise LedgerError(f"the ledger URL is not a URL ({exc}); e.g. postgresql://USER@HOST/DATABASE "
+                          "or sqlite:///PATH") from None
     if scheme == "sqlite":
         from outage_daemon.ledger.sqlite import SqliteLedger
 

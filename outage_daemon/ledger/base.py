@@ -32,8 +32,12 @@ LEASE = timedelta(seconds=15)
 
 def redact(url: str) -> str:
     """Given a ledger URL, return it fit for a log: any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL: nothing of it is shown
+        return "(a malformed URL)"
+    if password is None:
         return url
     user, _, host = parts.netloc.rpartition("@")
     return parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}").geturl()

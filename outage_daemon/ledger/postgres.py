@@ -205,7 +205,12 @@ class PostgresLedger:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
             conn.execute("CREATE TABLE IF NOT EXISTS outage_daemon_schema (version integer NOT NULL)")
             row = conn.execute("SELECT max(version) FROM outage_daemon_schema").fetchone()
-            current = int(row[0]) if row and row[0] is not None else 0
+            try:
+                current = int(row[0]) if row and row[0] is not None else 0
+            except (TypeError, ValueError):
+                raise LedgerError(f"the ledger {self.url} has a schema version that is not a number "
+                                  "(outage_daemon_schema.version): it was not made by outage-daemon, or was "
+                                  "damaged; give the daemon an empty database") from None
             if current > len(SCHEMA):
                 raise LedgerError(f"the ledger {self.url} is at schema version {current}, newer than this "
                                   f"outage-daemon understands ({len(SCHEMA)}): upgrade outage-daemon")

@@ -10,12 +10,13 @@ off (the ledger owns retries) and it follows no redirect. Temporary or permanent
 say; its plugins write the HTTP status into the log line as ``error=NNN``, so a 4xx other than 408,
 425 and 429 fails at once, and everything else (5xx, network errors, timeouts, a line without a
 status) is retried. A ``Retry-After`` is not visible through Apprise. A URL Apprise cannot read, or
-one that holds several services, fails at once. Apprise is blocking: each attempt runs in a thread.
+one that holds several services, fails at once. Apprise is blocking: each attempt runs in a daemon
+thread with a deadline on the whole request (``timeout``; Apprise's own is per socket read), and
+the process never waits for a thread past it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -24,6 +25,7 @@ from urllib.parse import unquote
 
 import apprise
 
+from outage_daemon.channels import blocking
 from outage_daemon.channels.base import ACCEPTED, Outcome
 from outage_daemon.channels.render import Templates
 from outage_daemon.channels.webhook.base import HookKind, dumps, text_of, without_subject
@@ -80,7 +82,10 @@ def _outcome(result: apprise.AppriseResult, seconds: float) -> Outcome:
 
 def notify(url: str, title: str, body: str, seconds: float) -> Outcome:
     """Given an Apprise URL, a message and a timeout, make one attempt; blocking. The error is not redacted."""
-    asset = apprise.AppriseAsset(http_redirects=False, language="en", service_timeout=seconds)
+    # No deadline of Apprise's own: it would run the service in its pool's threads, which the
+    # interpreter joins at exit (a dripping peer kept the process alive); the caller's daemon thread
+    # has the deadline (blocking.call).
+    asset = apprise.AppriseAsset(http_redirects=False, language="en", service_timeout=0)
     hub = apprise.Apprise(asset=asset)
     if not hub.add(url, tag=_TAG):
         return Outcome(False, False, "Apprise cannot use this URL (an unknown service, or a malformed URL)")
@@ -90,17 +95,18 @@ def notify(url: str, title: str, body: str, seconds: float) -> Outcome:
     for service in hub:
         service.socket_connect_timeout = service.socket_read_timeout = seconds
     # "TAG:0" asks for no retry, whatever the URL's ?retry= says: the ledger retries.
-    with hub.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT, tag=f"{_TAG}:0",
-                    timeout=seconds) as result:
+    with hub.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT, tag=f"{_TAG}:0") as result:
         return _outcome(result, seconds)
 
 
 async def send(url: str, payload: bytes, timeout: timedelta) -> Outcome:
     """Given the Apprise URL (a secret), the stored payload and the timeout, make one attempt off the event loop."""
     message = json.loads(payload)
+    seconds = timeout.total_seconds()
     try:
-        outcome = await asyncio.to_thread(notify, url, str(message["title"]), str(message["body"]),
-                                          timeout.total_seconds())
+        outcome = await blocking.call(seconds, notify, url, str(message["title"]), str(message["body"]), seconds)
+    except TimeoutError:  # Apprise's timeouts are per socket read: a peer that drips its answer passes them
+        outcome = Outcome(False, True, f"no answer within {seconds:g}s (the whole request)")
     except Exception as exc:  # noqa: BLE001 - a plugin's bug becomes a failed attempt, never a dead pass
         outcome = Outcome(False, True, f"Apprise failed: {type(exc).__name__}: {exc}")
     return outcome if outcome.error is None else Outcome(False, outcome.temporary, redacted(outcome.error, url))

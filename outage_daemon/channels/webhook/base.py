@@ -137,6 +137,18 @@ def error_code_verdict(name: str, busy: set[int]) -> Verdict:
     return verdict
 
 
+ELLIPSIS = "…"
+
+
+def cut(text: str, limit: int) -> str:
+    """Given text and a limit in UTF-8 bytes, return the text if it fits, else its longest head
+    (whole characters) that fits with a visible "…" at the end."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:max(limit - len(ELLIPSIS.encode()), 0)].decode("utf-8", "ignore") + ELLIPSIS
+
+
 def dumps(document: object) -> bytes:
     """Return a JSON body as the services expect it (UTF-8, not ASCII-escaped)."""
     return json.dumps(document, ensure_ascii=False).encode()

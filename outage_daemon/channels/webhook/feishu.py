@@ -13,6 +13,7 @@ from outage_daemon.channels.webhook.base import (
     HEADERS,
     HookKind,
     Request,
+    cut,
     dumps,
     error_code_verdict,
     text_of,
@@ -21,18 +22,27 @@ from outage_daemon.channels.webhook.base import (
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
+BODY_LIMIT = 20_000  # bytes: Feishu refuses a request body over 20 KB
+SIGNATURE_ROOM = 200  # bytes the timestamp and signature add to the body when it is sent
+
 
 def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
             mention: bool = False) -> bytes:
     """Given a notification, return Feishu's post message, one text element per line (and an @all
     element first when ``mention``)."""
     values, text = text_of(notification, config, env, now)
-    lines: list[list[dict[str, str]]] = [[{"tag": "text", "text": line}]
-                                         for line in without_subject(text).split("\n") if line]
-    if mention:
-        lines.insert(0, [{"tag": "at", "user_id": "all"}])
     locale = "zh_cn" if config.language == "zh-CN" else "en_us"
-    return dumps({"msg_type": "post", "content": {"post": {locale: {"title": values["subject"], "content": lines}}}})
+    limit = BODY_LIMIT
+    while True:  # the text cut shorter, with a visible "…", until the body fits
+        lines: list[list[dict[str, str]]] = [[{"tag": "text", "text": line}]
+                                             for line in cut(without_subject(text), limit).split("\n") if line]
+        if mention:
+            lines.insert(0, [{"tag": "at", "user_id": "all"}])
+        title = cut(str(values["subject"]), limit)
+        data = dumps({"msg_type": "post", "content": {"post": {locale: {"title": title, "content": lines}}}})
+        if len(data) <= BODY_LIMIT - SIGNATURE_ROOM or limit <= 16:
+            return data
+        limit //= 2
 
 
 def sign(url: str, secret: str | None, body: bytes, now_ms: int) -> Request:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook.base import HookKind, dumps, text_of, without_subject
+from outage_daemon.channels.webhook.base import HookKind, cut, dumps, text_of, without_subject
 from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
 _LINKS = (("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
 _CALENDAR = {"zh-CN": "订阅日历", "en": "Subscribe"}
+SECTION_LIMIT = 3000  # Slack refuses a section text over 3,000 characters (cut here in bytes: never more)
 
 
 def _escaped(text: str) -> str:
@@ -37,8 +38,8 @@ def payload(notification: Notification, config: Config, env: Templates, now: dat
     subject = _escaped(str(values["subject"]))
     everyone = "<!channel> " if mention else ""
     blocks: list[dict[str, object]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{everyone}*{subject}*"}},
-        {"type": "section", "text": {"type": "plain_text", "text": without_subject(text)[:2900]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(f"{everyone}*{subject}*", SECTION_LIMIT)}},
+        {"type": "section", "text": {"type": "plain_text", "text": cut(without_subject(text), SECTION_LIMIT)}},
     ]
     buttons = _buttons(values, config.language)
     if buttons:

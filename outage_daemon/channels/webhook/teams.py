@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 
 from outage_daemon.channels.render import Templates
-from outage_daemon.channels.webhook.base import HookKind, dumps, text_of
+from outage_daemon.channels.webhook.base import HookKind, cut, dumps, text_of
 from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
@@ -43,7 +43,8 @@ _WORDS = {  # labels the shared i18n table has not got, as the chat templates wr
            "forever": "until further notice", "status": "Status",
            "now_tentative": "now tentative, the time is not certain yet", "now_confirmed": "confirmed (was tentative)"},
 }
-_DESCRIPTION_LIMIT = 3000  # characters; a Teams message is at most about 28 KB
+MESSAGE_LIMIT = 28_000  # bytes: Teams refuses a message (card and envelope) over about 28 KB
+FIELD_LIMIT = 4096  # bytes of one field at first; halved until the message fits
 
 
 def inert(text: str) -> str:
@@ -59,7 +60,7 @@ def _word(language: str, key: str) -> str:
     return _WORDS.get(language, _WORDS["en"])[key]
 
 
-def _facts(values: dict[str, object], language: str) -> list[dict[str, str]]:
+def _facts(values: dict[str, object], language: str, limit: int) -> list[dict[str, str]]:
     """Given template values, return the FactSet's facts: system, times, duration, zone, services."""
     to = f" {i18n.label(language, 'to')} "
     title = values["title"]
@@ -84,7 +85,7 @@ def _facts(values: dict[str, object], language: str) -> list[dict[str, str]]:
     services = values["services"]
     if isinstance(services, list) and services:
         facts.append((_word(language, "services"), i18n.label(language, "list_sep").join(map(str, services))))
-    return [{"title": title, "value": inert(value)} for title, value in facts]
+    return [{"title": title, "value": cut(inert(value), limit)} for title, value in facts]
 
 
 def _text(text: str, **style: object) -> dict[str, object]:
@@ -92,23 +93,25 @@ def _text(text: str, **style: object) -> dict[str, object]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _body(values: dict[str, object], language: str) -> list[dict[str, object]]:
-    """Given template values, return the card's body: title, facts, description, the action line."""
-    body: list[dict[str, object]] = [_text(inert(str(values["subject"])), size="Medium", weight="Bolder"),
-                                     {"type": "FactSet", "facts": _facts(values, language)}]
+def _body(values: dict[str, object], language: str, limit: int) -> list[dict[str, object]]:
+    """Given template values and a limit in bytes per field, return the card's body: title, facts,
+    description, the action line."""
+    body: list[dict[str, object]] = [_text(cut(inert(str(values["subject"])), limit), size="Medium", weight="Bolder"),
+                                     {"type": "FactSet", "facts": _facts(values, language, limit)}]
     if values["cancelled"]:  # what the email says first: nothing to do, or how late this is
         body.insert(1, _text(f"**{_word(language, 'no_action')}**", color="Good"))
     elif values["late"]:
         body.insert(1, _text(_word(language, "late").format(countdown=values["countdown"]), color="Warning"))
     elif values["kind"] == "at_restore":  # what to do if it is still down
-        who = inert(" ".join(str(values["contacts"]).split())) or _word(language, "it")
+        who = cut(inert(" ".join(str(values["contacts"]).split())), limit) or _word(language, "it")
         body.insert(1, _text(_word(language, "still_down").format(who=who)))
-    description = str(values["description"])[:_DESCRIPTION_LIMIT]
+    description = cut(str(values["description"]), limit)
     body += [_text(inert(line), spacing="Small") for line in description.split("\n") if line.strip()]
     sep = i18n.label(language, "sep")
     for key in ("alternatives", "contacts"):  # what to do meanwhile (unless cancelled), and whom to ask
         if values[key] and not (key == "alternatives" and values["cancelled"]):
-            body.append(_text(f"**{_word(language, key)}**{sep}{inert(' '.join(str(values[key]).split()))}"))
+            said = cut(inert(" ".join(str(values[key]).split())), limit)
+            body.append(_text(f"**{_word(language, key)}**{sep}{said}"))
     return body
 
 
@@ -119,12 +122,14 @@ def _actions(values: dict[str, object], language: str) -> list[dict[str, str]]:
             for word, key in links if str(values[key]).startswith(("https://", "http://"))]
 
 
-def card(notification: Notification, config: Config, env: Templates, now: datetime | None = None) -> dict[str, object]:
-    """Given a notification, return its Adaptive Card (schema 1.4, which Teams renders everywhere)."""
+def card(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
+         limit: int = FIELD_LIMIT) -> dict[str, object]:
+    """Given a notification, return its Adaptive Card (schema 1.4, which Teams renders everywhere),
+    each field cut to ``limit`` bytes with a visible "…"."""
     values, _ = text_of(notification, config, env, now)
     language = config.language
     card: dict[str, object] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                               "type": "AdaptiveCard", "version": "1.4", "body": _body(values, language)}
+                               "type": "AdaptiveCard", "version": "1.4", "body": _body(values, language, limit)}
     actions = _actions(values, language)
     if actions:
         card["actions"] = actions
@@ -134,10 +139,16 @@ def card(notification: Notification, config: Config, env: Templates, now: dateti
 
 def payload(notification: Notification, config: Config, env: Templates, now: datetime | None = None,
             mention: bool = False) -> bytes:
-    """Given a notification, return the Workflows message: one Adaptive Card attachment."""
-    return dumps({"type": "message", "attachments": [{
-        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-        "content": card(notification, config, env, now)}]})
+    """Given a notification, return the Workflows message: one Adaptive Card attachment, at most
+    MESSAGE_LIMIT bytes (the fields are cut shorter, each with a visible "…", until it fits)."""
+    limit = FIELD_LIMIT
+    while True:
+        data = dumps({"type": "message", "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+            "content": card(notification, config, env, now, limit)}]})
+        if len(data) <= MESSAGE_LIMIT or limit <= 16:
+            return data
+        limit //= 2
 
 
 KIND = HookKind("teams", payload)
