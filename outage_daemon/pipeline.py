@@ -29,6 +29,7 @@ from typing import ParamSpec, TypeVar
 
 from outage_daemon.channels import close_all, make_channels
 from outage_daemon.channels.base import Channel, Outcome
+from outage_daemon.channels.calendar import CalendarChannel, LedgerMemo, index_name
 from outage_daemon.channels.render import Templates, templates
 from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
@@ -36,6 +37,7 @@ from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
 log = logging.getLogger("outage_daemon")
@@ -126,7 +128,12 @@ class Notifier:
     def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
         """Given a config, return its templates and channels (secrets read now); raise CredentialError."""
         env = templates(config.templates)
-        return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
+        channels = make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
+        for channel in channels.values():
+            if isinstance(channel, CalendarChannel):  # what its writes got back lives in the ledger
+                channel.memo = LedgerMemo(lambda name: self.db(self.ledger.get_meta, name),
+                                          lambda name, value: self.db(self.ledger.set_meta, name, value))
+        return env, channels
 
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
@@ -195,6 +202,7 @@ class Notifier:
         else:
             notices = changes(config, ledger.schedules(), now)
         tally = self._record(now, candidates, notices)
+        self._record_pushes(config, now)
         ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
         ledger.set_meta("initialized", "1")
         if not os.path.exists(marker):
@@ -206,6 +214,14 @@ class Notifier:
         if tally.decided:
             log.info("%s to send", plural(tally.decided, "notification"))
         return tally
+
+    def _record_pushes(self, config: Config, now: datetime) -> None:
+        """Record the writes that bring every pushed calendar in step with ``config`` (idempotent)."""
+        for target in config.calendars.values():
+            held = load_held(self.ledger.get_meta(index_name(target.name)))
+            decisions, rows, index = pushes(config, target, self.revisions, held, now)
+            self.ledger.record(decisions, rows, now)
+            self.ledger.set_meta(index_name(target.name), dump_held(index))
 
     # --- a pass --------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
     Audience,
     Calendar,
+    CalendarTarget,
     Config,
     Email,
     Feed,
@@ -125,12 +126,14 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     calendar = _calendar(b, _sub(main, "calendar"), audiences)
     email = _email(b, _sub(main, "email"))
     ledger = _ledger(b, _sub(main, "ledger"))
+    calendars = _calendars(b, main, audiences)
     if b.problems:
         raise ConfigError(b.problems)
     _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
-                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger)
+                  templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger,
+                  calendars=calendars)
 
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:
@@ -440,3 +443,23 @@ def _calendar(b: _Builder, item: Item | None, audiences: dict[str, Audience]) ->
         keep_cancelled=_duration(_sub(item, "keep_cancelled")),
         alarms=_offsets(b, _sub(item, "alarms")), feeds=tuple(feeds),
     )
+
+
+def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[str, CalendarTarget]:
+    """Given the main file, return the calendars windows are pushed into; record unknown audiences
+    and more than one password source."""
+    out = {}
+    for name, item in main.named("calendars").items():
+        _one_of(b, item, ("password_file", "password_env", "password_credential"), required=False)
+        for ref in item.entries("audiences"):
+            if ref.value not in audiences:
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                        "define it under audiences:, or correct the name")
+        f = _plain(item)
+        if f.get("user") is None and any(f.get(k) for k in ("password_file", "password_env", "password_credential")):
+            b.error(item, f"calendar {name!r} has a password but no user", "add user: NAME")
+        out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),
+                                   _file(item, "password_file"), f.get("password_env"), f.get("password_credential"),
+                                   _texts(item.get("audiences")), _texts(item.get("systems")),
+                                   _duration(item.get("timeout")), _duration(item.get("retry")))
+    return out
