@@ -202,7 +202,6 @@ class Notifier:
         else:
             notices = changes(config, ledger.schedules(), now)
         tally = self._record(now, candidates, notices)
-        self._record_pushes(config, now)
         ledger.save_schedules({w.id: Schedule.of(w) for w in config.windows})
         ledger.set_meta("initialized", "1")
         if not os.path.exists(marker):
@@ -216,7 +215,8 @@ class Notifier:
         return tally
 
     def _record_pushes(self, config: Config, now: datetime) -> None:
-        """Record the writes that bring every pushed calendar in step with ``config`` (idempotent)."""
+        """Record the writes that bring every pushed calendar in step with ``config`` at ``now`` (what
+        changed since the last pass: an edit, a window that left a calendar or aged out of it)."""
         for target in config.calendars.values():
             held = load_held(self.ledger.get_meta(index_name(target.name)))
             decisions, rows, index = pushes(config, target, self.revisions, held, now)
@@ -251,6 +251,7 @@ class Notifier:
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
+        self._record_pushes(self.config, now)
         self.ledger.set_meta("last_run", now.isoformat())
         for skip in skips:
             log.info("skipped %s: %s", skip.key, skip.reason)

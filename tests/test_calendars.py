@@ -191,6 +191,31 @@ def test_create_update_reschedule_cancel_and_delete(server: DavServer, write: Ca
     asyncio.run(go())
 
 
+def test_a_window_removed_and_put_back_is_back_and_not_deleted_later(server: DavServer, write: Callable[..., Path],
+                                                                     tmp_path: Path) -> None:
+    from outage_daemon.loader import load
+
+    both = load(str(write(config_text(server.url))))
+    without = load(str(write(config_text(server.url, WINDOWS.split("\n  - {id: weekly-db")[0] + "\n"), "b.yaml")))
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", both)
+        try:
+            await daemon.sync(both)
+            await daemon.sync(without)
+            assert str(held(server)["vat@status.example.com"][0]["STATUS"]) == "CONFIRMED"
+            assert str(held(server)["weekly-db@status.example.com"][0]["STATUS"]) == "CANCELLED"
+            await daemon.sync(both)  # put back before its delete was due
+            assert_in_step(server, daemon, both)
+            await daemon.sync(both, datetime(2026, 4, 7, tzinfo=UTC))  # when the delete would have been due
+            assert "weekly-db@status.example.com" in held(server)
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+
+
 def test_an_event_changed_on_the_server_is_re_read_and_replaced(
         server: DavServer, write: Callable[..., Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from outage_daemon.loader import load

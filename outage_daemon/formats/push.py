@@ -30,24 +30,31 @@ WORTH = timedelta(days=366)  # how long a write of a window that never ends stay
 
 @dataclass(frozen=True)
 class Push:
-    """One write into one calendar, as its delivery's payload carries it."""
+    """One write into one calendar, as its delivery's payload carries it. ``generation`` counts the
+    times the window left the calendar before: writes order by (generation, sequence)."""
 
     op: str  # put | cancel | delete
     window_id: str
     uid: str
     sequence: int
     ical: bytes = b""
+    generation: int = 0
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return self.generation, self.sequence
 
     def to_bytes(self) -> bytes:
         return json.dumps({"op": self.op, "window": self.window_id, "uid": self.uid, "sequence": self.sequence,
-                           "ical": self.ical.decode()}, ensure_ascii=False).encode()
+                           "generation": self.generation, "ical": self.ical.decode()}, ensure_ascii=False).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Push:
         """Given a payload, return the push; raise ValueError when it is not one."""
         try:
             f = json.loads(data)
-            push = cls(str(f["op"]), str(f["window"]), str(f["uid"]), int(f["sequence"]), str(f["ical"]).encode())
+            push = cls(str(f["op"]), str(f["window"]), str(f["uid"]), int(f["sequence"]), str(f["ical"]).encode(),
+                       int(f.get("generation", 0)))
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not a calendar push: {exc}") from exc
         if push.op not in OPS:
@@ -58,19 +65,23 @@ class Push:
 @dataclass(frozen=True)
 class Held:
     """What the ledger remembers of one window in one calendar: its UID, the SEQUENCE last recorded
-    for it, and when it may be deleted once no longer carried (None: a repeat that never ends)."""
+    for it, when it may be deleted once no longer carried (None: a repeat that never ends), whether
+    it left the calendar (``gone``) and how often it did (``generation``)."""
 
     uid: str
     sequence: int
     until: datetime | None
+    gone: bool = False
+    generation: int = 0
 
     def to_json(self) -> list[object]:
-        return [self.uid, self.sequence, self.until.isoformat() if self.until else None]
+        return [self.uid, self.sequence, self.until.isoformat() if self.until else None, self.gone, self.generation]
 
     @classmethod
     def from_json(cls, value: list[object]) -> Held:
         text = value[2]
-        return cls(str(value[0]), int(str(value[1])), datetime.fromisoformat(text) if isinstance(text, str) else None)
+        return cls(str(value[0]), int(str(value[1])), datetime.fromisoformat(text) if isinstance(text, str) else None,
+                   value[3] is True, int(str(value[4])))
 
 
 def carried(config: Config, target: CalendarTarget, now: datetime) -> list[Window]:
@@ -108,8 +119,8 @@ def dump_held(held: Mapping[str, Held]) -> str:
 def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revision], held: Mapping[str, Held],
            now: datetime) -> tuple[list[Decision], list[Delivery], dict[str, Held]]:
     """Given a target, every window's revision and what the ledger holds for that target, return the
-    decisions and pending deliveries that bring the calendar in step at ``now`` (recording them again
-    is a no-op) and the target's new index."""
+    decisions and pending deliveries that bring the calendar in step at ``now`` (only what changed
+    since ``held``; recording one again is a no-op) and the target's new index."""
     keep = config.calendar.keep_cancelled.approx
     decisions: list[Decision] = []
     deliveries: list[Delivery] = []
@@ -122,18 +133,28 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
 
     wanted = carried(config, target, now)
     for window in wanted:
-        revision = revisions[window.id]
+        revision, before = revisions[window.id], held.get(window.id)
+        if before is not None and not before.gone and before.sequence == revision.sequence:
+            continue
+        generation = before.generation + 1 if before is not None and before.gone else 0 if before is None \
+            else before.generation
         last = window.last_end()
         until = add_absolute(last, keep).astimezone(UTC) if last is not None else None
-        push = Push("put", window.id, uid(window, config), revision.sequence, document(window, config, revision, now))
-        add(f"{window.id}/push/{revision.sequence}", window.id, push, now, until or add_absolute(now, WORTH))
-        index[window.id] = Held(push.uid, revision.sequence, until)
-    for window_id in sorted(set(held) - {w.id for w in wanted}):
-        gone = index.pop(window_id)
+        push = Push("put", window.id, uid(window, config), revision.sequence, document(window, config, revision, now),
+                    generation)
+        again = f"/g{generation}" if generation else ""
+        add(f"{window.id}/push/{revision.sequence}{again}", window.id, push, now, until or add_absolute(now, WORTH))
+        index[window.id] = Held(push.uid, revision.sequence, until, False, generation)
+    carried_ids = {w.id for w in wanted}
+    for window_id, gone in sorted(held.items()):
+        if gone.gone or window_id in carried_ids:
+            continue
         sequence = gone.sequence + 1
-        cancel = Push("cancel", window_id, gone.uid, sequence)
-        add(f"{window_id}/push/{sequence}/cancel", window_id, cancel, now, add_absolute(now, WORTH))
+        again = f"/g{gone.generation}" if gone.generation else ""
+        cancel = Push("cancel", window_id, gone.uid, sequence, generation=gone.generation)
+        add(f"{window_id}/push/{sequence}{again}/cancel", window_id, cancel, now, add_absolute(now, WORTH))
         when = max(gone.until or add_absolute(now, keep), now)
-        delete = Push("delete", window_id, gone.uid, sequence)
-        add(f"{window_id}/push/{sequence}/delete", window_id, delete, when, add_absolute(when, WORTH))
+        delete = Push("delete", window_id, gone.uid, sequence, generation=gone.generation)
+        add(f"{window_id}/push/{sequence}{again}/delete", window_id, delete, when, add_absolute(when, WORTH))
+        index[window_id] = Held(gone.uid, sequence, when, True, gone.generation)
     return decisions, deliveries, index

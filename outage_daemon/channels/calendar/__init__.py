@@ -64,11 +64,12 @@ def load_stored(text: str | None) -> Stored | None:
     if not text:
         return None
     f = json.loads(text)
-    return Stored(str(f["href"]), f.get("etag"), int(f["sequence"]))
+    return Stored(str(f["href"]), f.get("etag"), int(f["sequence"]), int(f.get("generation", 0)))
 
 
 def dump_stored(stored: Stored) -> str:
-    return json.dumps({"href": stored.href, "etag": stored.etag, "sequence": stored.sequence})
+    return json.dumps({"href": stored.href, "etag": stored.etag, "sequence": stored.sequence,
+                       "generation": stored.generation})
 
 
 class CalendarChannel:

@@ -31,11 +31,17 @@ ICAL = {"Content-Type": "text/calendar; charset=utf-8"}
 
 @dataclass(frozen=True)
 class Stored:
-    """What our last write to one event got back: where it is, its ETag and its SEQUENCE."""
+    """What our last write to one event got back: where it is, its ETag, and the SEQUENCE and
+    generation it wrote (see :class:`~outage_daemon.formats.push.Push`)."""
 
     href: str
     etag: str | None
     sequence: int
+    generation: int = 0
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return self.generation, self.sequence
 
 
 @dataclass(frozen=True)
@@ -125,8 +131,8 @@ class Failure(Exception):
 def apply(writer: Writer, push: Push, href: str, stored: Stored | None) -> tuple[Outcome, Stored | None]:
     """Given a push, where its event is and what our last write stored, make the write; return its
     outcome and what to store now (None: the event is gone)."""
-    if push.op == "put" and stored is not None and stored.sequence >= push.sequence and stored.etag:
-        return Outcome(True, error="already written"), stored  # a newer write went first
+    if stored is not None and (stored.order > push.order or (push.op == "put" and stored.order == push.order)):
+        return Outcome(True, error="already written"), stored  # this one, or a newer write, went first
     etag = stored.etag if stored else None
     for _ in range(ROUNDS):
         if push.op == "delete":
@@ -150,7 +156,7 @@ def apply(writer: Writer, push: Push, href: str, stored: Stored | None) -> tuple
             condition = {"If-Match": etag} if etag else {"If-None-Match": "*"}
             status, response = writer.call("PUT", href, body, {**ICAL, **condition})
             if status in (200, 201, 204):
-                return ACCEPTED, Stored(href, writer.etag_after(href, response), push.sequence)
+                return ACCEPTED, Stored(href, writer.etag_after(href, response), push.sequence, push.generation)
             if status == 409 or (status == 403 and b"uid-conflict" in bytes(response._raw_body)):
                 return _conflict(push, status), stored
         if status != 412:
@@ -162,7 +168,7 @@ def apply(writer: Writer, push: Push, href: str, stored: Stored | None) -> tuple
             etag = None
             continue
         if push.op == "put" and identity(found.body) == identity(push.ical):
-            return Outcome(True, error="already written"), Stored(href, found.etag, push.sequence)
+            return Outcome(True, error="already written"), Stored(href, found.etag, push.sequence, push.generation)
         log.warning("calendar event %s changed on the server since our last write: the config's version replaces it",
                     href)
         etag = found.etag
