@@ -4,6 +4,9 @@ holds is read back with the caldav client and compared with the feed, occurrence
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -335,3 +338,43 @@ def test_a_calendar_carries_its_windows_and_private_ones_only_when_named(config_
     fields = target.strip("{}")
     config = config_of(config_text("https://dav.example.com/c/", target=", " + fields if fields else ""))
     assert [w.id for w in carried(config, config.calendars["finance-cal"], NOW)] == expected
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "outage_daemon", *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_send_test_writes_one_event_and_removes_it(server: DavServer, write: Callable[..., Path]) -> None:
+    proxy = Counting(server.url.split("/", 3)[0] + "//" + server.url.split("/", 3)[2]).start()
+    url = f"http://127.0.0.1:{proxy.port}/" + server.url.split("/", 3)[3]
+    path = str(write(config_text(url)))
+    try:
+        done = cli("send-test", "-c", path, "--calendar", "finance-cal", "--window", "vat")
+        unknown = cli("send-test", "-c", path, "--calendar", "nope")
+    finally:
+        proxy.stop()
+    assert done.returncode == 0, done.stderr
+    assert "wrote a test event (outage-daemon-test-" in done.stdout and "removed it again" in done.stdout
+    assert [m for m, _, _ in proxy.made()] == ["PUT", "DELETE"], proxy.writes
+    assert held(server) == {}
+    assert unknown.returncode == 2 and "no calendar 'nope'" in unknown.stderr and "finance-cal" in unknown.stderr
+
+
+def test_history_shows_the_pushes(server: DavServer, write: Callable[..., Path], tmp_path: Path) -> None:
+    from outage_daemon.loader import load
+
+    path = str(write(config_text(server.url)))
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", load(path))
+        try:
+            await daemon.sync(load(path))
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [
+        ("vat/push/0", "push", "finance-cal", "caldav", "sent")]

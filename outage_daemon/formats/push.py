@@ -158,3 +158,16 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
         add(f"{window_id}/push/{sequence}{again}/delete", window_id, delete, when, add_absolute(when, WORTH))
         index[window_id] = Held(gone.uid, sequence, when, True, gone.generation)
     return decisions, deliveries, index
+
+
+def test_document(window: Window, config: Config, now: datetime) -> tuple[str, bytes]:
+    """Given a window and ``now``, return the UID and calendar object of a test event (``send-test
+    --calendar``): the window's event under a UID of its own, its summary marked as a test."""
+    revision = Revision(window.id, "test", 0, now, now)
+    cal = Calendar.from_ical(document(window, config, revision, now))
+    test_uid = f"outage-daemon-test-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{window.id}@{config.calendar.domain}"
+    for ev in cal.walk("VEVENT"):
+        ev["UID"] = test_uid
+        ev["SUMMARY"] = f"[Test] {ev['SUMMARY']}"
+    out: bytes = cal.to_ical()
+    return test_uid, out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -136,6 +137,22 @@ class CalendarChannel:
         if after != stored:
             await self.memo.set(name, dump_stored(after) if after else "")
         return outcome
+
+    async def probe(self, recipient: str, test_uid: str, body: bytes) -> Outcome:
+        """Given a calendar's name and a test event, write it and remove it again (``send-test``),
+        outside the ledger."""
+        target = self.targets[recipient]
+        create = Push("put", "test", test_uid, 0, body)
+        href = href_of(target, test_uid)
+        try:
+            writer = self.writer(target)
+            made, stored = await asyncio.to_thread(apply, writer, create, href, None)
+            if not made.ok or stored is None:
+                return made
+            gone, _ = await asyncio.to_thread(apply, writer, replace(create, op="delete"), href, stored)
+        except Exception as exc:  # noqa: BLE001 - said as it is, like a failed send
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        return gone if not gone.ok else Outcome(True)
 
     async def close(self) -> None:
         for dav in self.clients.values():
