@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from davservers import PASSWORD, SERVERS, USER, DavServer, start
+from davservers import PASSWORD, SERVERS, USER, DavServer, free_port, start
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 from loopback import LoopbackServer
@@ -378,3 +379,32 @@ def test_history_shows_the_pushes(server: DavServer, write: Callable[..., Path],
     assert shown.returncode == 0, shown.stderr
     assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [
         ("vat/push/0", "push", "finance-cal", "caldav", "sent")]
+
+
+def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemonproc import Daemon as DaemonProcess
+
+    monkeypatch.setenv("CALDAV_TEST_PASSWORD", PASSWORD)
+    good = start("radicale", tmp_path / "dav")
+    closed = f"http://127.0.0.1:{free_port()}/nobody/here/"  # nothing listens there
+    path = write(config_text(good.url).replace("calendars:\n", "calendars:\n"
+                 f"  broken: {{kind: caldav, url: \"{closed}\", retry: 1s}}\n"))
+    daemon = DaemonProcess(path, tmp_path / "state")
+    try:
+        assert daemon.read_notify("READY=1")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, _, body = daemon.get("/healthz")
+            if status == 503:
+                break
+            time.sleep(0.2)
+        assert status == 503, body
+        assert json.loads(body)["calendars"] == ["broken"]
+        _, _, metrics = daemon.get("/metrics")
+        assert 'outage_calendar_up{calendar="broken"} 0.0' in metrics.decode()
+        assert 'outage_calendar_up{calendar="finance-cal"} 1.0' in metrics.decode()
+        assert "vat@status.example.com" in held(good)
+    finally:
+        daemon.stop()
+        good.stop()

@@ -83,6 +83,7 @@ class CalendarChannel:
     def __init__(self, config: Config) -> None:
         self.targets = {n: t for n, t in config.calendars.items() if t.kind == "caldav"}
         self.memo: Memo = Memo()
+        self.failing: dict[str, str] = {}  # calendar -> the last write's error, while its writes fail
         self.clients: dict[str, Any] = {}
         self.passwords = {n: secret(t.password_file, t.password_env, t.password_credential)
                           for n, t in self.targets.items()}
@@ -129,13 +130,21 @@ class CalendarChannel:
         try:
             outcome, after = await asyncio.to_thread(apply, self.writer(target), push, href, stored)
         except Failure as exc:
-            return Outcome(False, temporary=exc.status >= 500, error=str(exc))
+            return self.noted(recipient, Outcome(False, temporary=exc.status >= 500, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - the library's network and rate-limit errors, said as they are
             retry = getattr(exc, "retry_after_seconds", None)
-            return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}",
-                           retry_after=float(retry) if retry else None)
+            return self.noted(recipient, Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}",
+                                                 retry_after=float(retry) if retry else None))
         if after != stored:
             await self.memo.set(name, dump_stored(after) if after else "")
+        return self.noted(recipient, outcome)
+
+    def noted(self, recipient: str, outcome: Outcome) -> Outcome:
+        """Given a calendar and a write's outcome, remember whether its writes fail; return the outcome."""
+        if outcome.ok:
+            self.failing.pop(recipient, None)
+        else:
+            self.failing[recipient] = outcome.error or "failed"
         return outcome
 
     async def probe(self, recipient: str, test_uid: str, body: bytes) -> Outcome:
