@@ -10,7 +10,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +58,19 @@ windows:{windows}"""
 class Counting(LoopbackServer):
     """A loopback proxy in front of a CalDAV server that counts the writes it passes on."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, busy: int = 0) -> None:
         super().__init__()
-        self.upstream, self.writes = upstream, list[tuple[str, str, int]]()
+        self.upstream, self.writes, self.busy = upstream, list[tuple[str, str, int]](), busy
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self.forward)
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if request.method == "PUT" and self.busy:  # the first writes are answered as a busy service does
+            self.busy -= 1
+            self.writes.append((request.method, request.path, 429))
+            return web.Response(status=429, headers={"Retry-After": "120"})
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         async with aiohttp.ClientSession() as session, session.request(
                 request.method, self.upstream + request.path_qs, data=body, headers=headers) as reply:
@@ -408,3 +412,34 @@ def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path],
     finally:
         daemon.stop()
         good.stop()
+
+
+def test_a_429_waits_as_long_as_the_server_asks(write: Callable[..., Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from outage_daemon.loader import load
+
+    monkeypatch.setenv("CALDAV_TEST_PASSWORD", PASSWORD)
+    server = start("radicale", tmp_path / "dav")
+    proxy = Counting(server.url.split("/", 3)[0] + "//" + server.url.split("/", 3)[2], busy=2).start()
+    url = f"http://127.0.0.1:{proxy.port}/" + server.url.split("/", 3)[3]
+    config = load(str(write(config_text(url))))
+
+    async def go() -> list[Any]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
+            await daemon.sync(config, NOW + timedelta(seconds=121))
+            assert_in_step(server, daemon, config)
+            return waiting
+        finally:
+            await daemon.notifier.close()
+
+    try:
+        waiting = asyncio.run(go())
+    finally:
+        proxy.stop()
+        server.stop()
+    assert [(d.state, d.next_try >= NOW + timedelta(seconds=120)) for d in waiting] == [("pending", True)] * 2
+    answered = [(m, status) for m, _, status in proxy.writes if status != 401]  # 401: the client's auth handshake
+    assert answered == [("PUT", 429), ("PUT", 429), ("PUT", 201), ("PUT", 201)]
