@@ -220,8 +220,9 @@ class Notifier:
         for target in config.calendars.values():
             held = load_held(self.ledger.get_meta(index_name(target.name)))
             decisions, rows, index = pushes(config, target, self.revisions, held, now)
-            self.ledger.record(decisions, rows, now)
-            self.ledger.set_meta(index_name(target.name), dump_held(index))
+            if rows:  # an unchanged calendar costs a read, not a write, on every pass
+                self.ledger.record(decisions, rows, now)
+                self.ledger.set_meta(index_name(target.name), dump_held(index))
 
     # --- a pass --------------------------------------------------------------------------------
 

@@ -325,7 +325,9 @@ def test_a_uid_taken_by_another_object_is_reported(server: DavServer, write: Cal
     ("{kind: exchange, url: 'https://dav.example.com/c/'}", "cfg.yaml:4: calendars.fin.kind:"),
     ("{kind: caldav, url: 'dav.example.com/c/'}", "cfg.yaml:4: calendars.fin.url:"),
     ("{kind: caldav}", "cfg.yaml:4: calendars.fin.url: missing (required)"),
-], ids=["unknown-audience", "two-passwords", "password-without-user", "unknown-kind", "not-a-url", "no-url"])
+    ("{kind: caldav, url: 'https://ops:hunter2@dav.example.com/c/'}", "cfg.yaml:4: calendars.fin.url: the URL holds a"),
+], ids=["unknown-audience", "two-passwords", "password-without-user", "unknown-kind", "not-a-url", "no-url",
+        "password-in-url"])
 def test_calendar_errors_name_their_line(errors_of: Callable[[str], list[str]], entry: str, error: str) -> None:
     errors = errors_of(f"audiences: {{finance: {{email: [a@example.com]}}}}\nwindows: []\ncalendars:\n  fin: {entry}\n")
     assert any(e.startswith(error) for e in errors), errors

@@ -456,6 +456,9 @@ def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[
                 b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
                         "define it under audiences:, or correct the name")
         f = _plain(item)
+        url_item = item.get("url")
+        if url_item is not None and isinstance(url_item.value, str) and urlsplit(url_item.value).password is not None:
+            b.error(url_item, "the URL holds a password", "remove user:password@ from it; set user: and password_file:")
         if f.get("user") is None and any(f.get(k) for k in ("password_file", "password_env", "password_credential")):
             b.error(item, f"calendar {name!r} has a password but no user", "add user: NAME")
         out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),

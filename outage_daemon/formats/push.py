@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
 
 from icalendar import Calendar
 
@@ -25,6 +26,7 @@ from outage_daemon.formats.vtimezone import vtimezone
 
 CHANNEL = "caldav"
 OPS = ("put", "cancel", "delete")
+_END = b"END:VCALENDAR\r\n"
 WORTH = timedelta(days=366)  # how long a write of a window that never ends stays worth making
 
 
@@ -93,17 +95,27 @@ def carried(config: Config, target: CalendarTarget, now: datetime) -> list[Windo
             if config.is_public(w) or set(w.audiences) & set(target.audiences)]
 
 
-def document(window: Window, config: Config, revision: Revision, now: datetime) -> bytes:
-    """Given a window and its revision, return the calendar object a CalDAV server stores for it:
-    the feed's VEVENT with the VTIMEZONEs it uses (no METHOD: RFC 4791 forbids it there)."""
+@cache
+def _head() -> bytes:
+    """The calendar object's opening lines (PRODID, VERSION), without its end."""
     cal = Calendar()
     cal.add("prodid", prodid())
     cal.add("version", "2.0")
-    for key, (first, last) in sorted(zone_years([window], now).items()):
-        cal.add_component(vtimezone(key, first, last))
-    cal.add_component(event(window, config, revision))
     out: bytes = cal.to_ical()
+    return out[: -len(_END)]
+
+
+@lru_cache(maxsize=256)
+def _zone(key: str, first: int, last: int) -> bytes:
+    out: bytes = vtimezone(key, first, last).to_ical()
     return out
+
+
+def document(window: Window, config: Config, revision: Revision, now: datetime) -> bytes:
+    """Given a window and its revision, return the calendar object a CalDAV server stores for it:
+    the feed's VEVENT with the VTIMEZONEs it uses (no METHOD: RFC 4791 forbids it there)."""
+    zones = [_zone(key, first, last) for key, (first, last) in sorted(zone_years([window], now).items())]
+    return b"".join([_head(), *zones, event(window, config, revision).to_ical(), _END])
 
 
 def load_held(text: str | None) -> dict[str, Held]:
