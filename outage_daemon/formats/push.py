@@ -145,9 +145,9 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
 
     wanted = carried(config, target, now)
     for window in wanted:
-        revision, before = revisions[window.id], held.get(window.id)
-        if before is not None and not before.gone and before.sequence == revision.sequence:
-            continue
+        revision, before = revisions.get(window.id), held.get(window.id)
+        if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence):
+            continue  # no revision yet: the next reload stores one
         generation = before.generation + 1 if before is not None and before.gone else 0 if before is None \
             else before.generation
         last = window.last_end()
