@@ -32,6 +32,7 @@ from outage_daemon.cli import print_problems  # noqa: E402
 from outage_daemon.core.checks import warnings  # noqa: E402
 from outage_daemon.core.revisions import revise, revise_all  # noqa: E402
 from outage_daemon.formats import ical as feed  # noqa: E402
+from outage_daemon.formats.push import pushes  # noqa: E402
 from outage_daemon.formats.text import summary  # noqa: E402
 from outage_daemon.loader import load  # noqa: E402
 
@@ -132,6 +133,30 @@ def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
         row(f"render {n:,} windows, one changed", f"{incremental * 1000:.1f} ms", f"{full * 1000:.0f} ms full",
             f"{incremental / full:.1%} " + verdict(incremental / full < 0.05) + " (< 5%)")
     RESULTS["render"] = results
+
+
+def bench_push(sizes: list[int], folder: Path, repeat: int) -> None:
+    """2b. Calendar push: recording every window for a new calendar, next to a full feed render; the
+    check every pass makes when nothing changed, next to the same render."""
+    results = {}
+    for n in sizes:
+        path = folder / f"p{n}.yaml"
+        path.write_text(config_text(n) + "calendars:\n  team: {kind: caldav, url: 'http://127.0.0.1:9/c/'}\n",
+                        encoding="utf-8")
+        config = load(str(path))
+        target = config.calendars["team"]
+        revisions = revise_all(config, {}, NOW)
+        first = median_of(lambda c=config, t=target, r=revisions: pushes(c, t, r, {}, NOW), repeat)
+        full = median_of(lambda c=config, r=revisions: feed.render(c, r, NOW, cache={}), repeat)
+        index = pushes(config, target, revisions, {}, NOW)[2]
+        steady = median_of(lambda c=config, t=target, r=revisions, i=index: pushes(c, t, r, i, NOW), repeat)
+        results[n] = {"first_s": first, "full_render_s": full, "steady_s": steady,
+                      "ratio_first_to_render": first / full, "steady_fraction": steady / full}
+        row(f"push {n:,} windows, new calendar", f"{first * 1000:.0f} ms", f"{full * 1000:.0f} ms feed render",
+            f"{first / full:.2f}× " + verdict(first / full <= 2.0) + " (≤ 2×)")
+        row(f"push {n:,} windows, a pass, unchanged", f"{steady * 1000:.1f} ms", f"{full * 1000:.0f} ms feed render",
+            f"{steady / full:.1%} " + verdict(steady / full < 0.10) + " (< 10%)")
+    RESULTS["push"] = results
 
 
 def start_sink() -> tuple[subprocess.Popen[bytes], int]:
@@ -366,6 +391,7 @@ def main() -> int:
         bench_cli(sizes, folder, repeat)
         bench_render(sizes, folder, repeat)
         bench_metrics(sizes, folder, repeat)
+        bench_push(sizes, folder, repeat)
         bench_fanout(200 if args.quick else 1000, folder, repeat)
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
         bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)

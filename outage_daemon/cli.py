@@ -22,6 +22,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from outage_daemon.channels.base import Outcome
+from outage_daemon.channels.calendar import CalendarChannel
 from outage_daemon.channels.render import LATE
 from outage_daemon.core import addresses, i18n, timerules
 from outage_daemon.core.checks import warnings
@@ -37,6 +38,7 @@ from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import FORMATS, render_all
+from outage_daemon.formats.push import test_document
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import MAX_BYTES, load
 from outage_daemon.notices import command as notice_command
@@ -310,6 +312,8 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         window = upcoming[0] if upcoming else (config.windows[0] if config.windows else None)
     if window is None:
         raise UsageError("the config has no window to show in a test message")
+    if args.calendar:
+        return send_test_calendar(args, config, window, now)
     test = Notification(f"{window.id}/test/{now:%Y%m%dT%H%M%S}", Kind.TEST, window, now, now)
     if args.webhook:
         channel, recipient = "webhook", args.webhook
@@ -336,6 +340,30 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
         print(f"sent a test message to {recipient} through {where}")
         return 0
     print(f"could not send to {recipient} through {where}: {outcome.error}", file=sys.stderr)
+    return 1
+
+
+def send_test_calendar(args: argparse.Namespace, config: Config, window: Window, now: datetime) -> int:
+    """Write a test event of ``window`` into the calendar ``args.calendar`` and remove it again."""
+    if args.calendar not in config.calendars:
+        raise UsageError(f"no calendar {args.calendar!r} in {args.config}" + (
+            f" (known: {', '.join(sorted(config.calendars))})" if config.calendars else ""))
+    test_uid, body = test_document(window, config, now)
+    only = dataclasses.replace(config, calendars={args.calendar: config.calendars[args.calendar]})
+    channel = CalendarChannel(only)
+
+    async def probe() -> Outcome:
+        try:
+            return await channel.probe(args.calendar, test_uid, body)
+        finally:
+            await channel.close()
+
+    outcome = asyncio.run(probe())
+    where = f"calendar {args.calendar} ({config.calendars[args.calendar].url})"
+    if outcome.ok:
+        print(f"wrote a test event ({test_uid}) into {where} and removed it again")
+        return 0
+    print(f"could not write a test event into {where}: {outcome.error}", file=sys.stderr)
     return 1
 
 
@@ -577,6 +605,8 @@ def _sending(command: Command) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="ADDR", help="an email address")
     target.add_argument("--webhook", metavar="NAME", help="a webhook from the config")
+    target.add_argument("--calendar", metavar="NAME", help="a calendar from calendars: (writes a test event, "
+                        "then removes it)")
     p.add_argument("--window", metavar="ID", help="the window to describe (default: the next one)")
     p.add_argument("--state-dir", metavar="DIR", help="where the outbox is, without smtp:")
     ledger_option(p)

@@ -39,6 +39,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outage_daemon.channels.base import Channel
+from outage_daemon.channels.calendar import CalendarChannel
 from outage_daemon.channels.render import Templates
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.i18n import plural
@@ -50,6 +51,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats import FORMATS, feeds, render_all
 from outage_daemon.formats.ical import cache_key, last_modified
+from outage_daemon.formats.push import CHANNEL
 from outage_daemon.ledger import LedgerError, is_shared
 from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_cap, raise_fd_limit
 from outage_daemon.loader import load
@@ -427,12 +429,21 @@ class Daemon:
         metrics.reminders.labels("failed").inc(tally.failed)
         for state, count in counts.items():
             metrics.deliveries.labels(state).set(count)
+        self.report_calendars()
         if tally.sent or tally.failed or tally.skipped:
             log.info("pass at %s: sent %d, failed %d, skipped %d, retrying %d", self.clock().isoformat(),
                      tally.sent, tally.failed, tally.skipped, tally.retrying)
         if tally.retrying and not self.stopping.is_set():
             async with self.busy:
                 await self.replan()
+
+    def report_calendars(self) -> None:
+        """Say which pushed calendars fail, in /healthz and ``outage_calendar_up``."""
+        channel = self.notifier.channels.get(CHANNEL)
+        failing = channel.failing if isinstance(channel, CalendarChannel) else {}
+        self.state.failing_calendars = sorted(n for n in failing if n in self.state.config.calendars)
+        for name in self.state.config.calendars:
+            self.state.metrics.calendar_up.labels(name).set(0 if name in failing else 1)
 
     async def watch(self) -> None:
         """Every poll: apply a reload the ledger missed, re-plan against the wall clock, write the

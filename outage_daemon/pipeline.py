@@ -29,6 +29,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 
 from outage_daemon.channels import close_all, make_channels
 from outage_daemon.channels.base import Channel, Outcome
+from outage_daemon.channels.calendar import CalendarChannel, LedgerMemo, index_name
 from outage_daemon.channels.render import Templates, templates
 from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
@@ -36,6 +37,7 @@ from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
 log = logging.getLogger("outage_daemon")
@@ -135,7 +137,12 @@ class Notifier:
     def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
         """Given a config, return its templates and channels (secrets read now); raise CredentialError."""
         env = templates(config.templates)
-        return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
+        channels = make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
+        for channel in channels.values():
+            if isinstance(channel, CalendarChannel):  # what its writes got back lives in the ledger
+                channel.memo = LedgerMemo(lambda name: self.db(self.ledger.get_meta, name),
+                                          lambda name, value: self.db(self.ledger.set_meta, name, value))
+        return env, channels
 
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
@@ -241,6 +248,16 @@ class Notifier:
             log.info("%s to send", plural(tally.decided, "notification"))
         return tally
 
+    def _record_pushes(self, config: Config, now: datetime) -> None:
+        """Record the writes that bring every pushed calendar in step with ``config`` at ``now`` (what
+        changed since the last pass: an edit, a window that left a calendar or aged out of it)."""
+        for target in config.calendars.values():
+            held = load_held(self.ledger.get_meta(index_name(target.name)))
+            decisions, rows, index = pushes(config, target, self.revisions, held, now)
+            if rows:  # an unchanged calendar costs a read, not a write, on every pass
+                self.ledger.record(decisions, rows, now)
+                self.ledger.set_meta(index_name(target.name), dump_held(index))
+
     # --- a pass --------------------------------------------------------------------------------
 
     async def since(self, now: datetime) -> datetime:
@@ -269,6 +286,7 @@ class Notifier:
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
+        self._record_pushes(self.config, now)
         self.ledger.set_meta("last_run", now.isoformat())
         for skip in skips:
             log.info("skipped %s: %s", skip.key, skip.reason)

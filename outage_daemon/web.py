@@ -72,6 +72,8 @@ class Metrics:
         self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
         self.config_hashes = Gauge("outage_replicas_config_hashes", "Distinct config hashes among those replicas "
                                    "(more than 1: they disagree)", registry=r)
+        self.calendar_up = Gauge("outage_calendar_up", "1 if the last write into a pushed calendar (calendars:) "
+                                 "succeeded, 0 while its writes fail", ["calendar"], registry=r)
 
 
 @dataclass
@@ -89,6 +91,7 @@ class State:
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
+    failing_calendars: list[str] = field(default_factory=list)  # pushed calendars whose writes fail
 
     def __post_init__(self) -> None:
         self.metrics.registry.register(WindowCollector(self))
@@ -339,6 +342,10 @@ async def healthz(request: web.Request) -> web.Response:
     if state.divergent:
         body = {"status": "degraded", "reason": "replicas run different configs",
                 "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
+        return web.json_response(body, status=503)
+    if state.failing_calendars:
+        body = {"status": "degraded", "reason": "writes into these calendars fail; they are retried",
+                "calendars": state.failing_calendars, "see": "outage-daemon history, and the daemon's log"}
         return web.json_response(body, status=503)
     shown = sum(1 for w in state.config.windows if state.config.is_public(w))  # never hints at private ones
     return web.json_response({"status": "ok", "windows": shown})

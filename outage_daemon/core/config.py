@@ -22,6 +22,7 @@ from outage_daemon.core.model import (
     Alertmanager,
     Audience,
     Calendar,
+    CalendarTarget,
     Config,
     Email,
     Feed,
@@ -134,13 +135,14 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     monitoring = _sub(main, "monitoring")
     alertmanagers = tuple(_alertmanager(b, item, windows) for item in monitoring.entries("alertmanager")
                           ) if monitoring is not None else ()
+    calendars = _calendars(b, main, audiences)
     if b.problems:
         raise ConfigError(b.problems)
     _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
                   templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger,
-                  alertmanagers=alertmanagers)
+                  alertmanagers=alertmanagers, calendars=calendars)
 
 
 def _open_feeds(b: _Builder, item: Item | None, calendar: Calendar, windows: list[Window],
@@ -547,3 +549,26 @@ def _alertmanager(b: _Builder, item: Item, windows: list[Window]) -> Alertmanage
         _file(item, "password_file"), f.get("password_env"), f.get("password_credential"), _file(item, "token_file"),
         f.get("token_env"), f.get("token_credential"), _duration(_sub(item, "timeout")).approx,
         _duration(_sub(item, "retry")).approx)
+
+
+def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[str, CalendarTarget]:
+    """Given the main file, return the calendars windows are pushed into; record unknown audiences
+    and more than one password source."""
+    out = {}
+    for name, item in main.named("calendars").items():
+        _one_of(b, item, ("password_file", "password_env", "password_credential"), required=False)
+        for ref in item.entries("audiences"):
+            if ref.value not in audiences:
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                        "define it under audiences:, or correct the name")
+        f = _plain(item)
+        url_item = item.get("url")
+        if url_item is not None and isinstance(url_item.value, str) and urlsplit(url_item.value).password is not None:
+            b.error(url_item, "the URL holds a password", "remove user:password@ from it; set user: and password_file:")
+        if f.get("user") is None and any(f.get(k) for k in ("password_file", "password_env", "password_credential")):
+            b.error(item, f"calendar {name!r} has a password but no user", "add user: NAME")
+        out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),
+                                   _file(item, "password_file"), f.get("password_env"), f.get("password_credential"),
+                                   _texts(item.get("audiences")), _texts(item.get("systems")),
+                                   _duration(item.get("timeout")), _duration(item.get("retry")))
+    return out

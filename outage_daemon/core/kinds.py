@@ -22,6 +22,7 @@ class Kind(str, Enum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     TEST = "test"
+    PUSH = "push"  # a write into a pushed calendar (``calendars:``), not a message
 
     def __str__(self) -> str:
         return self.value

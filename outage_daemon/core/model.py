@@ -238,6 +238,26 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class CalendarTarget:
+    """A calendar the windows are pushed into (``calendars:``): where, as whom, and which windows.
+
+    Empty ``audiences`` and ``systems`` carry every public window; a private window (every audience
+    it names is ``public: false``) goes only to a target that names one of its audiences."""
+
+    name: str
+    kind: str
+    url: str
+    user: str | None
+    password_file: str | None
+    password_env: str | None
+    password_credential: str | None
+    audiences: tuple[str, ...]
+    systems: tuple[str, ...]
+    timeout: Offset
+    retry: Offset
+
+
+@dataclass(frozen=True)
 class LedgerOptions:
     """How a daemon uses the ledger: claim lease, poll interval, claim batch on a shared ledger."""
 
@@ -306,6 +326,7 @@ class Config:
     ledger: LedgerOptions = LedgerOptions()
     digest: str = ""  # SHA-256 of the files it was read from (replicas compare it), set by the loader
     alertmanagers: tuple[Alertmanager, ...] = ()  # monitoring.alertmanager
+    calendars: Mapping[str, CalendarTarget] = field(default_factory=dict)  # pushed into (CalDAV)
 
     def is_public(self, window: Window) -> bool:
         """Given a window, return whether the public outputs (main feed, page, API) show it: unless

@@ -38,11 +38,9 @@ def uid(window: Window, config: Config) -> str:
     return f"{window.id}@{config.calendar.domain}"
 
 
-def published(config: Config, now: datetime, feed: Feed | None = None) -> list[Window]:
-    """Given the config, ``now`` and an optional extra feed, return the windows that feed shows.
-
-    Cancelled windows stay (as cancelled) until ``calendar.keep_cancelled`` after their end.
-    """
+def kept(config: Config, now: datetime) -> list[Window]:
+    """Given the config and ``now``, return the windows still worth showing anywhere: cancelled ones
+    stay (as cancelled) until ``calendar.keep_cancelled`` after their end."""
     keep = config.calendar.keep_cancelled
     out = []
     for window in config.windows:
@@ -50,9 +48,14 @@ def published(config: Config, now: datetime, feed: Feed | None = None) -> list[W
             last = window.last_end()
             if last is not None and add_absolute(last, keep.approx) < now:
                 continue
-        if config.shows(feed, window):
-            out.append(window)
+        out.append(window)
     return out
+
+
+def published(config: Config, now: datetime, feed: Feed | None = None) -> list[Window]:
+    """Given the config, ``now`` and an optional extra feed, return the windows that feed shows (of
+    those :func:`kept`)."""
+    return [w for w in kept(config, now) if config.shows(feed, w)]
 
 
 def describe(window: Window, config: Config) -> str:
