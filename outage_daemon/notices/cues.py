@@ -100,3 +100,10 @@ ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the enti
 def own_cue(sentence: str) -> bool:
     """Whether the sentence speaks of an outage outside its excluded clauses ("校园网每周二例行维护" is not)."""
     return any(OUTAGE.search(part) and not NOT_A_WINDOW.search(part) for part in CLAUSE_END.split(sentence))
+# Text that states a time of day: where none of it was read as a time, a window with a clockless edge
+# (00:00) would be invented. Digits with h, . or 时/点, am/pm, Chinese-numeral hours, parts of the day.
+TIME_LIKE = re.compile(
+    r"\d{1,2}\s*[hH:：.]\s*\d{2}(?!\d)|\d{1,2}\s*[hH]\b|\d{1,2}\s*(?:[点时]|[ap]\.?m\b|o'clock)|"
+    r"[零〇○一二两三四五六七八九十]+\s*[点时](?!间|段|期|候|代|刻表)|"
+    r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|每晚|当晚|今晚|明晚|"
+    r"\b(?:night(?:ly)?|overnight|evening|morning|afternoon|noon|midnight)\b", re.IGNORECASE)

@@ -12,13 +12,15 @@ from .segment import Sentence
 @dataclass(frozen=True)
 class FoundWindow:
     """A window the notice states: ``end`` is exclusive; ``all_day`` windows start and end at midnight;
-    ``sources`` are the sentences that state it, as written; ``system`` the system it is for."""
+    ``sources`` are the sentences that state it, as written; ``system`` the system it is for; ``repeat``
+    the RFC 5545 rule of a recurring one (``FREQ=WEEKLY;BYDAY=SU``)."""
 
     start: datetime
     end: datetime
     all_day: bool
     sources: tuple[str, ...]
     system: str | None = None
+    repeat: str | None = None
 
 
 @dataclass

@@ -33,6 +33,26 @@ def weekday_warning(point: Point, sentence: str) -> str | None:
     return f"weekday does not match the date: {chinese}: {sentence!r}"
 
 
+def unread_time(sentence: str, toks: list[Token], points: list[Point]) -> str | None:
+    """Return the first text of the sentence that states a time of day but was not read as one (a time
+    token, or a period word governing a clock), if any: "22h00", "二十三时起", "每晚"."""
+    read = [(t.start, t.end) for t in toks if t.kind == "time"]
+    read += [(p.start, p.end) for p in points if p.clock is not None]
+    for match in cues.TIME_LIKE.finditer(sentence):
+        if not any(start < match.end() and match.start() < end for start, end in read):
+            return match.group(0)
+    return None
+
+
+def _unread_warning(state: State, s: Sentence, point: Point, unread: str) -> None:
+    """Warn that a day was read but its time was not, so no window is printed."""
+    day = f"{point.day:%Y-%m-%d}" if point.day is not None else "a day"
+    if any(w.endswith(f"write it by hand: {s.source!r}") for w in state.warnings):
+        return  # one warning a sentence
+    state.warnings.append(f"{day} is read but not its time ({unread!r} is not understood), so no window "
+                          f"is printed; write it by hand: {s.source!r}")
+
+
 def deadline(sentence: str, point: Point) -> bool:
     """A point that is a deadline ("请于…前", "before March 1") is not the edge of a window."""
     return bool(cues.DEADLINE_AFTER.match(sentence[point.end:]) or cues.DEADLINE_BEFORE.search(sentence[:point.start]))
@@ -109,6 +129,11 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
     role = _role(s, a, b, change)
     if role == "past":
         return
+    unread = unread_time(s.text, toks, pts) if a.clock is None or b.clock is None else None
+    if unread and not cues.ALL_DAY.match(s.text[b.end:]):
+        if role in ("window", "new"):
+            _unread_warning(state, s, a, unread)
+        return  # a clockless edge beside a time not understood would invent midnight
     za, zb = _zone(s, toks, a, b, state.tz)
     shift = 0
     if not b.dated and b.clock is not None and a.clock is not None and b.clock <= a.clock and b.day == a.day:
@@ -178,6 +203,11 @@ def add_lone(state: State, s: Sentence, toks: list[Token], pts: list[Point], use
         if point.clock is None and cues.ALL_DAY.match(s.text[point.end:]):
             _add(state, s, point, point, ranges.instant(point.day, None, state.tz, False),
                  ranges.instant(point.day, None, state.tz, True), "window")
+            continue
+        unread = unread_time(s.text, toks, pts) if point.clock is None else None
+        if unread and (_labelled(toks, "finish", point, s.text) or _labelled(toks, "begin", point, s.text)
+                       or _STOP_AFTER.search(s.text[point.end:point.end + 16])):
+            _unread_warning(state, s, point, unread)
             continue
         zone = own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz
