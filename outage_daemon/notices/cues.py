@@ -106,4 +106,6 @@ TIME_LIKE = re.compile(
     r"\d{1,2}\s*[hH:：.]\s*\d{2}(?!\d)|\d{1,2}\s*[hH]\b|\d{1,2}\s*(?:[点时]|[ap]\.?m\b|o'clock)|"
     r"[零〇○一二两三四五六七八九十]+\s*[点时](?!间|段|期|候|代|刻表)|"
     r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|每晚|当晚|今晚|明晚|"
-    r"\b(?:night(?:ly)?|overnight|evening|morning|afternoon|noon|midnight)\b", re.IGNORECASE)
+    r"日终|日切|下班后|营业终了|收市后|闭市后|"
+    r"\b(?:night(?:ly)?|overnight|evening|morning|afternoon|noon|midnight|close of business|end of (?:the )?"
+    r"(?:business )?day|COB|EOD)\b", re.IGNORECASE)

@@ -13,7 +13,11 @@ from .zones import resolve, zone_of
 _LIST = re.compile(r"^\s*(?:、|,|，|和|及|以及|与|&|and|,\s*and|或)\s*$", re.IGNORECASE)
 _NIGHTLY = re.compile(r"^[\s,，]*(?:每晚|每日|每天|每夜|每|each night|every night|nightly|daily|each day|every day)?"
                       r"[\s,，]*(?:from|的|,)?\s*$", re.IGNORECASE)
-_PER_DAY = re.compile(r"^\s*(?:每日|每天|每晚|each day|daily|every day)\s*(?:from)?\s*$", re.IGNORECASE)
+# The times that follow apply to each day of the range: "期间，每晚", "…unavailable from 01:00 to 04:30 each night"
+_EACH_DAY = re.compile(r"每晚|每日|每天|每夜|逐日|\b(?:each|every|per) (?:night|day|evening)\b|\bnightly\b|\bdaily\b",
+                       re.IGNORECASE)
+_PER_DAY = re.compile(r"^[\s,，]*(?:每日|每天|每晚|每夜|each(?: day| night)?|daily|nightly|every (?:day|night))[\s,，]*"
+                      r"(?:from)?\s*$", re.IGNORECASE)
 _ZONE_GAP = re.compile(r"^[\s(（,]{0,3}$")
 _MORNING = {"凌晨", "早上", "早晨", "清晨", "早", "上午"}
 _EVENING = {"晚上", "晚间", "晚", "夜间", "夜里", "深夜", "傍晚", "下午"}
@@ -84,14 +88,22 @@ def nightly(sentence: str, pts: list[Point], days: tuple[int, int], times: tuple
     """Whether a range of days is followed by a range of times that applies to each of them."""
     a, b = pts[days[0]], pts[days[1]]
     c = pts[times[0]]
-    return times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day() \
-        and c.clock is not None and bool(_NIGHTLY.match(sentence[b.end:c.start]))
+    if not (times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day()
+            and c.clock is not None):
+        return False
+    gap, after = sentence[b.end:c.end], sentence[pts[times[1]].end:pts[times[1]].end + 16]
+    if _NIGHTLY.match(sentence[b.end:c.start]):
+        return True
+    return len(gap) <= 80 and bool(_EACH_DAY.search(gap) or _EACH_DAY.search(after))
 
 
-def zone_near(sentence: str, toks: list[Token], point: Point, after_only: bool = False) -> tzinfo | None:
-    """Return the zone written right after the point (22:00 UTC), else right before it (UTC+8 22:00)."""
+def zone_near(sentence: str, toks: list[Token], point: Point, after_only: bool = False,
+              others: list[Point] | None = None) -> tzinfo | None:
+    """Return the zone written right after the point (22:00 UTC), else right before it (UTC+8 22:00);
+    not a zone that begins another point ("24:00（北京时间3月10日…": the restatement's)."""
+    owned = [t for p in others or [] if p is not point for t in p.tokens]
     for token in toks:
-        if token.kind != "zone" or zone_of(token) is None:
+        if token.kind != "zone" or zone_of(token) is None or token in owned:
             continue
         if token.start >= point.end and _ZONE_GAP.match(sentence[point.end:token.start]):
             return zone_of(token)

@@ -60,7 +60,8 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
 def _day_written_last(point: Point) -> bool:
     """Whether the point writes its day after its time ("03:00 UTC, Sunday, April 14")."""
     kinds = [t.kind for t in point.tokens]
-    return "time" in kinds and any(k in DAY_KINDS for k in kinds[kinds.index("time"):])
+    named = DAY_KINDS - {"nextday", "sameday"}  # "5am the following morning" names no day of its own
+    return "time" in kinds and any(k in named for k in kinds[kinds.index("time"):])
 
 
 def _moved(text: str, pts: list[Point], pair: tuple[int, int]) -> bool:

@@ -66,11 +66,11 @@ def unhedged(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return None
 
 
-def _zone(s: Sentence, toks: list[Token], a: Point, b: Point, tz: tzinfo) -> tuple[tzinfo, tzinfo]:
+def _zone(s: Sentence, toks: list[Token], pts: list[Point], a: Point, b: Point, tz: tzinfo) -> tuple[tzinfo, tzinfo]:
     """Return the zones of a range's start and end: written with the point, at the end of the range,
     next to or earlier in the sentence, in the headings above, else the default."""
     own_a, own_b = own_zone(a), own_zone(b)
-    at_end = own_b or ranges.zone_near(s.text, toks, b, after_only=True)
+    at_end = own_b or ranges.zone_near(s.text, toks, b, after_only=True, others=pts)
     start = own_a or at_end or ranges.zone_near(s.text, toks, a) or ranges.zone_before(s.text, toks, a.start)
     if start is None:
         start = ranges.zone_before(s.context, tokens(s.context), len(s.context))
@@ -134,7 +134,7 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
         if role in ("window", "new"):
             _unread_warning(state, s, a, unread)
         return  # a clockless edge beside a time not understood would invent midnight
-    za, zb = _zone(s, toks, a, b, state.tz)
+    za, zb = _zone(s, toks, pts, a, b, state.tz)
     shift = 0
     if not b.dated and b.clock is not None and a.clock is not None and b.clock <= a.clock and b.day == a.day:
         shift = 1
@@ -162,7 +162,7 @@ def add_nightly(state: State, s: Sentence, toks: list[Token], pts: list[Point], 
     role = _role(s, a, d, None)
     if role == "past":
         return
-    za, zb = _zone(s, toks, c, d, state.tz)
+    za, zb = _zone(s, toks, pts, c, d, state.tz)
     shift = 1 if d.kind("nextday") or d.clock <= c.clock else 0
     for n in range((b.day - a.day).days + 1):
         day = a.day.fromordinal(a.day.toordinal() + n)
