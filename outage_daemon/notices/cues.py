@@ -7,8 +7,9 @@ import re
 
 OUTAGE = re.compile(
     r"停机|维护|升级|暂停|中断|停止|停用|停服|割接|迁移|切换|不可用|停电|停水|停气|检修|无法(?:访问|使用|登录|办理|连接)|暂不|停运|"
-    r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|"
+    r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|重启|断开|"
     r"downtime|maintenance|outage|unavailable|offline|\bdown\b|restor|upgrade|migrat|\bwindow\b|disrupt|"
+    r"\brestart|\breboot|"
     r"interrupt|suspend|read-only|cutover|not be (?:available|accessible)|inaccessible|service impact|"
     r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent|\bclosed\b|\bshut ?down\b|"
     r"\bout of service\b|\bnot (?:be )?available\b|\bscheduled for\b|\bplanned for\b",

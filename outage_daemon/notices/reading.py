@@ -36,11 +36,13 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
     pts = group(s.text, toks, s.row)
     structure = ranges.pairs(s.text, toks, pts, s.row)
     ends = {j: i for i, j in structure}
-    fallback = ctx.bare_day
+    fallback, relative = ctx.bare_day, None
     for k, point in enumerate(pts):
         resolve(point, ctx, pts[ends[k]] if k in ends else None, fallback, k in ends)
         if point.day is not None and point.has_day():
-            fallback = point.day
+            fallback, relative = point.day, point.relative
+        elif point.relative is None and point.day is not None and point.day == fallback:
+            point.relative = relative  # "Tomorrow between 06:00 and 06:15": read as tomorrow's
     trailing: set[int] = set()
     for i, j in structure:
         if not pts[i].has_day() and pts[j].day is not None and _day_written_last(pts[j]):
@@ -134,7 +136,7 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     prepared = prepare(text)
     title, sentences = split(prepared)
     system = system or systems.of_title(title)
-    own = publication_date(sentences, default_year) or dated
+    own = publication_date(sentences, default_year, email=dated is not None) or dated
     reference, label = ((own, "the notice's own date") if own else (published, "the publication date given")
                         if published else (today, "today's date"))
     ctx = Context(reference.year if reference else default_year, reference)
