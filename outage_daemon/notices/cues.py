@@ -96,6 +96,7 @@ def following(sentence: str, end: int) -> str:
     stop = next((m.end() for m in CLAUSE_END.finditer(sentence, end)), None)
     return "" if stop is None else clause(sentence, stop, stop)
 ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the entire day)", re.IGNORECASE)
+ALL_DAY_BEFORE = re.compile(r"(?:全天|整天|\ball day|the whole day|the entire day)\s*$", re.IGNORECASE)
 
 
 def own_cue(sentence: str) -> bool:

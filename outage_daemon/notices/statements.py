@@ -200,9 +200,13 @@ def add_lone(state: State, s: Sentence, toks: list[Token], pts: list[Point], use
             continue
         if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.scope(s.text, point.start, point.end)):
             continue
-        if point.clock is None and cues.ALL_DAY.match(s.text[point.end:]):
+        weekend = any(t.groups.get("wkend") for t in point.tokens) and len(pts) == 1 \
+            and not cues.TIME_LIKE.search(s.whole or s.text)  # "offline this weekend", no time said
+        if point.clock is None and (cues.ALL_DAY.match(s.text[point.end:]) or cues.ALL_DAY_BEFORE.search(
+                s.text[:point.start]) or weekend):
+            last = point.day.fromordinal(point.day.toordinal() + (1 if weekend else 0))  # a weekend: Saturday, Sunday
             _add(state, s, point, point, ranges.instant(point.day, None, state.tz, False),
-                 ranges.instant(point.day, None, state.tz, True), "window")
+                 ranges.instant(last, None, state.tz, True), "window")
             continue
         unread = unread_time(s.text, toks, pts) if point.clock is None else None
         if unread and (_labelled(toks, "finish", point, s.text) or _labelled(toks, "begin", point, s.text)

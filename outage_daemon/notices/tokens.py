@@ -41,7 +41,8 @@ _PATTERNS = [
     ("nextyear", r"次年|翌年|第二年|明年"),
     ("nextday", r"次日|第二天|翌日|隔天|次晨|the\s+(?:next|following)\s+(?:day|morning)|next\s+(?:day|morning)"),
     ("sameday", r"当日|当天|同日|当晚|当夜|the\s+same\s+(?:day|night|evening)|that\s+(?:night|evening)"),
-    ("relday", r"大后天|后天|今天|今日|今晚|今夜|明天|明日|明早|明晨|明晚|明夜|"
+    ("relday", r"(?P<wkend>(?:本|这个?|下个?)周末|\b(?:this|next|the coming|coming)\s+weekend\b)|"
+               r"大后天|后天|今天|今日|今晚|今夜|明天|明日|明早|明晨|明晚|明夜|"
                r"(?P<rel>本|这|下下|下)(?:个)?" + _CN_WEEKDAY + "|"
                r"\b(?:the\s+day\s+after\s+tomorrow|today|tonight|tomorrow(?:\s+(?:morning|night|evening))?)\b|"
                r"\b(?P<erel>this|next|coming)\s+" + _EN_WEEKDAY + r"\b"),
