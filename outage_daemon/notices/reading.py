@@ -81,8 +81,13 @@ def _sentence(state: State, s: Sentence, following: Sentence | None, ctx: Contex
     pts, structure, trailing = _points(s, toks, ctx)
     outage = _is_outage(s, following) or (state.last_outage and (s.row or bool(cues.LABEL.match(s.text))))
     state.last_outage = outage
+    stated = len(state.stated)
     if pts and outage and not is_stamp(s, pts):
         _windows(state, s, toks, pts, structure, trailing, ctx)
+    part = cues.PART_OF_MONTH.search(s.text) if outage and len(state.stated) == stated else None
+    if part and not cues.NOT_A_WINDOW.search(s.text):
+        state.warnings.append(f"{part.group(0)!r} is part of a month, not a day: no window; "
+                              f"write it by hand once the day is known: {s.source!r}")
     length = cues.DURATION.search(s.text)
     if length and len(pts) < 2 and not cues.HEDGED.search(s.text):
         state.moments.append(Moment("length", s, length=timedelta(minutes=cues.duration_minutes(length))))
