@@ -34,7 +34,7 @@ PATTERNS = {
 # Each notice holds at least one distractor of these kinds (a rough check that none is easy).
 DISTRACTORS = re.compile(
     r"热线|电话|客服|详询|技术支持|工作日|发送|值班|工作时间|营业时间|开放时间|服务时间|截止|前完成|前提交|前办理|前(?:，|。)|延长|发布|上次|已于|"
-    r"^[一二三四五六七八九十]+、|^\d+\.\d+|^\S*\d{4}年\d{1,2}月\d{1,2}日\s*$|^\d{4}年|"
+    r"办公时间|申报期|熱線|^[一二三四五六七八九十]+、|^\d+\.\d+|^\S*\d{4}年\d{1,2}月\d{1,2}日\s*$|^\d{4}年|"
     r"hours|support|Support|deadline|before|by \d|\bby (?:Friday|Monday)|extended|Posted|Date:|incident|Incident|"
     r"call|Call|desk|Desk|available|Contact|hotline|webinar|due|Last month|went smoothly|must be|Uptime", re.MULTILINE)
 

@@ -257,3 +257,22 @@ def test_include_format_is_taken_by_the_config_loader(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stderr
     windows = load(str(config)).windows
     assert [(w.id, w.status) for w in windows] == [("vat-2024-03-09", "tentative"), ("vat-2024-03-10", "tentative")]
+
+
+def test_a_weekly_rule_is_a_repeat_that_check_accepts(tmp_path: Path) -> None:
+    """A weekly rule stated from a first day on is printed as one window with ``repeat:``, which the
+    config loader takes as a repeating window (its first occurrence the first such weekday)."""
+    notice = tmp_path / "notice.txt"
+    notice.write_text("统一身份认证平台例行维护公告\n自2024年7月起，统一身份认证平台每周日凌晨2:00至4:00进行例行维护，"
+                      "期间无法登录。\n服务热线工作时间为工作日8:00-17:30。\n", encoding="utf-8")
+    result = run("import-notice", str(notice), "--prefix", "sso")
+    assert result.returncode == 0, result.stderr
+    [item] = yaml.safe_load(result.stdout)["windows"]
+    assert (item["start"], item["end"], item["repeat"]) == ("2024-07-07 02:00+08:00", "2024-07-07 04:00+08:00",
+                                                            "FREQ=WEEKLY;BYDAY=SU")
+    config = tmp_path / "cfg.yaml"
+    config.write_text("timezone: Asia/Shanghai\n" + result.stdout, encoding="utf-8")
+    check = run("check", "-c", str(config))
+    assert check.returncode == 0, check.stderr
+    [window] = load(str(config)).windows
+    assert window.repeat == "FREQ=WEEKLY;BYDAY=SU"

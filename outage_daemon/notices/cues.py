@@ -97,7 +97,8 @@ def following(sentence: str, end: int) -> str:
     return "" if stop is None else clause(sentence, stop, stop)
 ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the entire day)", re.IGNORECASE)
 # Part of a month, not a day: "6月下旬", 本月底, "late June", "end of the month".
-PART_OF_MONTH = re.compile(r"(?:\d{1,2}\s*月|本月|下月|下个月|次月)\s*(?:上旬|中旬|下旬|底|末|初)|月底|月末|月初|上旬|中旬|下旬|"
+PART_OF_MONTH = re.compile(r"(?:\d{1,2}\s*月|本月|下月|下个月|次月)\s*(?:上旬|中旬|下旬|底|末|初)|"
+                           r"月底|月末|月初|上旬|中旬|下旬|"
                            r"\b(?:early|mid|late|end of)[- ](?:the )?(?:month|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|"
                            r"Nov|Dec)[a-z]*\b", re.IGNORECASE)
 ALL_DAY_BEFORE = re.compile(r"(?:全天|整天|\ball day|the whole day|the entire day)\s*$", re.IGNORECASE)

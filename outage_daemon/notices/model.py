@@ -43,6 +43,7 @@ class Stated:
     role: str  # window | new (after 改为/rescheduled to) | old | cancelled
     system: str | None
     relative: tuple[str, ...] = ()
+    repeat: str | None = None  # a weekly rule's RRULE
 
 
 @dataclass(frozen=True)

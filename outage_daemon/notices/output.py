@@ -67,6 +67,8 @@ def to_config(reading: Reading, tz: tzinfo, prefix: str | None = None, url: str 
         start, end = _times(window, tz)
         item: dict[str, object] = {"id": ident, "system": (system or "(set the system)")[:200], "start": start,
                                    "end": end, "status": "tentative"}
+        if window.repeat:
+            item["repeat"] = window.repeat
         if zone_name:
             item["timezone"] = zone_name
         if url:

@@ -126,7 +126,7 @@ def _calendar_day(point: Point, ctx: Context, after: Point | None) -> date | Non
     if token is not None:
         g = token.groups
         if g.get("y"):
-            return days.make(int(g["y"] or 0), days.month_of(g), int(g["d"] or 0))
+            return days.make(int(g["y"] or 0), days.month_of(g), int(g.get("d") or 1))
         found = days.make(year, days.month_of(g), int(g["d"] or 0))
         if found is not None and not ctx.explicit_year and ctx.reference is not None and previous is None \
                 and found < ctx.reference - timedelta(days=60):

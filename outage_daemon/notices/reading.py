@@ -12,6 +12,7 @@ from .contradictions import contradictions
 from .merging import merge
 from .model import FoundWindow, Moment, Reading, State
 from .points import DAY_KINDS, Context, Point, group, resolve
+from .recurring import weekly
 from .segment import Sentence, split
 from .stamps import is_stamp, publication_date
 from .statements import add_lone, add_nightly, add_range, unhedged, weekday_warning
@@ -119,6 +120,8 @@ def _windows(state: State, s: Sentence, toks: list[Token], pts: list[Point], str
             continue
         add_range(state, s, toks, pts, pair, change)
         used.update(pair)
+        if weekly(s.text, pts, pair[0]):  # "自2024年7月起": the day the rule begins is no stop of its own
+            used.update(i for i in range(pair[0]) if pts[i].clock is None)
         if not pts[pair[0]].dated and pair[0] > 0 and pts[pair[0] - 1].day == pts[pair[0]].day:
             used.add(pair[0] - 1)  # "March 2, 2024 from 9 pm to 11 pm": the date belongs to this range
         used.update(ranges.listed_days(s.text, pts, pair[0]))

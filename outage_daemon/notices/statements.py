@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from . import cues, ranges, systems
 from .model import Moment, State, Stated
 from .points import Point
+from .recurring import weekly
 from .segment import Sentence
 from .tokens import Token, tokens
 from .zones import zone_of
@@ -102,7 +103,8 @@ def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
     return "window"
 
 
-def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str) -> None:
+def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str,
+         repeat: str | None = None) -> None:
     """Record one statement of a window; old and cancelled ones are recorded to be taken out later."""
     if end <= start:
         state.warnings.append(f"a range whose end is not after its start, left out: {s.text!r}")
@@ -113,7 +115,7 @@ def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: da
                                           flags=re.IGNORECASE) in (system, system + "系统"):
         system = state.system  # "网上银行" in a notice about the 网上银行系统
     relative = tuple(p.relative for p in (a, b) if p.relative)
-    state.stated.append(Stated(start, end, a.clock is None and b.clock is None, s, role, system, relative))
+    state.stated.append(Stated(start, end, a.clock is None and b.clock is None, s, role, system, relative, repeat))
 
 
 def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pair: tuple[int, int],
@@ -122,9 +124,11 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
     a, b = pts[pair[0]], pts[pair[1]]
     if a.day is None or b.day is None or deadline(s.text, b) or deadline(s.text, a):
         return
-    if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)):
+    rule = weekly(s.text, pts, pair[0])
+    if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)) and rule is None:
         return
-    if not cues.own_cue(s.text) and cues.OUTAGE.search(s.text) and not cues.OUTAGE.search(s.context):
+    if not cues.own_cue(s.text) and cues.OUTAGE.search(s.text) and not cues.OUTAGE.search(s.context) \
+            and rule is None:
         return  # "寒假期间（1月20日至2月25日），校园网每周二晚例行维护": the outage words are about something else
     role = _role(s, a, b, change)
     if role == "past":
@@ -150,7 +154,7 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
             continue
         start = ranges.instant(day, a.clock, za, False)
         end = ranges.instant(day.fromordinal(day.toordinal() + span), b.clock, zb, True)
-        _add(state, s, a, b, start, end, role)
+        _add(state, s, a, b, start, end, role, rule)
 
 
 def add_nightly(state: State, s: Sentence, toks: list[Token], pts: list[Point], days: tuple[int, int],
