@@ -276,3 +276,20 @@ def test_a_weekly_rule_is_a_repeat_that_check_accepts(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stderr
     [window] = load(str(config)).windows
     assert window.repeat == "FREQ=WEEKLY;BYDAY=SU"
+
+
+@pytest.mark.parametrize(("encoding", "text"), [
+    ("gbk", "关于网上银行系统升级的公告\n我行将于2024年3月9日22:00至3月10日06:00对网上银行系统进行升级，期间暂停服务。\n"),
+    ("gb18030", "关于电子税务局停机的公告\n电子税务局将于2024年3月9日22:00至3月10日06:00停机维护。\n咨询热线：12366。\n"),
+    ("big5", "有關網上銀行系統升級的通知\n本行將於2024年3月9日22:00至3月10日06:00進行系統升級，期間網上銀行服務將暫停。\n"),
+], ids=["gbk", "gb18030", "big5"])
+def test_plain_text_in_a_chinese_legacy_encoding_is_detected(tmp_path: Path, encoding: str, text: str) -> None:
+    """A plain-text notice saved in GBK, GB18030 or Big5 (no charset to declare) is read, and its
+    source quoted as written."""
+    notice = tmp_path / "notice.txt"
+    notice.write_bytes(text.encode(encoding))
+    result = run("import-notice", str(notice))
+    assert result.returncode == 0, result.stderr
+    [item] = yaml.safe_load(result.stdout)["windows"]
+    assert (item["start"], item["end"]) == ("2024-03-09 22:00+08:00", "2024-03-10 06:00+08:00")
+    assert item["source"] == text.splitlines()[1]
