@@ -72,7 +72,7 @@ def document(data: bytes, name: str, content_type: str | None = None) -> Documen
             return Document(data.decode(encoding), kind)
         except UnicodeDecodeError:
             continue
-    text = guess(data)
-    if text is None:
+    guessed = guess(data)
+    if guessed is None:
         raise NoticeError("neither UTF-8, GB18030 nor Big5 text (convert it first, e.g. iconv -f … -t UTF-8)")
-    return Document(text, kind)
+    return Document(guessed, kind)
