@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .fetch import fetch
+from .fetch import MAX_BYTES, fetch
 from .output import dump, to_config
 from .reading import read
 from .sources import Document, NoticeError, document
@@ -42,13 +42,20 @@ def _load(args: argparse.Namespace) -> tuple[str, Document]:
         data, content_type = fetch(args.url)
         return args.url, document(data, args.url, content_type)
     if args.file == "-":
-        return "<stdin>", document(sys.stdin.buffer.read(), "-")
+        return "<stdin>", document(_bounded(sys.stdin.buffer.read(MAX_BYTES + 1)), "-")
     try:
         with open(args.file, "rb") as handle:
-            data = handle.read()
+            data = _bounded(handle.read(MAX_BYTES + 1))  # not /dev/zero to the end
     except OSError as exc:
         raise NoticeError(f"cannot read: {exc.strerror or exc}") from exc
     return args.file, document(data, args.file)
+
+
+def _bounded(data: bytes) -> bytes:
+    """Return the bytes read; raise NoticeError when there were more than MAX_BYTES."""
+    if len(data) > MAX_BYTES:
+        raise NoticeError("larger than 10 MiB (read up to the limit, then stopped)")
+    return data
 
 
 def _options(args: argparse.Namespace) -> tuple[ZoneInfo, date | None] | str:

@@ -67,6 +67,7 @@ class State:
     old_days: set[date] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     last_outage: bool = False  # the sentence before spoke of an outage ("Start:" and "End:" lines follow it)
+    full: bool = False  # as many windows read as a notice may state
 
 
 @dataclass

@@ -4,6 +4,7 @@ expansion of date lists ("13日、19日及27日的23:00至次日07:00") and nigh
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from .points import Point
@@ -23,14 +24,19 @@ _MORNING = {"凌晨", "早上", "早晨", "清晨", "早", "上午"}
 _EVENING = {"晚上", "晚间", "晚", "夜间", "夜里", "深夜", "傍晚", "下午"}
 
 
+def _starting(toks: list[Token], start: int, end: int) -> list[Token]:
+    """Return the tokens (sorted by start) that start between the offsets, found by bisection."""
+    return toks[bisect_left(toks, start, key=lambda t: t.start):bisect_left(toks, end, key=lambda t: t.start)]
+
+
 def _between(toks: list[Token], kind: str, start: int, end: int) -> bool:
     """Whether a token of this kind lies wholly between the offsets."""
-    return any(t.kind == kind and start <= t.start and t.end <= end for t in toks)
+    return any(t.kind == kind and t.end <= end for t in _starting(toks, start, end))
 
 
 def _near(toks: list[Token], kind: str, start: int, end: int) -> bool:
     """Whether a token of this kind starts between the offsets."""
-    return any(t.kind == kind and start <= t.start < end for t in toks)
+    return any(t.kind == kind for t in _starting(toks, start, end))
 
 
 def linked(sentence: str, toks: list[Token], a: Point, b: Point, row: bool) -> bool:
@@ -46,7 +52,8 @@ def linked(sentence: str, toks: list[Token], a: Point, b: Point, row: bool) -> b
     if _between(toks, "and", a.end, b.start) and len(between) <= 8 and re.search(
             r"between\s*$|介于\s*$", sentence[max(0, a.start - 10):a.start], re.IGNORECASE):
         return True
-    begun = any(t.kind == "begin" and (a.start - 8 <= t.end <= a.start or a.end <= t.start <= a.end + 4) for t in toks)
+    begun = any(t.kind == "begin" and (a.start - 8 <= t.end <= a.start or a.end <= t.start <= a.end + 4)
+                for t in _starting(toks, a.start - 40, a.end + 5))
     return begun and _near(toks, "finish", b.end, b.end + 16) and len(between) <= 40
 
 

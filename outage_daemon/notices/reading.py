@@ -13,13 +13,14 @@ from .merging import merge
 from .model import FoundWindow, Moment, Reading, State
 from .points import DAY_KINDS, Context, Point, group, resolve
 from .recurring import weekly
-from .segment import Sentence, split
+from .segment import MAX_SENTENCE, Sentence, split
 from .stamps import is_stamp, publication_date
 from .statements import add_lone, add_nightly, add_range, unhedged, weekday_warning
 from .text import Prepared, prepare
 from .tokens import Token, tokens
 
 __all__ = ["FoundWindow", "Reading", "read"]
+MAX_TEXT = 200_000  # characters read of one notice (about a hundred pages): bounds the time a notice takes
 
 
 def _is_outage(s: Sentence, following: Sentence | None) -> bool:
@@ -141,7 +142,8 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     return the windows it states (each once) and warnings. Relative days (明晚, next Monday) are read
     against the notice's own date (a stamp in the text, else ``dated``, e.g. an email's Date header),
     else ``published``, else ``today``."""
-    prepared = prepare(text)
+    long = len(text) > MAX_TEXT
+    prepared = prepare(text[:MAX_TEXT])
     title, sentences = split(prepared)
     system = system or systems.of_title(title)
     own = publication_date(sentences, default_year, email=dated is not None) or dated
@@ -152,6 +154,12 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     state = State(tz, system, title=0 if titled else -1)
     for index, sentence in enumerate(sentences):
         _sentence(state, sentence, sentences[index + 1] if index + 1 < len(sentences) else None, ctx)
+    if long:
+        state.warnings.append(f"the notice is longer than {MAX_TEXT:,} characters: only the first {MAX_TEXT:,} "
+                              "are read")
+    if any(s.cut for s in sentences):
+        state.warnings.append(f"a sentence longer than {MAX_SENTENCE} characters was read in parts: check the "
+                              "windows it states")
     merged = merge(state)
     for m in merged:
         m.window = replace(m.window, system=_as_written(prepared, m.window.system))

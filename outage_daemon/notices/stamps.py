@@ -34,6 +34,8 @@ def publication_date(sentences: list[Sentence], year: int, email: bool = False) 
     labelled: list[date] = []
     alone: list[date] = []
     for s in sentences:
+        if len(s.text) > 120:  # a stamp is a short line
+            continue
         toks = tokens(s.text)
         pts = group(s.text, toks, s.row)
         dated = pts[0].kind("date") if len(pts) == 1 else None

@@ -17,6 +17,7 @@ from .zones import zone_of
 _LABEL_GAP = re.compile(r"^[\s:：]*(?:at|on|于|在|为|is)?[\s:：]*$", re.IGNORECASE)
 _STOP_AFTER = re.compile(r"停机|暂停|中断|停止|maintenance|downtime|outage|offline|unavailable", re.IGNORECASE)
 _FUTURE = re.compile(r"将|计划|定于|拟于|will|scheduled|plan", re.IGNORECASE)
+MAX_STATED = 1000  # statements of windows read from one notice
 _EN_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -108,6 +109,12 @@ def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: da
     """Record one statement of a window; old and cancelled ones are recorded to be taken out later."""
     if end <= start:
         state.warnings.append(f"a range whose end is not after its start, left out: {s.text!r}")
+        return
+    if len(state.stated) >= MAX_STATED:  # keeps merging and the contradiction check bounded
+        if not state.full:
+            state.warnings.append(f"more than {MAX_STATED} windows stated: the rest, from {s.source[:80]!r}, "
+                                  "are not read")
+        state.full = True
         return
     system = s.row_system or systems.mentioned(s.text, a.start) or systems.mentioned(s.context, len(s.context)) \
         or state.system

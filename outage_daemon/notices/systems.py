@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _CN_SUFFIX = (r"系统|平台|网银|网上银行|手机银行|企业银行|客户端|App|APP|电子税务局|门户|网站|邮箱|邮件系统|VPN|"
               r"网关|接口|"
@@ -26,6 +27,18 @@ _TITLE_CN = [
     re.compile(r"关于(?:对)?(?P<s>.+?)(?:的)?(?:进行)?(?:停机|暂停|停止|升级|维护|割接|迁移|切换|调整|停服|升级改造)"),
     re.compile(r"^(?P<s>.{2,40}?(?:" + _CN_SUFFIX + r"))"),
 ]
+
+
+@lru_cache(maxsize=64)  # asked once per window of a sentence: a sentence with many windows is scanned once
+def _chinese(text: str) -> tuple[tuple[int, str], ...]:
+    """Return :func:`chinese` as a tuple (cached)."""
+    return tuple(chinese(text))
+
+
+@lru_cache(maxsize=64)
+def _english(text: str) -> tuple[tuple[int, str], ...]:
+    """Return :func:`english` as a tuple (cached)."""
+    return tuple(english(text))
 
 
 def chinese(text: str) -> list[tuple[int, str]]:
@@ -68,7 +81,7 @@ def of_title(title: str) -> str | None:
 def mentioned(text: str, before: int) -> str | None:
     """Given a sentence and the offset of its window, return the system named in it: the last named
     before the window, else the first after it."""
-    found = sorted(chinese(text) + english(text))
+    found = sorted(_chinese(text) + _english(text))
     earlier = [name for at, name in found if at < before]
     if earlier:
         return earlier[-1]

@@ -1,6 +1,7 @@
 """import-notice against hostile inputs (issue 22, items 4–6): a page sent in several writes and a
 body past the 10 MiB limit from a real loopback server, charsets that name codecs which are not text
-encodings, emails nested thousands of levels deep. Each ends in windows or one line, never a traceback."""
+encodings, emails nested thousands of levels deep, endless and huge inputs. Each ends in windows or one
+line, never a traceback, and every input is bounded (its cost is measured in bench/notice_bench.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
 
 from faults.peers import Handler, Peer
+from outage_daemon.notices import read
+from outage_daemon.notices.reading import MAX_TEXT
+from outage_daemon.notices.segment import MAX_SENTENCE
+from outage_daemon.notices.statements import MAX_STATED
 
 NOTICE = "关于网上银行系统升级的公告\n我行将于2024年3月9日22:00至3月10日06:00对网上银行系统进行升级，期间暂停服务。\n"
 PAGE = (f"<!DOCTYPE html><html><head><title>网上银行系统升级公告</title></head><body>"
@@ -114,3 +121,43 @@ def test_an_email_nested_thousands_of_levels_deep(tmp_path: Path, depth: int) ->
     result = run(str(mail))
     assert result.returncode == 1
     assert "nested" in one_line(result)
+
+
+def test_an_endless_file_is_read_up_to_the_limit() -> None:
+    """/dev/zero is read up to 10 MiB and refused by name, not until the kernel kills the process."""
+    result = run("/dev/zero")
+    assert result.returncode == 1
+    assert "larger than 10 MiB" in one_line(result)
+
+
+def test_a_long_text_is_read_up_to_the_bound() -> None:
+    """Past MAX_TEXT characters the rest of a notice is not read, and a warning says so."""
+    text = NOTICE + "客服热线95xxx。\n" * (MAX_TEXT // 10)
+    reading = read(text, ZoneInfo("Asia/Shanghai"), 2024)
+    assert [w.start.isoformat() for w in reading.windows] == ["2024-03-09T22:00:00+08:00"]
+    assert any(f"longer than {MAX_TEXT:,} characters" in w for w in reading.warnings), reading.warnings
+
+
+def test_a_sentence_of_a_thousand_dates_is_read_in_parts() -> None:
+    """A "sentence" listing 1,500 dates is read in parts of MAX_SENTENCE characters, so its cost is
+    linear; the dates in the part with the time range get their windows, none is invented, and a
+    warning says the sentence was read in parts."""
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in range(1500)]
+    text = "关于系统维护的通知\n系统将于" + "、".join(f"{d.year}年{d.month}月{d.day}日" for d in days) + \
+        "22:00至次日06:00停机维护。\n"
+    reading = read(text, ZoneInfo("Asia/Shanghai"), 2024)
+    assert reading.windows and len(reading.windows) <= MAX_SENTENCE // 10
+    stated = {(d, d + timedelta(days=1)) for d in days}
+    assert all((w.start.date(), w.end.date()) in stated and w.start.hour == 22 for w in reading.windows)
+    assert days[-1] == reading.windows[-1].start.date()
+    assert any(f"longer than {MAX_SENTENCE} characters" in w for w in reading.warnings), reading.warnings
+
+
+def test_the_windows_of_one_notice_are_bounded() -> None:
+    """A notice stating thousands of windows (one a line) yields at most MAX_STATED, with a warning."""
+    start = datetime(2024, 1, 1, 22, tzinfo=timezone.utc)
+    lines = [f"{start + timedelta(days=n):%Y-%m-%d %H:%M}至{start + timedelta(days=n, hours=2):%H:%M}系统停机维护。"
+             for n in range(MAX_STATED + 200)]
+    reading = read("关于系统维护的通知\n" + "\n".join(lines) + "\n", timezone.utc, 2024)
+    assert len(reading.windows) == MAX_STATED
+    assert any(f"more than {MAX_STATED} windows" in w for w in reading.warnings), reading.warnings[-3:]
