@@ -91,13 +91,18 @@ def listed_days(sentence: str, pts: list[Point], first: int) -> list[int]:
     return out
 
 
+def days_then_times(pts: list[Point], days: tuple[int, int], times: tuple[int, int]) -> bool:
+    """Whether a range of days (no times) is followed by a range of times (no day of its own)."""
+    a, b, c = pts[days[0]], pts[days[1]], pts[times[0]]
+    return times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day() \
+        and c.clock is not None
+
+
 def nightly(sentence: str, pts: list[Point], days: tuple[int, int], times: tuple[int, int]) -> bool:
     """Whether a range of days is followed by a range of times that applies to each of them."""
-    a, b = pts[days[0]], pts[days[1]]
-    c = pts[times[0]]
-    if not (times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day()
-            and c.clock is not None):
+    if not days_then_times(pts, days, times):
         return False
+    b, c = pts[days[1]], pts[times[0]]
     gap, after = sentence[b.end:c.end], sentence[pts[times[1]].end:pts[times[1]].end + 16]
     if _NIGHTLY.match(sentence[b.end:c.start]):
         return True

@@ -119,6 +119,14 @@ def _windows(state: State, s: Sentence, toks: list[Token], pts: list[Point], str
             used.update((*pair, *structure[k + 1]))
             k += 2
             continue
+        if k + 1 < len(structure) and ranges.days_then_times(pts, pair, structure[k + 1]) and change is None \
+                and not cues.NOT_A_WINDOW.search(s.text):
+            # "On 14-16 May, … 01:00-04:30": each day, or from the first to the last? Neither is invented.
+            state.warnings.append(f"a range of days and a range of times, not said to be each day: no window; "
+                                  f"write it by hand: {s.source!r}")
+            used.update((*pair, *structure[k + 1]))
+            k += 2
+            continue
         add_range(state, s, toks, pts, pair, change)
         used.update(pair)
         if weekly(s.text, pts, pair[0]):  # "自2024年7月起": the day the rule begins is no stop of its own
