@@ -35,11 +35,10 @@ def weekday_warning(point: Point, sentence: str) -> str | None:
     return f"weekday does not match the date: {chinese}: {sentence!r}"
 
 
-def unread_time(sentence: str, toks: list[Token], points: list[Point]) -> str | None:
-    """Return the first text of the sentence that states a time of day but was not read as one (a time
-    token, or a period word governing a clock), if any: "22h00", "二十三时起", "每晚"."""
-    read = [(t.start, t.end) for t in toks if t.kind == "time"]
-    read += [(p.start, p.end) for p in points if p.clock is not None]
+def unread_time(sentence: str, points: list[Point]) -> str | None:
+    """Return the first text of the sentence that states a time of day but was not read as one (part of
+    a point with a clock), if any: "22h00", "二十三时起", "每晚", "25:00"."""
+    read = [(p.start, p.end) for p in points if p.clock is not None]
     for match in cues.TIME_LIKE.finditer(sentence):
         if not any(start < match.end() and match.start() < end for start, end in read):
             return match.group(0)
@@ -140,7 +139,7 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
     role = _role(s, a, b, change)
     if role == "past":
         return
-    unread = unread_time(s.text, toks, pts) if a.clock is None or b.clock is None else None
+    unread = unread_time(s.text, pts) if a.clock is None or b.clock is None else None
     if unread and not cues.ALL_DAY.match(s.text[b.end:]):
         if role in ("window", "new"):
             _unread_warning(state, s, a, unread)
@@ -219,7 +218,7 @@ def add_lone(state: State, s: Sentence, toks: list[Token], pts: list[Point], use
             _add(state, s, point, point, ranges.instant(point.day, None, state.tz, False),
                  ranges.instant(last, None, state.tz, True), "window")
             continue
-        unread = unread_time(s.text, toks, pts) if point.clock is None else None
+        unread = unread_time(s.text, pts) if point.clock is None else None
         if unread and (_labelled(toks, "finish", point, s.text) or _labelled(toks, "begin", point, s.text)
                        or _STOP_AFTER.search(s.text[point.end:point.end + 16])):
             _unread_warning(state, s, point, unread)
