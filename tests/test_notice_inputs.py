@@ -293,3 +293,23 @@ def test_plain_text_in_a_chinese_legacy_encoding_is_detected(tmp_path: Path, enc
     [item] = yaml.safe_load(result.stdout)["windows"]
     assert (item["start"], item["end"]) == ("2024-03-09 22:00+08:00", "2024-03-10 06:00+08:00")
     assert item["source"] == text.splitlines()[1]
+
+
+def test_drafts_of_windows_whose_time_is_not_understood(tmp_path: Path) -> None:
+    """With --drafts, a day whose time is not understood is printed as a commented-out window to
+    complete; completed and uncommented, the config loader takes it. Without the flag: nothing."""
+    notice = tmp_path / "notice.txt"
+    notice.write_text("关于核心业务系统升级的预告\n6月8日至9日夜间，核心业务系统进行升级，具体停机时间另行通知。\n"
+                      "运维值班电话：8801。\n2024年6月3日\n", encoding="utf-8")
+    plain = run("import-notice", str(notice))
+    assert plain.returncode == 1 and plain.stdout == "" and "'夜间' is not understood" in plain.stderr
+    drafted = run("import-notice", str(notice), "--drafts", "--prefix", "core")
+    assert drafted.returncode == 1 and "no outage window found" in drafted.stderr
+    lines = drafted.stdout.splitlines()
+    assert lines[0] == "# Not understood: '夜间'. Write the start and end, then uncomment:"
+    assert all(line.startswith("#") for line in lines)
+    item = "\n".join(line[2:] for line in lines[1:]).replace("HH:MM", "22:00", 1).replace("HH:MM", "23:30", 1)
+    config = tmp_path / "cfg.yaml"
+    config.write_text("timezone: Asia/Shanghai\nwindows:\n" + item + "\n", encoding="utf-8")
+    [window] = load(str(config)).windows
+    assert (window.id, window.system, window.status) == ("core-2024-06-08", "核心业务系统", "tentative")

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .fetch import MAX_BYTES, fetch
-from .output import dump, to_config
+from .output import drafts, dump, to_config
 from .reading import read
 from .sources import Document, NoticeError, document
 
@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="windows: a windows: list to paste (default); include: a whole file for include:")
     parser.add_argument("--system", help="the system's name (default: from the notice's title)")
     parser.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also print, commented out, a window for each day whose time is not understood, "
+                             "to complete by hand")
 
 
 def _usage(message: str) -> int:
@@ -101,9 +104,12 @@ def run(args: argparse.Namespace, now: datetime) -> int:
                    today=now.astimezone(tz).date(), dated=doc.dated)
     for warning in reading.warnings:
         print(f"{name}: warning: {warning}", file=sys.stderr)
+    sketches = drafts(reading, tz, args.prefix) if args.drafts else ""
     if not reading.windows:
+        print(sketches, end="")
         print(f"{name}: no outage window found", file=sys.stderr)
         return 1
     zone_name = tz.key if args.format == "include" else None
     _print(args, name, to_config(reading, tz, args.prefix, args.url, zone_name), tz)
+    print(sketches, end="")
     return 0

@@ -23,13 +23,25 @@ class FoundWindow:
     repeat: str | None = None
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A day the notice names for a window whose time is not understood: the operator completes it."""
+
+    day: date
+    system: str | None
+    source: str  # the sentence, as written
+    unread: str  # what was not understood ("22h00", "晚上")
+
+
 @dataclass
 class Reading:
-    """What a notice states: its system, its windows in the order stated, and warnings for a reader."""
+    """What a notice states: its system, its windows in the order stated, warnings for a reader, and
+    drafts of windows whose times were not understood."""
 
     system: str | None
     windows: list[FoundWindow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +80,7 @@ class State:
     warnings: list[str] = field(default_factory=list)
     last_outage: bool = False  # the sentence before spoke of an outage ("Start:" and "End:" lines follow it)
     full: bool = False  # as many windows read as a notice may state
+    drafts: list[Draft] = field(default_factory=list)
 
 
 @dataclass

@@ -172,7 +172,7 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     for m in merged:
         m.window = replace(m.window, system=_as_written(prepared, m.window.system))
     reading = Reading(_as_written(prepared, system), [m.window for m in merged],
-                      contradictions(merged, state) + state.warnings)
+                      contradictions(merged, state) + state.warnings, state.drafts)
     relative = sorted({r for m in merged for s in m.stated for r in s.relative})
     if relative and reference is not None:
         reading.warnings.append(f"relative days read against {label}, {reference:%Y-%m-%d}: {', '.join(relative)}")

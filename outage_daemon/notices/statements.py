@@ -7,7 +7,7 @@ import re
 from datetime import datetime, tzinfo
 
 from . import cues, ranges, systems
-from .model import Moment, State, Stated
+from .model import Draft, Moment, State, Stated
 from .points import Point
 from .recurring import weekly
 from .segment import Sentence
@@ -50,6 +50,9 @@ def _unread_warning(state: State, s: Sentence, point: Point, unread: str) -> Non
     day = f"{point.day:%Y-%m-%d}" if point.day is not None else "a day"
     if any(w.endswith(f"write it by hand: {s.source!r}") for w in state.warnings):
         return  # one warning a sentence
+    if point.day is not None:
+        system = s.row_system or systems.mentioned(s.text, point.start) or state.system
+        state.drafts.append(Draft(point.day, system, s.source, unread))
     state.warnings.append(f"{day} is read but not its time ({unread!r} is not understood), so no window "
                           f"is printed; write it by hand: {s.source!r}")
 
