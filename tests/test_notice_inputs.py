@@ -257,3 +257,59 @@ def test_include_format_is_taken_by_the_config_loader(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stderr
     windows = load(str(config)).windows
     assert [(w.id, w.status) for w in windows] == [("vat-2024-03-09", "tentative"), ("vat-2024-03-10", "tentative")]
+
+
+def test_a_weekly_rule_is_a_repeat_that_check_accepts(tmp_path: Path) -> None:
+    """A weekly rule stated from a first day on is printed as one window with ``repeat:``, which the
+    config loader takes as a repeating window (its first occurrence the first such weekday)."""
+    notice = tmp_path / "notice.txt"
+    notice.write_text("统一身份认证平台例行维护公告\n自2024年7月起，统一身份认证平台每周日凌晨2:00至4:00进行例行维护，"
+                      "期间无法登录。\n服务热线工作时间为工作日8:00-17:30。\n", encoding="utf-8")
+    result = run("import-notice", str(notice), "--prefix", "sso")
+    assert result.returncode == 0, result.stderr
+    [item] = yaml.safe_load(result.stdout)["windows"]
+    assert (item["start"], item["end"], item["repeat"]) == ("2024-07-07 02:00+08:00", "2024-07-07 04:00+08:00",
+                                                            "FREQ=WEEKLY;BYDAY=SU")
+    config = tmp_path / "cfg.yaml"
+    config.write_text("timezone: Asia/Shanghai\n" + result.stdout, encoding="utf-8")
+    check = run("check", "-c", str(config))
+    assert check.returncode == 0, check.stderr
+    [window] = load(str(config)).windows
+    assert window.repeat == "FREQ=WEEKLY;BYDAY=SU"
+
+
+@pytest.mark.parametrize(("encoding", "text"), [
+    ("gbk", "关于网上银行系统升级的公告\n我行将于2024年3月9日22:00至3月10日06:00对网上银行系统进行升级，期间暂停服务。\n"),
+    ("gb18030", "关于电子税务局停机的公告\n电子税务局将于2024年3月9日22:00至3月10日06:00停机维护。\n咨询热线：12366。\n"),
+    ("big5", "有關網上銀行系統升級的通知\n本行將於2024年3月9日22:00至3月10日06:00進行系統升級，期間網上銀行服務將暫停。\n"),
+], ids=["gbk", "gb18030", "big5"])
+def test_plain_text_in_a_chinese_legacy_encoding_is_detected(tmp_path: Path, encoding: str, text: str) -> None:
+    """A plain-text notice saved in GBK, GB18030 or Big5 (no charset to declare) is read, and its
+    source quoted as written."""
+    notice = tmp_path / "notice.txt"
+    notice.write_bytes(text.encode(encoding))
+    result = run("import-notice", str(notice))
+    assert result.returncode == 0, result.stderr
+    [item] = yaml.safe_load(result.stdout)["windows"]
+    assert (item["start"], item["end"]) == ("2024-03-09 22:00+08:00", "2024-03-10 06:00+08:00")
+    assert item["source"] == text.splitlines()[1]
+
+
+def test_drafts_of_windows_whose_time_is_not_understood(tmp_path: Path) -> None:
+    """With --drafts, a day whose time is not understood is printed as a commented-out window to
+    complete; completed and uncommented, the config loader takes it. Without the flag: nothing."""
+    notice = tmp_path / "notice.txt"
+    notice.write_text("关于核心业务系统升级的预告\n6月8日至9日夜间，核心业务系统进行升级，具体停机时间另行通知。\n"
+                      "运维值班电话：8801。\n2024年6月3日\n", encoding="utf-8")
+    plain = run("import-notice", str(notice))
+    assert plain.returncode == 1 and plain.stdout == "" and "'夜间' is not understood" in plain.stderr
+    drafted = run("import-notice", str(notice), "--drafts", "--prefix", "core")
+    assert drafted.returncode == 1 and "no outage window found" in drafted.stderr
+    lines = drafted.stdout.splitlines()
+    assert lines[0] == "# Not understood: '夜间'. Write the start and end, then uncomment:"
+    assert all(line.startswith("#") for line in lines)
+    item = "\n".join(line[2:] for line in lines[1:]).replace("HH:MM", "22:00", 1).replace("HH:MM", "23:30", 1)
+    config = tmp_path / "cfg.yaml"
+    config.write_text("timezone: Asia/Shanghai\nwindows:\n" + item + "\n", encoding="utf-8")
+    [window] = load(str(config)).windows
+    assert (window.id, window.system, window.status) == ("core-2024-06-08", "核心业务系统", "tentative")

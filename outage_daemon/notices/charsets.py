@@ -9,14 +9,37 @@ _SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "x-gbk":
              "euc-cn": "gb18030", "big5": "big5hkscs", "x-big5": "big5hkscs", "cp950": "big5hkscs"}
 
 
+# Characters common in outage notices, simplified and traditional: they tell GB18030 text from Big5.
+_COMMON = set("的年月日时分至于将停机系统维护服务暂期间恢复通知公告请网银行业务升级務時間於將統維護暫")
+
+
 def codec(charset: str | None) -> str | None:
-    """Given a declared charset, return the codec to decode it with (None if unknown)."""
+    """Given a declared charset, return the text codec to decode it with (None if unknown, or if it
+    names a codec that is not a text encoding: zlib, base64, rot13, undefined …)."""
     name = (charset or "").strip().lower()
     name = _SUPERSET.get(name, name)
-    try:
-        return codecs.lookup(name).name if name else None
-    except LookupError:
+    if not name:
         return None
+    try:
+        b"a".decode(name)  # LookupError for bytes-to-bytes codecs, a bare UnicodeError for "undefined"
+    except UnicodeDecodeError:
+        pass  # a text encoding that cannot decode this byte alone (UTF-16)
+    except (LookupError, UnicodeError):
+        return None
+    return codecs.lookup(name).name
+
+
+def guess(data: bytes) -> str | None:
+    """Given bytes that are not UTF-8, return them as GB18030 or Big5 text, whichever decodes strictly
+    with more characters common in notices; None if neither decodes."""
+    found: list[tuple[int, str]] = []
+    for name in ("gb18030", "big5hkscs"):
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        found.append((sum(ch in _COMMON for ch in text), text))
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def decode(data: bytes, charset: str | None, fallback: str = "gb18030") -> str:

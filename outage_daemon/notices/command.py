@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from outage_daemon.core import zonehints
 
-from .fetch import fetch
-from .output import dump, to_config
+from .fetch import MAX_BYTES, fetch
+from .output import drafts, dump, to_config
 from .reading import read
 from .sources import Document, NoticeError, document
 
@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="windows: a windows: list to paste (default); include: a whole file for include:")
     parser.add_argument("--system", help="the system's name (default: from the notice's title)")
     parser.add_argument("--prefix", help="ASCII prefix of the window ids (default: from the system, else 'outage')")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also print, commented out, a window for each day whose time is not understood, "
+                             "to complete by hand")
 
 
 def _usage(message: str) -> int:
@@ -44,13 +47,20 @@ def _load(args: argparse.Namespace) -> tuple[str, Document]:
         data, content_type = fetch(args.url)
         return args.url, document(data, args.url, content_type)
     if args.file == "-":
-        return "<stdin>", document(sys.stdin.buffer.read(), "-")
+        return "<stdin>", document(_bounded(sys.stdin.buffer.read(MAX_BYTES + 1)), "-")
     try:
         with open(args.file, "rb") as handle:
-            data = handle.read()
+            data = _bounded(handle.read(MAX_BYTES + 1))  # not /dev/zero to the end
     except OSError as exc:
         raise NoticeError(f"cannot read: {exc.strerror or exc}") from exc
     return args.file, document(data, args.file)
+
+
+def _bounded(data: bytes) -> bytes:
+    """Return the bytes read; raise NoticeError when there were more than MAX_BYTES."""
+    if len(data) > MAX_BYTES:
+        raise NoticeError("larger than 10 MiB (read up to the limit, then stopped)")
+    return data
 
 
 def _options(args: argparse.Namespace) -> tuple[ZoneInfo, date | None] | str:
@@ -96,9 +106,12 @@ def run(args: argparse.Namespace, now: datetime) -> int:
                    today=now.astimezone(tz).date(), dated=doc.dated)
     for warning in reading.warnings:
         print(f"{name}: warning: {warning}", file=sys.stderr)
+    sketches = drafts(reading, tz, args.prefix) if args.drafts else ""
     if not reading.windows:
+        print(sketches, end="")
         print(f"{name}: no outage window found", file=sys.stderr)
         return 1
     zone_name = tz.key if args.format == "include" else None
     _print(args, name, to_config(reading, tz, args.prefix, args.url, zone_name), tz)
+    print(sketches, end="")
     return 0

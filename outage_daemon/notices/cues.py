@@ -7,8 +7,9 @@ import re
 
 OUTAGE = re.compile(
     r"停机|维护|升级|暂停|中断|停止|停用|停服|割接|迁移|切换|不可用|停电|停水|停气|检修|无法(?:访问|使用|登录|办理|连接)|暂不|停运|"
-    r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|"
+    r"下线|关闭|恢复|影响时段|维护时段|不能(?:访问|使用|登录|办理)|闪断|重启|断开|"
     r"downtime|maintenance|outage|unavailable|offline|\bdown\b|restor|upgrade|migrat|\bwindow\b|disrupt|"
+    r"\brestart|\breboot|"
     r"interrupt|suspend|read-only|cutover|not be (?:available|accessible)|inaccessible|service impact|"
     r"will be (?:unavailable|down|offline|paused|inaccessible)|intermittent|\bclosed\b|\bshut ?down\b|"
     r"\bout of service\b|\bnot (?:be )?available\b|\bscheduled for\b|\bplanned for\b",
@@ -95,8 +96,23 @@ def following(sentence: str, end: int) -> str:
     stop = next((m.end() for m in CLAUSE_END.finditer(sentence, end)), None)
     return "" if stop is None else clause(sentence, stop, stop)
 ALL_DAY = re.compile(r"^[\s)）]*(?:全天|整天|all day|the whole day|the entire day)", re.IGNORECASE)
+# Part of a month, not a day: "6月下旬", 本月底, "late June", "end of the month".
+PART_OF_MONTH = re.compile(r"(?:\d{1,2}\s*月|本月|下月|下个月|次月)\s*(?:上旬|中旬|下旬|底|末|初)|"
+                           r"月底|月末|月初|上旬|中旬|下旬|"
+                           r"\b(?:early|mid|late|end of)[- ](?:the )?(?:month|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|"
+                           r"Nov|Dec)[a-z]*\b", re.IGNORECASE)
+ALL_DAY_BEFORE = re.compile(r"(?:全天|整天|\ball day|the whole day|the entire day)\s*$", re.IGNORECASE)
 
 
 def own_cue(sentence: str) -> bool:
     """Whether the sentence speaks of an outage outside its excluded clauses ("校园网每周二例行维护" is not)."""
     return any(OUTAGE.search(part) and not NOT_A_WINDOW.search(part) for part in CLAUSE_END.split(sentence))
+# Text that states a time of day: where none of it was read as a time, a window with a clockless edge
+# (00:00) would be invented. Digits with h, . or 时/点, am/pm, Chinese-numeral hours, parts of the day.
+TIME_LIKE = re.compile(
+    r"\d{1,2}\s*[hH:：.]\s*\d{2}(?!\d)|\d{1,2}\s*[hH]\b|\d{1,2}\s*(?:[点时]|[ap]\.?m\b|o'clock)|"
+    r"[零〇○一二两三四五六七八九十]+\s*[点时](?!间|段|期|候|代|刻表)|"
+    r"凌晨|早上|早晨|清晨|上午|中午|午间|下午|傍晚|晚上|晚间|夜间|夜里|深夜|半夜|每晚|当晚|今晚|明晚|"
+    r"日终|日切|下班后|营业终了|收市后|闭市后|"
+    r"\b(?:night(?:ly)?|overnight|evening|morning|afternoon|noon|midnight|close of business|end of (?:the )?"
+    r"(?:business )?day|COB|EOD)\b", re.IGNORECASE)

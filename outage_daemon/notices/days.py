@@ -53,6 +53,8 @@ def relative(token: Token, reference: date) -> date:
     text = token.text.lower()
     g = token.groups
     monday = reference - timedelta(days=reference.weekday())
+    if g.get("wkend"):  # "this weekend", 本周末: the Saturday of the week (the next one's for next/下)
+        return monday + timedelta(days=5 + (7 if text.startswith(("next", "下")) else 0))
     if g.get("wd"):
         weeks = {"本": 0, "这": 0, "下": 1, "下下": 2}[g.get("rel") or "本"]
         return monday + timedelta(days=7 * weeks + CN_DAYS[g["wd"] or "日"])

@@ -18,10 +18,14 @@ async def _get(url: str, timeout: float) -> tuple[bytes, str | None]:
             session.get(url) as response:
         if response.status != 200:
             raise NoticeError(f"HTTP {response.status} {response.reason or ''}".strip())
-        data = await response.content.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
+        if (response.content_length or 0) > MAX_BYTES:
             raise NoticeError("larger than 10 MiB")
-        return data, response.headers.get("Content-Type")
+        data = bytearray()
+        async for chunk in response.content.iter_any():  # to the end, however many writes it comes in
+            data += chunk
+            if len(data) > MAX_BYTES:
+                raise NoticeError("larger than 10 MiB (read up to the limit, then stopped)")
+        return bytes(data), response.headers.get("Content-Type")
 
 
 def fetch(url: str, timeout: float = 30.0) -> tuple[bytes, str | None]:

@@ -23,7 +23,7 @@ def merge(state: State) -> list[Merged]:
         same = next((m for m in out if (m.window.start, m.window.end) == (stated.start, stated.end)), None)
         if same is None:
             out.append(Merged(FoundWindow(stated.start, stated.end, stated.all_day, (stated.sentence.source,),
-                                      stated.system), [stated]))
+                                      stated.system, stated.repeat), [stated]))
         else:
             _join(same, stated)
     _pair_moments(state, out)
@@ -34,7 +34,8 @@ def _join(merged: Merged, stated: Stated) -> None:
     """Add another statement of the same window."""
     kept = merged.window
     sources = kept.sources if stated.sentence.source in kept.sources else (*kept.sources, stated.sentence.source)
-    merged.window = FoundWindow(kept.start, kept.end, kept.all_day and stated.all_day, sources, kept.system)
+    merged.window = replace(kept, all_day=kept.all_day and stated.all_day, sources=sources,
+                            repeat=kept.repeat or stated.repeat)
     merged.stated.append(stated)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 import yaml
@@ -67,6 +67,8 @@ def to_config(reading: Reading, tz: tzinfo, prefix: str | None = None, url: str 
         start, end = _times(window, tz)
         item: dict[str, object] = {"id": ident, "system": (system or "(set the system)")[:200], "start": start,
                                    "end": end, "status": "tentative"}
+        if window.repeat:
+            item["repeat"] = window.repeat
         if zone_name:
             item["timezone"] = zone_name
         if url:
@@ -79,3 +81,18 @@ def to_config(reading: Reading, tz: tzinfo, prefix: str | None = None, url: str 
 def dump(data: dict[str, Any]) -> str:
     """Return the data as block YAML, list items indented under their key, Unicode kept."""
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=4096, default_flow_style=False)
+
+
+def drafts(reading: Reading, tz: tzinfo, prefix: str | None = None) -> str:
+    """Return, as commented-out ``windows:`` items, a draft for each day whose time the notice gives in
+    words not understood: its start and end read ``HH:MM`` until the operator writes them."""
+    lines: list[str] = []
+    for draft in reading.drafts:
+        offset = _with_offset(datetime.combine(draft.day, time(12), tzinfo=tz))[-6:]
+        system = draft.system or reading.system
+        item = {"id": f"{slug(system if prefix is None else None, prefix)}-{draft.day:%Y-%m-%d}",
+                "system": (system or "(set the system)")[:200], "start": f"{draft.day:%Y-%m-%d} HH:MM{offset}",
+                "end": f"{draft.day:%Y-%m-%d} HH:MM{offset}", "status": "tentative", "source": draft.source[:4900]}
+        lines.append(f"# Not understood: {draft.unread!r}. Write the start and end, then uncomment:")
+        lines.extend("# " + line for line in dump({"windows": [item]}).splitlines()[1:])
+    return "\n".join(lines) + "\n" if lines else ""

@@ -58,11 +58,14 @@ def group(sentence: str, toks: list[Token], row: bool = False) -> list[Point]:
     filler = _ROW_FILLER if row else _FILLER
     out: list[Point] = []
     pending: Token | None = None
-    for token in toks:
+    for n, token in enumerate(toks):
         last = out[-1] if out else None
         adjacent = last is not None and bool(filler.match(sentence[last.end:token.start]))
         if token.kind == "zone":
-            if last is not None and adjacent and last.kind("zone") is None:
+            after = toks[n + 1] if n + 1 < len(toks) else None
+            opens = after is not None and after.kind in POINT_KINDS and re.search(r"[(（]", sentence[
+                last.end:token.start] if last else "") and bool(filler.match(sentence[token.end:after.start]))
+            if last is not None and adjacent and last.kind("zone") is None and not opens:
                 last.tokens.append(token)
                 last.end = token.end
             else:
@@ -123,7 +126,7 @@ def _calendar_day(point: Point, ctx: Context, after: Point | None) -> date | Non
     if token is not None:
         g = token.groups
         if g.get("y"):
-            return days.make(int(g["y"] or 0), days.month_of(g), int(g["d"] or 0))
+            return days.make(int(g["y"] or 0), days.month_of(g), int(g.get("d") or 1))
         found = days.make(year, days.month_of(g), int(g["d"] or 0))
         if found is not None and not ctx.explicit_year and ctx.reference is not None and previous is None \
                 and found < ctx.reference - timedelta(days=60):

@@ -4,6 +4,7 @@ expansion of date lists ("13日、19日及27日的23:00至次日07:00") and nigh
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from .points import Point
@@ -13,20 +14,29 @@ from .zones import resolve, zone_of
 _LIST = re.compile(r"^\s*(?:、|,|，|和|及|以及|与|&|and|,\s*and|或)\s*$", re.IGNORECASE)
 _NIGHTLY = re.compile(r"^[\s,，]*(?:每晚|每日|每天|每夜|每|each night|every night|nightly|daily|each day|every day)?"
                       r"[\s,，]*(?:from|的|,)?\s*$", re.IGNORECASE)
-_PER_DAY = re.compile(r"^\s*(?:每日|每天|每晚|each day|daily|every day)\s*(?:from)?\s*$", re.IGNORECASE)
+# The times that follow apply to each day of the range: "期间，每晚", "…unavailable from 01:00 to 04:30 each night"
+_EACH_DAY = re.compile(r"每晚|每日|每天|每夜|逐日|\b(?:each|every|per) (?:night|day|evening)\b|\bnightly\b|\bdaily\b",
+                       re.IGNORECASE)
+_PER_DAY = re.compile(r"^[\s,，]*(?:每日|每天|每晚|每夜|each(?: day| night)?|daily|nightly|every (?:day|night))[\s,，]*"
+                      r"(?:from)?\s*$", re.IGNORECASE)
 _ZONE_GAP = re.compile(r"^[\s(（,]{0,3}$")
 _MORNING = {"凌晨", "早上", "早晨", "清晨", "早", "上午"}
 _EVENING = {"晚上", "晚间", "晚", "夜间", "夜里", "深夜", "傍晚", "下午"}
 
 
+def _starting(toks: list[Token], start: int, end: int) -> list[Token]:
+    """Return the tokens (sorted by start) that start between the offsets, found by bisection."""
+    return toks[bisect_left(toks, start, key=lambda t: t.start):bisect_left(toks, end, key=lambda t: t.start)]
+
+
 def _between(toks: list[Token], kind: str, start: int, end: int) -> bool:
     """Whether a token of this kind lies wholly between the offsets."""
-    return any(t.kind == kind and start <= t.start and t.end <= end for t in toks)
+    return any(t.kind == kind and t.end <= end for t in _starting(toks, start, end))
 
 
 def _near(toks: list[Token], kind: str, start: int, end: int) -> bool:
     """Whether a token of this kind starts between the offsets."""
-    return any(t.kind == kind and start <= t.start < end for t in toks)
+    return any(t.kind == kind for t in _starting(toks, start, end))
 
 
 def linked(sentence: str, toks: list[Token], a: Point, b: Point, row: bool) -> bool:
@@ -42,7 +52,8 @@ def linked(sentence: str, toks: list[Token], a: Point, b: Point, row: bool) -> b
     if _between(toks, "and", a.end, b.start) and len(between) <= 8 and re.search(
             r"between\s*$|介于\s*$", sentence[max(0, a.start - 10):a.start], re.IGNORECASE):
         return True
-    begun = any(t.kind == "begin" and (a.start - 8 <= t.end <= a.start or a.end <= t.start <= a.end + 4) for t in toks)
+    begun = any(t.kind == "begin" and (a.start - 8 <= t.end <= a.start or a.end <= t.start <= a.end + 4)
+                for t in _starting(toks, a.start - 40, a.end + 5))
     return begun and _near(toks, "finish", b.end, b.end + 16) and len(between) <= 40
 
 
@@ -80,18 +91,31 @@ def listed_days(sentence: str, pts: list[Point], first: int) -> list[int]:
     return out
 
 
+def days_then_times(pts: list[Point], days: tuple[int, int], times: tuple[int, int]) -> bool:
+    """Whether a range of days (no times) is followed by a range of times (no day of its own)."""
+    a, b, c = pts[days[0]], pts[days[1]], pts[times[0]]
+    return times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day() \
+        and c.clock is not None
+
+
 def nightly(sentence: str, pts: list[Point], days: tuple[int, int], times: tuple[int, int]) -> bool:
     """Whether a range of days is followed by a range of times that applies to each of them."""
-    a, b = pts[days[0]], pts[days[1]]
-    c = pts[times[0]]
-    return times[0] == days[1] + 1 and a.clock is None and b.clock is None and not c.has_day() \
-        and c.clock is not None and bool(_NIGHTLY.match(sentence[b.end:c.start]))
+    if not days_then_times(pts, days, times):
+        return False
+    b, c = pts[days[1]], pts[times[0]]
+    gap, after = sentence[b.end:c.end], sentence[pts[times[1]].end:pts[times[1]].end + 16]
+    if _NIGHTLY.match(sentence[b.end:c.start]):
+        return True
+    return len(gap) <= 80 and bool(_EACH_DAY.search(gap) or _EACH_DAY.search(after))
 
 
-def zone_near(sentence: str, toks: list[Token], point: Point, after_only: bool = False) -> tzinfo | None:
-    """Return the zone written right after the point (22:00 UTC), else right before it (UTC+8 22:00)."""
+def zone_near(sentence: str, toks: list[Token], point: Point, after_only: bool = False,
+              others: list[Point] | None = None) -> tzinfo | None:
+    """Return the zone written right after the point (22:00 UTC), else right before it (UTC+8 22:00);
+    not a zone that begins another point ("24:00（北京时间3月10日…": the restatement's)."""
+    owned = [t for p in others or [] if p is not point for t in p.tokens]
     for token in toks:
-        if token.kind != "zone" or zone_of(token) is None:
+        if token.kind != "zone" or zone_of(token) is None or token in owned:
             continue
         if token.start >= point.end and _ZONE_GAP.match(sentence[point.end:token.start]):
             return zone_of(token)

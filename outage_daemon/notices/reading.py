@@ -12,13 +12,15 @@ from .contradictions import contradictions
 from .merging import merge
 from .model import FoundWindow, Moment, Reading, State
 from .points import DAY_KINDS, Context, Point, group, resolve
-from .segment import Sentence, split
+from .recurring import weekly
+from .segment import MAX_SENTENCE, Sentence, split
 from .stamps import is_stamp, publication_date
 from .statements import add_lone, add_nightly, add_range, unhedged, weekday_warning
 from .text import Prepared, prepare
 from .tokens import Token, tokens
 
 __all__ = ["FoundWindow", "Reading", "read"]
+MAX_TEXT = 200_000  # characters read of one notice (about a hundred pages): bounds the time a notice takes
 
 
 def _is_outage(s: Sentence, following: Sentence | None) -> bool:
@@ -36,11 +38,13 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
     pts = group(s.text, toks, s.row)
     structure = ranges.pairs(s.text, toks, pts, s.row)
     ends = {j: i for i, j in structure}
-    fallback = ctx.bare_day
+    fallback, relative = ctx.bare_day, None
     for k, point in enumerate(pts):
         resolve(point, ctx, pts[ends[k]] if k in ends else None, fallback, k in ends)
         if point.day is not None and point.has_day():
-            fallback = point.day
+            fallback, relative = point.day, point.relative
+        elif point.relative is None and point.day is not None and point.day == fallback:
+            point.relative = relative  # "Tomorrow between 06:00 and 06:15": read as tomorrow's
     trailing: set[int] = set()
     for i, j in structure:
         if not pts[i].has_day() and pts[j].day is not None and _day_written_last(pts[j]):
@@ -60,7 +64,8 @@ def _points(s: Sentence, toks: list[Token], ctx: Context) -> tuple[list[Point], 
 def _day_written_last(point: Point) -> bool:
     """Whether the point writes its day after its time ("03:00 UTC, Sunday, April 14")."""
     kinds = [t.kind for t in point.tokens]
-    return "time" in kinds and any(k in DAY_KINDS for k in kinds[kinds.index("time"):])
+    named = DAY_KINDS - {"nextday", "sameday"}  # "5am the following morning" names no day of its own
+    return "time" in kinds and any(k in named for k in kinds[kinds.index("time"):])
 
 
 def _moved(text: str, pts: list[Point], pair: tuple[int, int]) -> bool:
@@ -78,8 +83,13 @@ def _sentence(state: State, s: Sentence, following: Sentence | None, ctx: Contex
     pts, structure, trailing = _points(s, toks, ctx)
     outage = _is_outage(s, following) or (state.last_outage and (s.row or bool(cues.LABEL.match(s.text))))
     state.last_outage = outage
+    stated = len(state.stated)
     if pts and outage and not is_stamp(s, pts):
         _windows(state, s, toks, pts, structure, trailing, ctx)
+    part = cues.PART_OF_MONTH.search(s.text) if outage and len(state.stated) == stated else None
+    if part and not cues.NOT_A_WINDOW.search(s.text):
+        state.warnings.append(f"{part.group(0)!r} is part of a month, not a day: no window; "
+                              f"write it by hand once the day is known: {s.source!r}")
     length = cues.DURATION.search(s.text)
     if length and len(pts) < 2 and not cues.HEDGED.search(s.text):
         state.moments.append(Moment("length", s, length=timedelta(minutes=cues.duration_minutes(length))))
@@ -109,8 +119,18 @@ def _windows(state: State, s: Sentence, toks: list[Token], pts: list[Point], str
             used.update((*pair, *structure[k + 1]))
             k += 2
             continue
+        if k + 1 < len(structure) and ranges.days_then_times(pts, pair, structure[k + 1]) and change is None \
+                and not cues.NOT_A_WINDOW.search(s.text):
+            # "On 14-16 May, … 01:00-04:30": each day, or from the first to the last? Neither is invented.
+            state.warnings.append(f"a range of days and a range of times, not said to be each day: no window; "
+                                  f"write it by hand: {s.source!r}")
+            used.update((*pair, *structure[k + 1]))
+            k += 2
+            continue
         add_range(state, s, toks, pts, pair, change)
         used.update(pair)
+        if weekly(s.text, pts, pair[0]):  # "自2024年7月起": the day the rule begins is no stop of its own
+            used.update(i for i in range(pair[0]) if pts[i].clock is None)
         if not pts[pair[0]].dated and pair[0] > 0 and pts[pair[0] - 1].day == pts[pair[0]].day:
             used.add(pair[0] - 1)  # "March 2, 2024 from 9 pm to 11 pm": the date belongs to this range
         used.update(ranges.listed_days(s.text, pts, pair[0]))
@@ -130,10 +150,11 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     return the windows it states (each once) and warnings. Relative days (明晚, next Monday) are read
     against the notice's own date (a stamp in the text, else ``dated``, e.g. an email's Date header),
     else ``published``, else ``today``."""
-    prepared = prepare(text)
+    long = len(text) > MAX_TEXT
+    prepared = prepare(text[:MAX_TEXT])
     title, sentences = split(prepared)
     system = system or systems.of_title(title)
-    own = publication_date(sentences, default_year) or dated
+    own = publication_date(sentences, default_year, email=dated is not None) or dated
     reference, label = ((own, "the notice's own date") if own else (published, "the publication date given")
                         if published else (today, "today's date"))
     ctx = Context(reference.year if reference else default_year, reference)
@@ -141,11 +162,17 @@ def read(text: str, tz: tzinfo, default_year: int, system: str | None = None, *,
     state = State(tz, system, title=0 if titled else -1)
     for index, sentence in enumerate(sentences):
         _sentence(state, sentence, sentences[index + 1] if index + 1 < len(sentences) else None, ctx)
+    if long:
+        state.warnings.append(f"the notice is longer than {MAX_TEXT:,} characters: only the first {MAX_TEXT:,} "
+                              "are read")
+    if any(s.cut for s in sentences):
+        state.warnings.append(f"a sentence longer than {MAX_SENTENCE} characters was read in parts: check the "
+                              "windows it states")
     merged = merge(state)
     for m in merged:
         m.window = replace(m.window, system=_as_written(prepared, m.window.system))
     reading = Reading(_as_written(prepared, system), [m.window for m in merged],
-                      contradictions(merged, state) + state.warnings)
+                      contradictions(merged, state) + state.warnings, state.drafts)
     relative = sorted({r for m in merged for s in m.stated for r in s.relative})
     if relative and reference is not None:
         reading.warnings.append(f"relative days read against {label}, {reference:%Y-%m-%d}: {', '.join(relative)}")

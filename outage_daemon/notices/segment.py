@@ -40,6 +40,7 @@ class Sentence:
     row_system: str | None  # a table row's system column
     row: bool
     whole: str = ""  # the full sentence when this is a part of it cut at ；
+    cut: bool = False  # a part of a sentence longer than MAX_SENTENCE
 
 
 @dataclass
@@ -68,13 +69,30 @@ def cells(line: str) -> list[str] | None:
     return parts if len(parts) >= 2 else None
 
 
+MAX_SENTENCE = 400  # characters: a longer "sentence" (a list of 1,000 dates) is read in parts, in linear time
+_CLAUSE = re.compile(r"[,，、]")
+
+
 def _stops(line: str) -> list[int]:
     """Return the offsets where the line's sentences end (after Chinese enders and English full stops)."""
     out = [m.end() for m in _ENDERS.finditer(line)]
     for match in _EN_STOP.finditer(line):
-        if not _NO_STOP_BEFORE.search(line[:match.start()]) and not _ZONE_NEXT.match(line[match.end():]):
+        if not _NO_STOP_BEFORE.search(line[max(0, match.start() - 12):match.start()]) \
+                and not _ZONE_NEXT.match(line, match.end()):
             out.append(match.end())
     return [*sorted(set(out)), len(line)]
+
+
+def _bounded(line: str, begin: int, stop: int) -> list[tuple[int, int, bool]]:
+    """Cut a sentence longer than MAX_SENTENCE into parts at most that long, at its last comma or 、
+    before the limit (else at the limit); each part says whether it was cut."""
+    parts: list[tuple[int, int, bool]] = []
+    while stop - begin > MAX_SENTENCE:
+        limit = begin + MAX_SENTENCE
+        cut = max((m.end() for m in _CLAUSE.finditer(line, begin + MAX_SENTENCE // 2, limit)), default=limit)
+        parts.append((begin, cut, True))
+        begin = cut
+    return [*parts, (begin, stop, bool(parts))]
 
 
 def _table_header(row: list[str]) -> int | None:
@@ -137,20 +155,27 @@ def split(prepared: Prepared) -> tuple[str, list[Sentence]]:
 
 
 def _sentences(prepared: Prepared, line: str, start: int, first: int, section: int, context: str) -> list[Sentence]:
-    """Return the sentences of a line of prose (parts cut at ； know the whole sentence)."""
-    parts: list[tuple[int, int]] = []
+    """Return the sentences of a line of prose (parts cut at ； know the whole sentence, up to a bound)."""
+    parts: list[tuple[int, int, bool]] = []
     begin = 0
     for stop in _stops(line):
         if line[begin:stop].strip():
-            parts.append((begin, stop))
+            parts.extend(_bounded(line, begin, stop))
         begin = stop
+    hard = [bool(_HARD.search(line[max(b, e - 16):e])) for b, e, _ in parts]
+    ends: list[int] = []  # where the hard sentence holding each part ends
+    following = len(line)
+    for (_, stop, _), is_hard in zip(reversed(parts), reversed(hard), strict=True):
+        following = stop if is_hard else following
+        ends.append(following)
+    ends.reverse()
     out: list[Sentence] = []
     whole_start = 0
-    for n, (begin, stop) in enumerate(parts):
-        if n and _HARD.search(line[:begin]):
+    for n, (begin, stop, cut) in enumerate(parts):
+        if n and hard[n - 1]:
             whole_start = begin
-        whole_end = next((e for b, e in parts[n:] if _HARD.search(line[b:e])), len(line))
         raw = prepared.original(start + begin, start + stop).strip()
+        whole = line[whole_start:min(ends[n], whole_start + 2 * MAX_SENTENCE)].strip()
         out.append(Sentence(line[begin:stop].strip(), raw, first + len(out), section, context, None, False,
-                            line[whole_start:whole_end].strip()))
+                            whole, cut))
     return out

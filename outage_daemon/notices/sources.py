@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .charsets import decode
+from .charsets import codec, decode, guess
 from .mail import read_email
 from .webpage import declared_charset, text_of
 
@@ -59,12 +59,20 @@ def document(data: bytes, name: str, content_type: str | None = None) -> Documen
     NoticeError for plain text that is not UTF-8."""
     kind = kind_of(data, name, content_type)
     if kind == "email":
-        text, sent = read_email(data)
+        try:
+            text, sent = read_email(data)
+        except RecursionError as exc:
+            raise NoticeError("an email nested too deeply to read (parts within parts)") from exc
         return Document(text, kind, sent)
     if kind == "html":
-        charset = _charset(content_type) or declared_charset(data[:4096])
+        charset = codec(_charset(content_type)) or codec(declared_charset(data[:4096]))
         return Document(text_of(decode(data, charset)), kind)
-    try:
-        return Document(data.decode(_charset(content_type) or "utf-8-sig"), kind)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise NoticeError("not UTF-8 text (convert it first, e.g. iconv -f GB18030 -t UTF-8)") from exc
+    for encoding in dict.fromkeys(e for e in (codec(_charset(content_type)), "utf-8-sig") if e):
+        try:
+            return Document(data.decode(encoding), kind)
+        except UnicodeDecodeError:
+            continue
+    guessed = guess(data)
+    if guessed is None:
+        raise NoticeError("neither UTF-8, GB18030 nor Big5 text (convert it first, e.g. iconv -f … -t UTF-8)")
+    return Document(guessed, kind)

@@ -24,15 +24,24 @@ def is_stamp(s: Sentence, pts: list[Point]) -> bool:
     return not rest or (bool(re.search(r"\d:\d\d:\d\d", s.text)) and not cues.OUTAGE.search(s.text))
 
 
-def publication_date(sentences: list[Sentence], year: int) -> date | None:
-    """Return the notice's own publication date: the first labelled stamp, else the last date standing alone."""
+# In an email, these label the headers of a quoted earlier message, not the notice's date.
+_QUOTED_HEADER = re.compile(r"^\s*(?:sent|date|发送时间|时间|日期)\s*[:：]", re.IGNORECASE)
+
+
+def publication_date(sentences: list[Sentence], year: int, email: bool = False) -> date | None:
+    """Return the notice's own publication date: the first labelled stamp, else the last date standing
+    alone; in an ``email``, a quoted message's "Sent:"/"Date:" line is not one."""
     labelled: list[date] = []
     alone: list[date] = []
     for s in sentences:
+        if len(s.text) > 120:  # a stamp is a short line
+            continue
         toks = tokens(s.text)
         pts = group(s.text, toks, s.row)
         dated = pts[0].kind("date") if len(pts) == 1 else None
         if dated is None or not dated.groups.get("y"):
+            continue
+        if email and _QUOTED_HEADER.match(s.text):
             continue
         point = resolve(pts[0], Context(year, None), None, None, False)
         if point.day is not None and is_stamp(s, [point]):

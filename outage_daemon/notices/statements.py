@@ -7,8 +7,9 @@ import re
 from datetime import datetime, tzinfo
 
 from . import cues, ranges, systems
-from .model import Moment, State, Stated
+from .model import Draft, Moment, State, Stated
 from .points import Point
+from .recurring import weekly
 from .segment import Sentence
 from .tokens import Token, tokens
 from .zones import zone_of
@@ -16,6 +17,7 @@ from .zones import zone_of
 _LABEL_GAP = re.compile(r"^[\s:：]*(?:at|on|于|在|为|is)?[\s:：]*$", re.IGNORECASE)
 _STOP_AFTER = re.compile(r"停机|暂停|中断|停止|maintenance|downtime|outage|offline|unavailable", re.IGNORECASE)
 _FUTURE = re.compile(r"将|计划|定于|拟于|will|scheduled|plan", re.IGNORECASE)
+MAX_STATED = 1000  # statements of windows read from one notice
 _EN_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -33,6 +35,28 @@ def weekday_warning(point: Point, sentence: str) -> str | None:
     return f"weekday does not match the date: {chinese}: {sentence!r}"
 
 
+def unread_time(sentence: str, points: list[Point]) -> str | None:
+    """Return the first text of the sentence that states a time of day but was not read as one (part of
+    a point with a clock), if any: "22h00", "二十三时起", "每晚", "25:00"."""
+    read = [(p.start, p.end) for p in points if p.clock is not None]
+    for match in cues.TIME_LIKE.finditer(sentence):
+        if not any(start < match.end() and match.start() < end for start, end in read):
+            return match.group(0)
+    return None
+
+
+def _unread_warning(state: State, s: Sentence, point: Point, unread: str) -> None:
+    """Warn that a day was read but its time was not, so no window is printed."""
+    day = f"{point.day:%Y-%m-%d}" if point.day is not None else "a day"
+    if any(w.endswith(f"write it by hand: {s.source!r}") for w in state.warnings):
+        return  # one warning a sentence
+    if point.day is not None:
+        system = s.row_system or systems.mentioned(s.text, point.start) or state.system
+        state.drafts.append(Draft(point.day, system, s.source, unread))
+    state.warnings.append(f"{day} is read but not its time ({unread!r} is not understood), so no window "
+                          f"is printed; write it by hand: {s.source!r}")
+
+
 def deadline(sentence: str, point: Point) -> bool:
     """A point that is a deadline ("请于…前", "before March 1") is not the edge of a window."""
     return bool(cues.DEADLINE_AFTER.match(sentence[point.end:]) or cues.DEADLINE_BEFORE.search(sentence[:point.start]))
@@ -46,11 +70,11 @@ def unhedged(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return None
 
 
-def _zone(s: Sentence, toks: list[Token], a: Point, b: Point, tz: tzinfo) -> tuple[tzinfo, tzinfo]:
+def _zone(s: Sentence, toks: list[Token], pts: list[Point], a: Point, b: Point, tz: tzinfo) -> tuple[tzinfo, tzinfo]:
     """Return the zones of a range's start and end: written with the point, at the end of the range,
     next to or earlier in the sentence, in the headings above, else the default."""
     own_a, own_b = own_zone(a), own_zone(b)
-    at_end = own_b or ranges.zone_near(s.text, toks, b, after_only=True)
+    at_end = own_b or ranges.zone_near(s.text, toks, b, after_only=True, others=pts)
     start = own_a or at_end or ranges.zone_near(s.text, toks, a) or ranges.zone_before(s.text, toks, a.start)
     if start is None:
         start = ranges.zone_before(s.context, tokens(s.context), len(s.context))
@@ -82,10 +106,17 @@ def _role(s: Sentence, a: Point, b: Point, change: re.Match[str] | None) -> str:
     return "window"
 
 
-def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str) -> None:
+def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: datetime, role: str,
+         repeat: str | None = None) -> None:
     """Record one statement of a window; old and cancelled ones are recorded to be taken out later."""
     if end <= start:
         state.warnings.append(f"a range whose end is not after its start, left out: {s.text!r}")
+        return
+    if len(state.stated) >= MAX_STATED:  # keeps merging and the contradiction check bounded
+        if not state.full:
+            state.warnings.append(f"more than {MAX_STATED} windows stated: the rest, from {s.source[:80]!r}, "
+                                  "are not read")
+        state.full = True
         return
     system = s.row_system or systems.mentioned(s.text, a.start) or systems.mentioned(s.context, len(s.context)) \
         or state.system
@@ -93,7 +124,7 @@ def _add(state: State, s: Sentence, a: Point, b: Point, start: datetime, end: da
                                           flags=re.IGNORECASE) in (system, system + "系统"):
         system = state.system  # "网上银行" in a notice about the 网上银行系统
     relative = tuple(p.relative for p in (a, b) if p.relative)
-    state.stated.append(Stated(start, end, a.clock is None and b.clock is None, s, role, system, relative))
+    state.stated.append(Stated(start, end, a.clock is None and b.clock is None, s, role, system, relative, repeat))
 
 
 def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pair: tuple[int, int],
@@ -102,14 +133,21 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
     a, b = pts[pair[0]], pts[pair[1]]
     if a.day is None or b.day is None or deadline(s.text, b) or deadline(s.text, a):
         return
-    if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)):
+    rule = weekly(s.text, pts, pair[0])
+    if cues.NOT_A_WINDOW.search(cues.scope(s.text, a.start, b.end)) and rule is None:
         return
-    if not cues.own_cue(s.text) and cues.OUTAGE.search(s.text) and not cues.OUTAGE.search(s.context):
+    if not cues.own_cue(s.text) and cues.OUTAGE.search(s.text) and not cues.OUTAGE.search(s.context) \
+            and rule is None:
         return  # "寒假期间（1月20日至2月25日），校园网每周二晚例行维护": the outage words are about something else
     role = _role(s, a, b, change)
     if role == "past":
         return
-    za, zb = _zone(s, toks, a, b, state.tz)
+    unread = unread_time(s.text, pts) if a.clock is None or b.clock is None else None
+    if unread and not cues.ALL_DAY.match(s.text[b.end:]):
+        if role in ("window", "new"):
+            _unread_warning(state, s, a, unread)
+        return  # a clockless edge beside a time not understood would invent midnight
+    za, zb = _zone(s, toks, pts, a, b, state.tz)
     shift = 0
     if not b.dated and b.clock is not None and a.clock is not None and b.clock <= a.clock and b.day == a.day:
         shift = 1
@@ -125,7 +163,7 @@ def add_range(state: State, s: Sentence, toks: list[Token], pts: list[Point], pa
             continue
         start = ranges.instant(day, a.clock, za, False)
         end = ranges.instant(day.fromordinal(day.toordinal() + span), b.clock, zb, True)
-        _add(state, s, a, b, start, end, role)
+        _add(state, s, a, b, start, end, role, rule)
 
 
 def add_nightly(state: State, s: Sentence, toks: list[Token], pts: list[Point], days: tuple[int, int],
@@ -137,7 +175,7 @@ def add_nightly(state: State, s: Sentence, toks: list[Token], pts: list[Point], 
     role = _role(s, a, d, None)
     if role == "past":
         return
-    za, zb = _zone(s, toks, c, d, state.tz)
+    za, zb = _zone(s, toks, pts, c, d, state.tz)
     shift = 1 if d.kind("nextday") or d.clock <= c.clock else 0
     for n in range((b.day - a.day).days + 1):
         day = a.day.fromordinal(a.day.toordinal() + n)
@@ -175,9 +213,18 @@ def add_lone(state: State, s: Sentence, toks: list[Token], pts: list[Point], use
             continue
         if hedged or change is not None or cues.NOT_A_WINDOW.search(cues.scope(s.text, point.start, point.end)):
             continue
-        if point.clock is None and cues.ALL_DAY.match(s.text[point.end:]):
+        weekend = any(t.groups.get("wkend") for t in point.tokens) and len(pts) == 1 \
+            and not cues.TIME_LIKE.search(s.whole or s.text)  # "offline this weekend", no time said
+        if point.clock is None and (cues.ALL_DAY.match(s.text[point.end:]) or cues.ALL_DAY_BEFORE.search(
+                s.text[:point.start]) or weekend):
+            last = point.day.fromordinal(point.day.toordinal() + (1 if weekend else 0))  # a weekend: Saturday, Sunday
             _add(state, s, point, point, ranges.instant(point.day, None, state.tz, False),
-                 ranges.instant(point.day, None, state.tz, True), "window")
+                 ranges.instant(last, None, state.tz, True), "window")
+            continue
+        unread = unread_time(s.text, pts) if point.clock is None else None
+        if unread and (_labelled(toks, "finish", point, s.text) or _labelled(toks, "begin", point, s.text)
+                       or _STOP_AFTER.search(s.text[point.end:point.end + 16])):
+            _unread_warning(state, s, point, unread)
             continue
         zone = own_zone(point) or ranges.zone_near(s.text, toks, point) \
             or ranges.zone_before(s.text, toks, point.start) or state.tz

@@ -27,17 +27,24 @@ _PATTERNS = [
     ("date", r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*"
              r"(?:[日号]|(?=[-–~]\s*\d{1,2}\s*[日号]))"),
     ("date", r"(?<![\d.])(?P<y>(?:19|20)\d\d)[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d.])"),
+    # "2024年7月起": the first of the month
+    ("date", r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月(?=\s*份?\s*(?:起|开始|以后))"),
     ("date", r"\b" + _DAYNAME + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?"
              r"(?:\s*[-–]\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?" + _YEAR + r"(?![\d:])"),
-    ("date", r"\b" + _DAYNAME + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?"
+    ("date", r"\b" + _DAYNAME + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+             r"(?:\s*(?:[-–]|\bto\b|\bthrough\b|\bthru\b)\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?)?"
              r"\s+(?:of\s+)?" + _MONTH + _YEAR + r"(?![\d:])"),
     ("numdate", r"(?<![\d/.])(?P<na>\d{1,2})/(?P<nb>\d{1,2})/(?P<y>(?:19|20)\d\d)(?![\d/])"),
+    # "Tuesday, 6/11", "on 6/11": US month-first without a year, only after a weekday or "on"
+    ("numdate", r"\b(?:(?P<dname>Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+|on\s+)"
+                r"(?P<na>1[0-2]|0?[1-9])/(?P<nb>[12]\d|3[01]|0?[1-9])(?![\d/])"),
     ("monthday", r"(?<![\d.])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*(?:[日号]|(?=[-–~]\s*\d{1,2}\s*[日号]))"),
     ("dayonly", r"(?<![\d月.年/])(?P<d>\d{1,2})\s*[日号]"),
     ("nextyear", r"次年|翌年|第二年|明年"),
     ("nextday", r"次日|第二天|翌日|隔天|次晨|the\s+(?:next|following)\s+(?:day|morning)|next\s+(?:day|morning)"),
     ("sameday", r"当日|当天|同日|当晚|当夜|the\s+same\s+(?:day|night|evening)|that\s+(?:night|evening)"),
-    ("relday", r"大后天|后天|今天|今日|今晚|今夜|明天|明日|明早|明晨|明晚|明夜|"
+    ("relday", r"(?P<wkend>(?:本|这个?|下个?)周末|\b(?:this|next|the coming|coming)\s+weekend\b)|"
+               r"大后天|后天|今天|今日|今晚|今夜|明天|明日|明早|明晨|明晚|明夜|"
                r"(?P<rel>本|这|下下|下)(?:个)?" + _CN_WEEKDAY + "|"
                r"\b(?:the\s+day\s+after\s+tomorrow|today|tonight|tomorrow(?:\s+(?:morning|night|evening))?)\b|"
                r"\b(?P<erel>this|next|coming)\s+" + _EN_WEEKDAY + r"\b"),
@@ -50,12 +57,16 @@ _PATTERNS = [
     ("time", r"(?<![\d.:])(?P<h>[01]\d|2[0-4])(?P<mi>[0-5]\d)\s*(?:hrs?\b|hours\b|h\b|(?=\s*(?:UTC|GMT|Z\b)))"),
     ("time", r"(?<![\d.:])(?P<h>\d{1,2})\s*[点时](?:\s*(?P<half>半)|\s*(?P<mi>\d{1,2})\s*分|(?P<zheng>整))?"),
     ("time", r"\b(?P<word>noon|midnight)\b"),
+    ("time", r"(?<![\d.:x×])(?P<h>[01]?\d|2[0-3])\s?[hH](?:(?P<mi>[0-5]\d)|(?![A-Za-z\d]))"),  # 22h00, 8h
     ("dottime", r"(?<![\d.:])(?P<h>[01]?\d|2[0-4])\.(?P<mi>[0-5]\d)(?:\s*(?P<ap>[ap]\.?m\.?)(?![a-z]))?(?!\.?\d)"),
     ("zone", r"\b(?:UTC|GMT)\s*(?P<sign>[+-])\s*(?P<oh>\d{1,2})(?::?(?P<om>\d{2}))?(?!\d)"),
     ("zone", r"(?<=:\d\d:\d\d)(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})(?!\d)"),
     ("zone", r"\b(?P<utc>UTC|GMT)\b|(?<=\d)(?P<zulu>Z)\b"),
     ("zone", r"(?<![A-Za-z])(?P<name>" + _ZONE_WORDS + r")(?![A-Za-z0-9])"),
-    ("zone", r"(?P<name>北京时间|中国标准时间|东八区)"),
+    ("zone", r"(?P<name>北京时间|中国标准时间|东八区|美国(?:东部|西部|太平洋|中部|山地)时间|美[东西中]时间|"
+             r"太平洋时间|伦敦时间|英国时间|"
+             r"(?:欧洲)?中欧时间|欧洲中部时间|东京时间|日本时间|新加坡时间|香港时间|悉尼时间|格林[尼威]治(?:标准)?时间|"
+             r"协调世界时|世界标准时间)"),
     ("connector", r"起至|直至|直到|至|到|~|～|—+|–|-{1,2}|\b(?:to|until|till|through|thru)\b"),
     ("and", r"\band\b|和|及|与|&"),
     ("begin", r"开始时间|开始|起始|起(?!至)|\bwhen(?=\s*:)|"
@@ -89,7 +100,8 @@ def _split_range(kind: str, match: re.Match[str]) -> list[Token]:
     if kind == "numdate":
         first, second = groups["na"], groups["nb"]
         month, day = (second, first) if int(first or 0) > 12 else (first, second)
-        return [Token("date", match.start(), match.end(), {"y": groups["y"], "m": month, "d": day}, match.group(0))]
+        found = {"y": groups.get("y"), "m": month, "d": day, "dname": groups.get("dname")}
+        return [Token("date", match.start(), match.end(), found, match.group(0))]
     if not groups.get("d2"):
         return [Token(kind, match.start(), match.end(), groups, match.group(0))]
     d_end, (d2_start, d2_end) = match.end("d"), match.span("d2")
@@ -99,14 +111,15 @@ def _split_range(kind: str, match: re.Match[str]) -> list[Token]:
             Token("dayonly", d2_start, max(d2_end, match.end()), {"d": groups["d2"]}, match.group("d2") or "")]
 
 
-_DOT_BEFORE = re.compile(r"(?:\bfrom|\bat|\bto|\buntil|\btill|\bbetween|\band|[-–—~至到])\s*$", re.IGNORECASE)
+_DOT_BEFORE = re.compile(r"(?:\bfrom|\bat|\bto|\buntil|\btill|\bbetween|\band|[-–—~至到]|"
+                         r"\b(?:19|20)\d\d,?|\b(?:start|end|time|begins?|ends?)\s*:)\s*$", re.IGNORECASE)
 _DOT_AFTER = re.compile(r"^\s*(?:[-–—~至到]|to\b|until\b|and\b|UTC|GMT|BST|CET|CEST|hrs?\b)", re.IGNORECASE)
 
 
 def _dot_time(match: re.Match[str]) -> bool:
     """Whether "22.00" is a time: with am/pm, or next to a connector or zone ("from 22.00 to 23.00 BST")."""
     text = match.string
-    return bool(match.group("ap") or _DOT_BEFORE.search(text[max(0, match.start() - 10):match.start()])
+    return bool(match.group("ap") or _DOT_BEFORE.search(text[max(0, match.start() - 12):match.start()])
                 or _DOT_AFTER.match(text[match.end():]))
 
 

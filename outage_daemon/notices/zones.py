@@ -22,6 +22,14 @@ _NAMED = {
     "singapore time": "Asia/Singapore", "sgt": "Asia/Singapore", "japan standard time": "Asia/Tokyo",
     "jst": "Asia/Tokyo", "hong kong time": "Asia/Hong_Kong", "hkt": "Asia/Hong_Kong",
     "aest": "Australia/Sydney", "aedt": "Australia/Sydney",
+    "美国东部时间": "America/New_York", "美东时间": "America/New_York", "美国西部时间": "America/Los_Angeles",
+    "美西时间": "America/Los_Angeles", "美国太平洋时间": "America/Los_Angeles", "太平洋时间": "America/Los_Angeles",
+    "美国中部时间": "America/Chicago", "美中时间": "America/Chicago", "美国山地时间": "America/Denver",
+    "伦敦时间": "Europe/London", "英国时间": "Europe/London", "中欧时间": "Europe/Berlin",
+    "欧洲中欧时间": "Europe/Berlin", "欧洲中部时间": "Europe/Berlin", "东京时间": "Asia/Tokyo",
+    "日本时间": "Asia/Tokyo", "新加坡时间": "Asia/Singapore", "香港时间": "Asia/Hong_Kong",
+    "悉尼时间": "Australia/Sydney", "格林尼治时间": "UTC", "格林威治时间": "UTC", "格林尼治标准时间": "UTC",
+    "格林威治标准时间": "UTC", "协调世界时": "UTC", "世界标准时间": "UTC",
 }
 
 
