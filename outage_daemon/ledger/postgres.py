@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
 from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries, redact
@@ -98,6 +99,17 @@ SCHEMA = [
         version     text NOT NULL,
         started     timestamptz NOT NULL,
         last_seen   timestamptz NOT NULL
+    );
+    """,
+    # version 2: acknowledgements (who confirmed which window occurrence, via which channel, when)
+    """
+    CREATE TABLE acknowledgements (
+        window_id  text NOT NULL,
+        occurrence text NOT NULL,
+        channel    text NOT NULL,
+        recipient  text NOT NULL,
+        at         timestamptz NOT NULL,
+        PRIMARY KEY (window_id, occurrence, channel, recipient)
     );
     """,
 ]
@@ -373,6 +385,21 @@ class PostgresLedger:
     def counts(self) -> dict[str, int]:
         with self._tx() as conn:
             return {str(r[0]): int(r[1]) for r in conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
+
+    @_translated
+    def acknowledge(self, ack: Acknowledgement) -> bool:
+        with self._tx() as conn:
+            cursor = conn.execute("INSERT INTO acknowledgements VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                  (ack.window_id, ack.occurrence, ack.channel, ack.recipient, ack.at))
+            return cursor.rowcount == 1
+
+    @_translated
+    def acknowledgements(self, window: str | None = None) -> list[Acknowledgement]:
+        with self._tx() as conn:
+            rows = conn.execute("SELECT window_id, occurrence, recipient, channel, at FROM acknowledgements "
+                                "WHERE %(w)s::text IS NULL OR window_id = %(w)s ORDER BY at, recipient",
+                                {"w": window}).fetchall()
+        return [Acknowledgement(*r) for r in rows]
 
     # --- replicas ------------------------------------------------------------------------------
     def listen(self, hint: Callable[[str], None]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, History, Peer, Revision, Schedule
 from outage_daemon.core.timerules import UTC
@@ -97,6 +98,17 @@ SCHEMA = [
         version     TEXT NOT NULL,
         started     TEXT NOT NULL,
         last_seen   TEXT NOT NULL
+    );
+    """,
+    # version 5: acknowledgements (who confirmed which window occurrence, via which channel, when)
+    """
+    CREATE TABLE acknowledgements (
+        window_id  TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        recipient  TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        PRIMARY KEY (window_id, occurrence, channel, recipient)
     );
     """,
 ]
@@ -294,6 +306,17 @@ class SqliteLedger:
     def history(self, window: str | None = None, recipient: str | None = None) -> list[Entry]:
         rows = self.db.execute(HISTORY_SQL.format(param="?"), (window, window)).fetchall()
         return history_entries(rows, datetime.fromisoformat, recipient)
+
+    def acknowledge(self, ack: Acknowledgement) -> bool:
+        with self._tx():
+            cursor = self.db.execute("INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?, ?)",
+                                     (ack.window_id, ack.occurrence, ack.channel, ack.recipient, _utc(ack.at)))
+        return cursor.rowcount == 1
+
+    def acknowledgements(self, window: str | None = None) -> list[Acknowledgement]:
+        rows = self.db.execute("SELECT window_id, occurrence, recipient, channel, at FROM acknowledgements "
+                               "WHERE ? IS NULL OR window_id = ? ORDER BY at, recipient", (window, window))
+        return [Acknowledgement(w, o, r, c, datetime.fromisoformat(at)) for w, o, r, c, at in rows]
 
     def listen(self, hint: Callable[[str], None]) -> None:
         """One daemon per file: there is no one to hear from."""
