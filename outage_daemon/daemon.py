@@ -37,6 +37,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from outage_daemon.ackweb import Desk
 from outage_daemon.channels.base import Channel
 from outage_daemon.channels.render import Templates
 from outage_daemon.core.errors import ConfigError
@@ -167,6 +168,7 @@ class Daemon:
         tokens = {f.name: secret(f.token_file, f.token_env) for f in config.calendar.feeds}
         await self.notifier.reload(config, built)
         self.state.config = config
+        self.state.acks = self.desk(config)
         metrics = self.state.metrics
         metrics.windows.set(len(config.windows))
         metrics.reload_ok.set(1)
@@ -177,6 +179,15 @@ class Daemon:
             self.schedule_watch()
         await self.replan()
         return tokens
+
+    def desk(self, config: Config) -> Desk | None:
+        """Given the current config, return what its confirmation pages need, or None when no
+        audience acknowledges."""
+        notifier, key = self.notifier, self.notifier.signing_key(config)
+        if key is None:
+            return None
+        return Desk(key, lambda ack: notifier.db(notifier.ledger.acknowledge, ack),
+                    lambda window: notifier.db(notifier.ledger.acknowledgements, window))
 
     async def republish(self, tokens: dict[str, str | None]) -> None:
         """Render the current config's feeds on a worker thread and serve them."""

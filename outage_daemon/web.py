@@ -23,6 +23,7 @@ from markupsafe import Markup
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
 
+from outage_daemon.ackweb import Desk, answer
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config
 from outage_daemon.formats import FORMATS, MAIN
@@ -67,6 +68,8 @@ class Metrics:
         self.config_hash = Gauge("outage_config_hash", "The loaded config's SHA-256, its first 48 bits as a number "
                                  "(like alertmanager_config_hash)", registry=r)
         self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
+        self.acknowledged = PromCounter("outage_acknowledgements", "Confirmations recorded through personal links, "
+                                        "by the channel that carried the link", ["channel"], registry=r)
         self.config_hashes = Gauge("outage_replicas_config_hashes", "Distinct config hashes among those replicas "
                                    "(more than 1: they disagree)", registry=r)
 
@@ -86,6 +89,7 @@ class State:
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
+    acks: Desk | None = None  # set when some audience acknowledges: the /ack/TOKEN pages work
 
 
 STATE = web.AppKey("state", State)
@@ -332,8 +336,16 @@ async def hardened(request: web.Request, handler: Callable[[web.Request], object
     return response
 
 
+async def acknowledgement(request: web.Request) -> web.Response:
+    """/ack/TOKEN: a personal confirmation link (GET shows, POST records; see :mod:`outage_daemon.ackweb`)."""
+    state = request.app[STATE]
+    return await answer(request, state.config, state.acks, state.clock(), _ENV,
+                        lambda channel: state.metrics.acknowledged.labels(channel).inc())
+
+
 def app(state: State) -> web.Application:
-    """Given the shared state, return the aiohttp application (GET and HEAD only)."""
+    """Given the shared state, return the aiohttp application (GET and HEAD only, and POST to a
+    confirmation link)."""
     application = web.Application(middlewares=[hardened], client_max_size=1024)
     application[STATE] = state
     application.router.add_get("/", status_page)
@@ -345,5 +357,7 @@ def app(state: State) -> web.Application:
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/metrics", metrics)
     application.router.add_get("/robots.txt", robots)
+    application.router.add_get(r"/ack/{token:[A-Za-z0-9_.-]{1,4000}}", acknowledgement)
+    application.router.add_post(r"/ack/{token:[A-Za-z0-9_.-]{1,4000}}", acknowledgement)
     return application
 

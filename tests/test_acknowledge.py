@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import Message
 from pathlib import Path
 
 import jsonschema
 import pytest
+from daemonproc import Daemon
+from smtpsink import Server, Sink, free_port, wait_for
 
 from outage_daemon.core import acks
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.model import Config
 from outage_daemon.core.schema import json_schema
 from outage_daemon.core.timerules import UTC
+from outage_daemon.ledger import default_url, open_ledger
 from outage_daemon.loader import load
 
 ACK_TOP = """\
@@ -139,3 +146,90 @@ def test_the_json_schema_knows_acknowledge(value: object, valid: bool) -> None:
                 "acknowledge": {"key_file": "ack.key"}, "escalate": [{"after": "before_stop 2h", "to": ["f"]}]}
     errors = list(jsonschema.Draft7Validator(json_schema()).iter_errors(document))
     assert not errors if valid else errors
+
+
+def _http(url: str, method: str = "GET") -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http on loopback
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+E2E = """\
+timezone: Asia/Shanghai
+language: {language}
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false, late_limit: 1h}}
+email:
+  from: ops@example.com
+  smtp: {{host: 127.0.0.1, port: {smtp}, security: none, retry: 1s}}
+calendar: {{base_url: "http://127.0.0.1:{http}"}}
+acknowledge: {{key_file: ack.key}}
+audiences:
+  finance: {{email: ["Li Na <li.na@example.com>", zhang.wei@example.com], acknowledge: true}}
+  managers: {{email: [boss@example.com]}}
+escalate:
+  - {{after: before_stop 10m, to: [managers]}}
+windows:
+  - id: vat
+    system: VAT invoices
+    start: {start:%Y-%m-%dT%H:%M:%S}Z
+    end: {end:%Y-%m-%dT%H:%M:%S}Z
+    audiences: [finance]
+"""
+LINK = re.compile(r"http://127\.0\.0\.1:[0-9]+/ack/[A-Za-z0-9_.-]+")
+
+
+def _body(message: Message, subtype: str) -> str:
+    part = message.get_body((subtype,))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def test_the_link_in_the_real_email_confirms_once_and_only_by_post(tmp_path: Path) -> None:
+    box, http = Sink(), free_port()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)  # its 1h reminder is due now
+    (tmp_path / "ack.key").write_text("0123456789abcdef0123456789abcdef\n")
+    path = tmp_path / "c.yaml"
+    with Server(box) as smtp:
+        path.write_text(E2E.format(language="en", smtp=smtp.port, http=http, start=start,
+                                   end=start + timedelta(hours=2)))
+        daemon = Daemon(path, tmp_path / "state", extra=["--listen", f"127.0.0.1:{http}"])
+        try:
+            assert daemon.read_notify("READY=1"), daemon.output()
+            assert wait_for(lambda: len(box.received) == 2, 30), daemon.output()
+            mail = {rcpt: message for rcpt, message in box.received}
+            [link] = LINK.findall(_body(mail["li.na@example.com"], "plain"))
+            assert link in _body(mail["li.na@example.com"], "html")  # the button carries the same link
+            [other] = LINK.findall(_body(mail["zhang.wei@example.com"], "plain"))
+            assert other != link  # personal: one link per recipient
+            ledger = open_ledger(default_url(str(tmp_path / "state")))
+            try:
+                status, page = _http(link)
+                assert status == 200 and '<form method="post">' in page and "I have read this" in page, page
+                assert "Li Na &lt;li.na@example.com&gt;" in page
+                assert ledger.acknowledgements() == []  # a GET (a mail scanner) records nothing
+
+                status, page = _http(link, "POST")
+                assert status == 200 and "Thank you: confirmed" in page, page
+                [ack] = ledger.acknowledgements("vat")
+                assert (ack.recipient, ack.channel) == ("Li Na <li.na@example.com>", "email")
+
+                status, page = _http(link, "POST")  # a second click, a reload of the page
+                assert status == 200 and "Already confirmed" in page and "<form" not in page
+                assert ledger.acknowledgements() == [ack]
+
+                token = link.rsplit("/", 1)[1]
+                for bad in (token[:-2] + ("AA" if token[-2:] != "AA" else "BB"),  # signature altered
+                            token.replace(token[3], "x" if token[3] != "x" else "y", 1)):  # body altered
+                    for method in ("GET", "POST"):
+                        status, page = _http(link.rsplit("/", 1)[0] + "/" + bad, method)
+                        assert status == 403 and "This link is not valid" in page and "<form" not in page
+                assert ledger.acknowledgements() == [ack]
+                status, metrics = _http(f"http://127.0.0.1:{http}/metrics")
+                assert 'outage_acknowledgements_total{channel="email"} 1.0' in metrics
+            finally:
+                ledger.close()
+        finally:
+            assert daemon.stop() == 0

@@ -39,6 +39,7 @@ class Notification:
     occurrence: Occurrence | None = None
     offset: Offset | None = None
     previous: Schedule | None = None  # for "rescheduled": the times before the change
+    ack_url: str = ""  # the one recipient's confirmation link, when rendered for one who acknowledges
 
     def decision(self) -> Decision:
         """Return the ledger's record of the decision to send this."""
