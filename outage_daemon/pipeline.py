@@ -33,9 +33,10 @@ from outage_daemon.channels.render import Templates, templates
 from outage_daemon.core import acks
 from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import AckKey, Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.credentials import secret
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
@@ -238,6 +239,8 @@ class Notifier:
                       late_at: datetime | None = None) -> Tally:
         due = [r for r in candidates if r.due <= now]
         reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
+        reminders, settled = self.escalations(reminders)
+        skips += settled
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
@@ -252,7 +255,7 @@ class Notifier:
         revision = self.revisions.get(notification.window.id)
         out = []
         for channel in self.channels.values():
-            people = channel.recipients(notification.window.audiences)
+            people = channel.recipients(notification.audiences or notification.window.audiences)
             asked = self.asked(notification, channel.name, people)
             bodies = channel.render(notification, [p for p in people if p not in asked], now, revision) \
                 if len(asked) < len(people) else {}
@@ -262,6 +265,22 @@ class Notifier:
                              channel.message_id(notification.key, person), bodies[person], notification.expires, now)
                     for person in people]
         return out
+
+    def escalations(self, notifications: list[Notification]) -> tuple[list[Notification], list[Decision]]:
+        """Given what is to be sent (inside the recording's exclusive block, so replicas agree), return
+        it with every escalation naming who has not acknowledged, and the escalations to skip because
+        everyone has."""
+        keep, skip = [], []
+        for n in notifications:
+            if n.kind is not Kind.ESCALATED or n.occurrence is None:
+                keep.append(n)
+                continue
+            who = acks.missing(self.config, n.window, n.occurrence.key, self.ledger.acknowledgements(n.window.id))
+            if who:
+                keep.append(replace(n, missing=tuple(recipient for _, recipient in who)))
+            else:
+                skip.append(Decision(n.key, n.window.id, n.kind, n.due, "everyone acknowledged"))
+        return keep, skip
 
     def signing_key(self, config: Config) -> bytes | None:
         """Given a config, return the key that signs its confirmation links (read once per place it

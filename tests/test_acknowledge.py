@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 
@@ -15,13 +19,18 @@ import pytest
 from daemonproc import Daemon
 from smtpsink import Server, Sink, free_port, wait_for
 
+from outage_daemon.cli import main
 from outage_daemon.core import acks
+from outage_daemon.core.decide import decide
 from outage_daemon.core.errors import ConfigError
+from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
+from outage_daemon.core.planner import plan
 from outage_daemon.core.schema import json_schema
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import default_url, open_ledger
 from outage_daemon.loader import load
+from outage_daemon.pipeline import Notifier
 
 ACK_TOP = """\
 timezone: Asia/Shanghai
@@ -233,3 +242,124 @@ def test_the_link_in_the_real_email_confirms_once_and_only_by_post(tmp_path: Pat
                 ledger.close()
         finally:
             assert daemon.stop() == 0
+
+
+ESCALATING = """\
+timezone: {zone}
+language: en
+notify: {{before_stop: [2h], at_stop: false, before_restore: [], at_restore: false, late_limit: 1h}}
+calendar: {{base_url: "https://status.example.com"}}
+acknowledge: {{key_file: ack.key}}
+audiences:
+  finance: {{email: ["Li Na <li.na@example.com>", zhang.wei@example.com], acknowledge: true}}
+  ops: {{email: [ops@example.com]}}
+  managers: {{email: [boss@example.com]}}
+escalate:
+  - {{after: {after}, to: [managers]}}
+windows:
+  - {{id: vat, system: VAT invoices, start: "{start}", end: "{end}", audiences: [finance]}}
+  - {{id: db, system: Database, start: "{start}", end: "{end}", audiences: [ops]}}
+"""
+
+
+@pytest.mark.parametrize(("zone", "start", "after", "due"), [
+    pytest.param("UTC", "2030-03-08 10:00", "before_stop 1h", "2030-03-08T09:00:00+00:00", id="hours"),
+    pytest.param("America/New_York", "2030-03-10 09:00", "before_stop 1d", "2030-03-09T09:00:00-05:00",
+                 id="day-across-dst-start"),  # a calendar day: 09:00 the day before, on the other offset
+    pytest.param("Asia/Shanghai", "2030-03-08 22:00", "at_stop", "2030-03-08T22:00:00+08:00", id="at-stop"),
+    pytest.param("Asia/Shanghai", "2030-03-08 22:00", "before_restore 30m", "2030-03-09T05:30:00+08:00",
+                 id="before-restore"),
+])
+def test_escalations_are_planned_for_acknowledging_windows_only(write: Callable[..., Path], zone: str, start: str,
+                                                                after: str, due: str) -> None:
+    write("k\n", "ack.key")
+    end = "2030-03-09 06:00" if "22:00" in start else start[:11] + "11:00"
+    config = load(str(write(ESCALATING.format(zone=zone, start=start, end=end, after=after))))
+    since = datetime(2030, 3, 1, tzinfo=UTC)
+    found = [r for r in plan(config, since, since + timedelta(days=30)) if r.kind is Kind.ESCALATED]
+    assert [(r.window.id, r.due.isoformat(), r.audiences) for r in found] == [("vat", due, ("managers",))]
+    assert found[0].key.endswith("/escalated/" + after.replace(" ", "-"))
+    # It supersedes no reminder, and none supersedes it.
+    reminder = next(r for r in plan(config, since, since + timedelta(days=30)) if r.window.id == "vat"
+                    and r.kind is Kind.BEFORE_STOP)
+    send, skip = decide([reminder, found[0]], set(), found[0].due + timedelta(seconds=1))
+    assert Kind.ESCALATED in {n.kind for n in send} and not [d for d in skip if "superseded" in str(d.reason)]
+    assert [n.audiences for n in send if n.kind is Kind.ESCALATED] == [("managers",)]
+
+
+def _outbox(state: Path) -> list[Message]:
+    folder = state / "outbox" / "new"
+    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+            for p in sorted(folder.iterdir())] if folder.exists() else []
+
+
+def _escalating(write: Callable[..., Path], start: datetime = datetime(2030, 3, 8, 10, 0, tzinfo=UTC)) -> tuple[
+        Config, datetime]:
+    write("0123456789abcdef\n", "ack.key")
+    return load(str(write(ESCALATING.format(zone="UTC", start=f"{start:%Y-%m-%d %H:%M}",
+                                            end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M}",
+                                            after="before_stop 1h")))), start
+
+
+async def _pass(config: Config, url: str, state: Path, now: datetime, node: str) -> None:
+    notifier = Notifier.open(config, str(state), lambda: now, url, node)
+    try:
+        await notifier.run_once(timedelta(0))
+    finally:
+        await notifier.close()
+
+
+@pytest.mark.parametrize("everyone", [False, True], ids=["one-missing", "all-confirmed"])
+def test_an_escalation_names_who_has_not_confirmed_once(write: Callable[..., Path], tmp_path: Path,
+                                                        everyone: bool) -> None:
+    config, start = _escalating(write)
+    state, url = tmp_path / "state", default_url(str(tmp_path / "state"))
+    asyncio.run(_pass(config, url, state, start - timedelta(hours=2), "a"))  # the 2h reminder, with links
+    assert sorted(str(m["To"]) for m in _outbox(state) if m["X-Outage-Key"].startswith("vat/")) == [
+        "Li Na <li.na@example.com>", "zhang.wei@example.com"]
+    with closing(open_ledger(url)) as ledger:
+        ledger.acknowledge(acks.Acknowledgement("vat", "20300308T100000Z", "Li Na <li.na@example.com>", "email",
+                                                start - timedelta(hours=1, minutes=30)))
+        if everyone:
+            ledger.acknowledge(acks.Acknowledgement("vat", "20300308T100000Z", "zhang.wei@example.com", "email",
+                                                    start - timedelta(hours=1, minutes=20)))
+    asyncio.run(_pass(config, url, state, start - timedelta(minutes=59), "a"))  # the escalation is due
+    asyncio.run(_pass(config, url, state, start - timedelta(minutes=30), "a"))  # and not sent again
+    told = [m for m in _outbox(state) if m["To"] == "boss@example.com"]
+    with closing(open_ledger(url)) as ledger:
+        entries = [e for e in ledger.history("vat") if e.kind == "escalated"]
+    if everyone:
+        assert told == [] and [(e.state, e.note) for e in entries] == [("skipped", "everyone acknowledged")]
+        return
+    [message] = told
+    assert str(message["Subject"]).startswith("[Not confirmed] 1 not yet confirmed: VAT invoices")
+    text = _body(message, "plain")
+    assert "Not yet confirmed (1): zhang.wei@example.com" in text and "li.na" not in text
+    assert "/ack/" not in text  # the manager has nothing to confirm
+    assert [(e.state, e.recipient) for e in entries] == [("sent", "boss@example.com")]
+
+
+def test_two_replicas_send_one_escalation(write: Callable[..., Path], tmp_path: Path, pg_url: str) -> None:
+    # Replicas claim on the database's clock: the injected one must not run ahead of it.
+    config, start = _escalating(write, datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=59))
+
+    async def both(now: datetime) -> None:
+        await asyncio.gather(*(_pass(config, pg_url, tmp_path / f"state{n}", now, f"r{n}") for n in (0, 1)))
+
+    asyncio.run(both(start - timedelta(hours=2)))
+    asyncio.run(both(start - timedelta(minutes=59)))
+    asyncio.run(both(start - timedelta(minutes=59)))  # again: nothing more
+    told = [m for n in (0, 1) for m in _outbox(tmp_path / f"state{n}") if m["To"] == "boss@example.com"]
+    assert len(told) == 1
+    assert "Not yet confirmed (2): Li Na <li.na@example.com>, zhang.wei@example.com" in _body(told[0], "plain")
+    with closing(open_ledger(pg_url)) as ledger:
+        assert [e.recipient for e in ledger.history("vat") if e.kind == "escalated"] == ["boss@example.com"]
+
+
+def test_preview_shows_the_escalation(write: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    config, start = _escalating(write)
+    assert main(["preview", "-c", config.path, "--now", "2030-03-08T00:00:00Z", "--until", "2030-03-09T00:00:00Z",
+                 "--json"]) == 0
+    found = [item for item in json.loads(capsys.readouterr().out) if item["kind"] == "escalated"]
+    assert [(i["window"], i["due_utc"], i["audiences"]) for i in found] == [("vat", "2030-03-08T09:00:00Z",
+                                                                           ["managers"])]
