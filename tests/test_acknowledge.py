@@ -357,7 +357,7 @@ def test_two_replicas_send_one_escalation(write: Callable[..., Path], tmp_path: 
 
 
 def test_preview_shows_the_escalation(write: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
-    config, start = _escalating(write)
+    config, _ = _escalating(write)
     assert main(["preview", "-c", config.path, "--now", "2030-03-08T00:00:00Z", "--until", "2030-03-09T00:00:00Z",
                  "--json"]) == 0
     found = [item for item in json.loads(capsys.readouterr().out) if item["kind"] == "escalated"]
