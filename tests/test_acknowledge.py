@@ -311,7 +311,7 @@ async def _pass(config: Config, url: str, state: Path, now: datetime, node: str)
 
 @pytest.mark.parametrize("everyone", [False, True], ids=["one-missing", "all-confirmed"])
 def test_an_escalation_names_who_has_not_confirmed_once(write: Callable[..., Path], tmp_path: Path,
-                                                        everyone: bool) -> None:
+                                                        everyone: bool, capsys: pytest.CaptureFixture[str]) -> None:
     config, start = _escalating(write)
     state, url = tmp_path / "state", default_url(str(tmp_path / "state"))
     asyncio.run(_pass(config, url, state, start - timedelta(hours=2), "a"))  # the 2h reminder, with links
@@ -337,6 +337,12 @@ def test_an_escalation_names_who_has_not_confirmed_once(write: Callable[..., Pat
     assert "Not yet confirmed (1): zhang.wei@example.com" in text and "li.na" not in text
     assert "/ack/" not in text  # the manager has nothing to confirm
     assert [(e.state, e.recipient) for e in entries] == [("sent", "boss@example.com")]
+    capsys.readouterr()
+    assert main(["history", "-c", config.path, "--state-dir", str(state), "--window", "vat"]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    at = lines.index("acknowledgements of vat stopping 2030-03-08 10:00:")
+    assert lines[at + 1:at + 4] == ["confirmed Li Na <li.na@example.com> via email at 2030-03-08 08:30",
+                                    "not confirmed zhang.wei@example.com (email)", ""]
 
 
 def test_two_replicas_send_one_escalation(write: Callable[..., Path], tmp_path: Path, pg_url: str) -> None:
