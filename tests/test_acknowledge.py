@@ -16,9 +16,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from browser import AXE, CHROMIUM, Browser
 from daemonproc import Daemon
+from pageserver import Server as PageServer
 from smtpsink import Server, Sink, free_port, wait_for
 
+from outage_daemon.ackweb import Desk
 from outage_daemon.cli import main
 from outage_daemon.core import acks
 from outage_daemon.core.decide import decide
@@ -369,3 +372,42 @@ def test_preview_shows_the_escalation(write: Callable[..., Path], capsys: pytest
     found = [item for item in json.loads(capsys.readouterr().out) if item["kind"] == "escalated"]
     assert [(i["window"], i["due_utc"], i["audiences"]) for i in found] == [("vat", "2030-03-08T09:00:00Z",
                                                                            ["managers"])]
+
+
+@pytest.mark.skipif(CHROMIUM is None or not AXE.exists(), reason="chromium or axe-core is not installed")
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_pages_read_well_on_a_phone(config_of: Callable[[str], Config], language: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}").replace("system: VAT",
+                                                                                        "system: 增值税发票系统"))
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    now = occurrence.start - timedelta(hours=3)
+    recorded: list[acks.Acknowledgement] = []
+
+    async def record(ack: acks.Acknowledgement) -> bool:
+        recorded.append(ack)
+        return True
+
+    async def earlier(window: str) -> list[acks.Acknowledgement]:
+        return list(recorded)
+
+    server = PageServer(config, now)
+    server.state.acks = Desk(KEY, record, earlier)
+    browser = Browser()
+    try:
+        token = acks.sign(KEY, acks.ticket(occurrence, "李娜 <li.na@example.com>", "email"))
+        for page in ("confirm", "done", "forged"):
+            browser.tab()
+            browser.size(390, 844)
+            url = server.url + "ack/" + (token if page != "forged" else token[:-4] + "AAAA")
+            if page == "done":
+                _http(url, "POST")  # the page the button leads to: already confirmed
+            browser.open(url)
+            facts = browser.facts()
+            assert facts["scrollWidth"] <= facts["innerWidth"] and facts["narrow"] == [], (page, facts)
+            assert browser.axe() == [], (page, language)
+            assert browser.run("document.documentElement.lang") == language
+            assert browser.run("!!document.querySelector('form button')") is (page == "confirm")
+        assert len(recorded) == 1
+    finally:
+        browser.close()
+        server.close()
