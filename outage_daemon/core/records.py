@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Window
 
@@ -142,10 +143,11 @@ class Peer:
 @dataclass(frozen=True)
 class History:
     """Everything a ledger holds, for ``ledger copy``: decisions with when they were decided,
-    deliveries with when they were created and last updated (claims are not copied)."""
+    deliveries with when they were created and last updated (claims are not copied), confirmations."""
 
     revisions: tuple[Revision, ...]
     schedules: dict[str, Schedule]
     meta: dict[str, str]
     decisions: tuple[tuple[Decision, datetime], ...]
     deliveries: tuple[tuple[Delivery, datetime, datetime], ...]
+    acknowledgements: tuple[Acknowledgement, ...] = ()

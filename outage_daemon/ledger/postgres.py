@@ -459,7 +459,8 @@ class PostgresLedger:
             rows = conn.execute(f"SELECT {_COLUMNS}, created, updated FROM deliveries "  # noqa: S608
                                 "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r), owner=None, claim=0), r[12], r[13]) for r in rows)
-        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
+                       tuple(self.acknowledgements()))
 
     @_translated
     def restore(self, history: History) -> None:
@@ -481,3 +482,5 @@ class PostgresLedger:
                     "%s, %s)", [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id,
                                  d.payload, d.expires, d.next_try, created, updated)
                                 for d, created, updated in history.deliveries])
+            for ack in history.acknowledgements:
+                self.acknowledge(ack)

@@ -348,7 +348,8 @@ class SqliteLedger:
                                "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r[:12]), owner=None, claim=0), datetime.fromisoformat(r[12]),
                             datetime.fromisoformat(r[13])) for r in rows)
-        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries)
+        return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
+                       tuple(self.acknowledgements()))
 
     def restore(self, history: History) -> None:
         with self._tx():
@@ -368,6 +369,8 @@ class SqliteLedger:
                 [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id, d.payload,
                   _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
                  for d, created, updated in history.deliveries])
+            for ack in history.acknowledgements:
+                self.acknowledge(ack)
 
 
 def _split(script: str) -> list[str]:
