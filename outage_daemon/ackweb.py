@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from outage_daemon.core import acks, i18n
-from outage_daemon.core.model import Config, Occurrence
+from outage_daemon.core.model import Config, Occurrence, Window
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -26,7 +26,7 @@ class Desk:
 
     key: bytes
     record: Callable[[acks.Acknowledgement], Awaitable[bool]]
-    recorded: Callable[[str], Awaitable[list[acks.Acknowledgement]]]
+    recorded: Callable[[str | None], Awaitable[list[acks.Acknowledgement]]]  # of one window, or all
 
 
 WORDS = {
@@ -41,7 +41,7 @@ WORDS = {
         "expired_text": "The outage it is about has ended. Nothing was recorded.",
         "gone_text": "The window was removed or rescheduled; a new message will carry a new link. "
                      "Nothing was recorded.",
-        "chat": "chat {name}",
+        "chat": "chat {name}", "count_label": "Confirmed", "count": "{done} of {expected}",
     },
     "zh-CN": {
         "confirm": "确认已阅停机通知", "done": "谢谢，已确认", "already": "此前已确认", "forged": "链接无效",
@@ -51,8 +51,29 @@ WORDS = {
         "forged_text": "链接在传递中被截断或改动。请按消息中的原样打开链接，或请发件人重发。未作任何记录。",
         "expired_text": "所涉停机已经结束。未作任何记录。",
         "gone_text": "该停机已取消或改期，新的通知会附上新的链接。未作任何记录。", "chat": "群聊 {name}",
+        "count_label": "已确认", "count": "{done}/{expected}人",
     },
 }
+
+
+Count = Callable[[Window, datetime], "tuple[str, str] | None"]
+
+
+def counter(config: Config, recorded: list[acks.Acknowledgement]) -> Count:
+    """Given the config and every confirmation recorded, return what the status page shows for a
+    window occurrence (by its start): a label and how many of those asked have confirmed (never
+    who), or None when none of its audiences acknowledges."""
+    words = WORDS[config.language if config.language in WORDS else "en"]
+
+    def count(window: Window, start: datetime) -> tuple[str, str] | None:
+        expected = acks.expected(config, window)
+        if not expected:
+            return None
+        key = Occurrence(window.id, start, start).key
+        done = len(expected) - len(acks.missing(config, window, key, recorded))
+        return words["count_label"], words["count"].format(done=done, expected=len(expected))
+
+    return count
 
 
 def _occurrence(config: Config, ticket: acks.Ticket) -> Occurrence | None:

@@ -23,9 +23,9 @@ from markupsafe import Markup
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
 
-from outage_daemon.ackweb import Desk, answer
+from outage_daemon.ackweb import Desk, answer, counter
 from outage_daemon.core import i18n
-from outage_daemon.core.model import Config
+from outage_daemon.core.model import Config, Window
 from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
 from outage_daemon.formats.text import inert
@@ -142,14 +142,17 @@ def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
 async def status_page(request: web.Request) -> web.Response:
     """/: the status page, rendered at most once per RENDER_TTL per config, off the event loop."""
     state = request.app[STATE]
+    recorded = await state.acks.recorded(None) if state.acks is not None else []
     published = await rendered(state, "page", lambda config, now: Published.of(
-        render_page(config, now).encode(), now, media_type="text/html; charset=utf-8"))
+        render_page(config, now, counter(config, recorded)).encode(), now, media_type="text/html; charset=utf-8"))
     return web.Response(body=published.data, content_type="text/html", charset="utf-8",
                         headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
 
 
-def render_page(config: Config, now: datetime) -> str:
-    """Given the config and ``now``, return the status page's HTML (links from calendar.base_url only)."""
+def render_page(config: Config, now: datetime,
+                acked: Callable[[Window, datetime], tuple[str, str] | None] = lambda window, start: None) -> str:
+    """Given the config, ``now`` and how many have confirmed a window occurrence (``acked``: a label and
+    a count, or None), return the status page's HTML (links from calendar.base_url only)."""
     lang = config.language if config.language in i18n.LABELS else "en"
     t = i18n.LABELS[lang]
     base = _base(config)
@@ -165,7 +168,7 @@ def render_page(config: Config, now: datetime) -> str:
         sep=i18n.label(lang, "sep"), list_sep=i18n.label(lang, "list_sep"), span=_span(config, lang), qr=qr_svg,
         fmt=lambda dt, all_day: i18n.format_time(dt.astimezone(config.tz), lang, all_day),
         short=lambda a, b, all_day: i18n.format_short(a.astimezone(config.tz), b.astimezone(config.tz), lang, all_day),
-        dayname=lambda d: i18n.format_date_short(d, lang),
+        dayname=lambda d: i18n.format_date_short(d, lang), acked=acked,
         now_left=_now_left(shown, now))
 
 

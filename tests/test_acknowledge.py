@@ -411,3 +411,32 @@ def test_the_pages_read_well_on_a_phone(config_of: Callable[[str], Config], lang
     finally:
         browser.close()
         server.close()
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "<dt>Confirmed</dt><dd class=\"acked\">1 of 4</dd>"),
+                                                 ("zh-CN", "<dt>已确认</dt><dd class=\"acked\">1/4人</dd>")])
+def test_the_status_page_counts_confirmations_without_names(config_of: Callable[[str], Config], language: str,
+                                                            shown: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}") + (
+        "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n"))
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    recorded = [acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW),
+                acks.Acknowledgement("vat", "20300101T000000Z", "cash@example.com", "email", NOW)]  # another time
+
+    async def record(ack: acks.Acknowledgement) -> bool:
+        return False
+
+    async def earlier(window: str | None) -> list[acks.Acknowledgement]:
+        return recorded
+
+    server = PageServer(config, NOW)
+    server.state.acks = Desk(KEY, record, earlier)
+    try:
+        status, page = _http(server.url)
+    finally:
+        server.close()
+    assert status == 200
+    cards = {re.search(r'id="([\w-]+)"', card).group(1): card  # type: ignore[union-attr]
+             for card in page.split('<div class="w ')[1:]}
+    assert shown in cards["vat"] and "acked" not in cards["db"]  # db's audience does not acknowledge
+    assert "li.na" not in page and "cash@" not in page and "zhang.wei" not in page  # never who
