@@ -28,7 +28,7 @@ from outage_daemon.core.decide import decide
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
-from outage_daemon.core.planner import plan
+from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.schema import json_schema
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import default_url, open_ledger
@@ -440,3 +440,39 @@ def test_the_status_page_counts_confirmations_without_names(config_of: Callable[
              for card in page.split('<div class="w ')[1:]}
     assert shown in cards["vat"] and "acked" not in cards["db"]  # db's audience does not acknowledge
     assert "li.na" not in page and "cash@" not in page and "zhang.wei" not in page  # never who
+
+
+def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTAGE_ACK_KEY", "0123456789abcdef")
+    monkeypatch.setenv("FIN_CHAT_URL", "http://127.0.0.1:9/hook")
+    window = config.windows[0]
+    [at_stop] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+    [before] = [r for r in plan(config, window.start - timedelta(days=8), window.end)
+                if r.kind is Kind.BEFORE_STOP and r.offset and r.offset.text == "2h"]
+
+    async def rows(reminder: Reminder) -> dict[tuple[str, str], str]:
+        notifier = Notifier.open(config, str(tmp_path), lambda: reminder.due)
+        try:
+            [n], _ = decide([reminder], set(), reminder.due)
+            return {(d.channel, d.recipient): _body(message_from_bytes(d.payload or b"", policy=policy.default),
+                                                    "plain") if d.channel == "email" else (d.payload or b"").decode()
+                    for d in notifier.deliveries(n, reminder.due)}
+        finally:
+            await notifier.close()
+
+    key = acks.signing_key("0123456789abcdef")
+    for reminder, asked in ((at_stop, {"zhang.wei@example.com", "Li Na <li.na@example.com>", "fin-chat"}),
+                            (before, {"zhang.wei@example.com", "Li Na <li.na@example.com>", "cash@example.com",
+                                      "fin-chat"})):
+        found = asyncio.run(rows(reminder))
+        links = {}
+        for (channel, recipient), payload in found.items():
+            tokens = re.findall(r"/ack/([A-Za-z0-9_.-]+)", payload)
+            if recipient in asked:
+                ticket = acks.read(key, tokens[0], reminder.due)
+                assert (ticket.recipient, ticket.channel) == (recipient, channel)
+                links[recipient] = tokens[0]
+            else:
+                assert tokens == [], recipient  # cashiers confirm only before_stop reminders
+        assert set(links) == asked and len(set(links.values())) == len(asked)
