@@ -476,3 +476,35 @@ def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path
             else:
                 assert tokens == [], recipient  # cashiers confirm only before_stop reminders
         assert set(links) == asked and len(set(links.values())) == len(asked)
+
+
+@pytest.mark.parametrize(("later", "cancel", "status", "heading"), [
+    pytest.param(timedelta(hours=9), False, 410, "This link has expired", id="after-the-restore"),
+    pytest.param(timedelta(0), True, 410, "This outage is no longer planned", id="cancelled-since"),
+])
+def test_a_link_past_its_time_records_nothing(config_of: Callable[[str], Config], later: timedelta, cancel: bool,
+                                              status: int, heading: str) -> None:
+    config = config_of(ACK_TOP)
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    token = acks.sign(KEY, acks.ticket(occurrence, "cash@example.com", "email"))
+    if cancel:
+        config = config_of(ACK_TOP.replace("audiences: [finance, cashiers]}", "audiences: [finance, cashiers], "
+                                                                              "status: cancelled}"))
+    recorded: list[acks.Acknowledgement] = []
+
+    async def record(ack: acks.Acknowledgement) -> bool:
+        recorded.append(ack)
+        return True
+
+    async def earlier(window: str | None) -> list[acks.Acknowledgement]:
+        return list(recorded)
+
+    server = PageServer(config, occurrence.start + later)
+    server.state.acks = Desk(KEY, record, earlier)
+    try:
+        for method in ("GET", "POST"):
+            code, page = _http(server.url + "ack/" + token, method)
+            assert (code, heading in page, "<form" in page) == (status, True, False), page
+    finally:
+        server.close()
+    assert recorded == []
