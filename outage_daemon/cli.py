@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.calendar import CalendarChannel
 from outage_daemon.channels.render import LATE
-from outage_daemon.core import addresses, i18n, timerules
+from outage_daemon.core import acks, addresses, i18n, timerules
 from outage_daemon.core.checks import warnings
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
@@ -451,11 +451,15 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     ledger = open_ledger(existing_ledger(args))
     try:
         entries = ledger.history(args.window, args.recipient)
+        confirmed = ledger.acknowledgements(args.window) if args.window else []
     finally:
         ledger.close()
     if args.json:
         print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
         return 0
+    window = config.window(args.window) if args.window else None
+    if window is not None and acks.expected(config, window):
+        print_acknowledgements(config, window, entries, confirmed)
     rows = [("decided", "window", "kind", "offset", "due", "late", "state", "last try", "to", "channel", "note")]
     for e in entries:
         rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind, e.offset or "-",
@@ -476,6 +480,22 @@ def late_text(late: timedelta) -> str:
         return "-"
     minutes = int(late.total_seconds() // 60)
     return "+" + (f"{minutes // 60}h" if minutes >= 60 else "") + (f"{minutes % 60}m" if minutes % 60 else "")
+
+
+def print_acknowledgements(config: Config, window: Window, entries: list[Entry],
+                           confirmed: list[acks.Acknowledgement]) -> None:
+    """Print, per occurrence that reminders went out for, who has confirmed (when, how) and who has not."""
+    occurrences = dict.fromkeys(sorted({e.key.split("/")[1] for e in entries if Kind(e.kind).is_reminder}
+                                       | {a.occurrence for a in confirmed}))
+    for occurrence in occurrences:
+        start = datetime.strptime(occurrence, "%Y%m%dT%H%M%S%z").astimezone(window.tz)
+        print(f"acknowledgements of {window.id} stopping {start:%Y-%m-%d %H:%M}:")
+        mine = [a for a in confirmed if a.occurrence == occurrence]
+        for a in mine:
+            print(f"  confirmed      {a.recipient}  via {a.channel}  at {a.at.astimezone(config.tz):%Y-%m-%d %H:%M}")
+        for channel, recipient in acks.missing(config, window, occurrence, mine):
+            print(f"  not confirmed  {recipient}  ({channel})")
+    print()
 
 
 def entry_json(e: Entry) -> dict[str, object]:

@@ -38,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from outage_daemon.ackweb import Desk
 from outage_daemon.channels.base import Channel
 from outage_daemon.channels.calendar import CalendarChannel
 from outage_daemon.channels.render import Templates
@@ -208,6 +209,7 @@ class Daemon:
     def adopted(self, config: Config) -> None:
         """Say in the HTTP state and the metrics that ``config`` is current; (re)start the watch job."""
         self.state.config = config
+        self.state.acks = self.desk(config)
         metrics = self.state.metrics
         metrics.windows.set(len(config.windows))
         metrics.reload_ok.set(1)
@@ -216,6 +218,15 @@ class Daemon:
         self.state.reload_error = []
         if self.scheduler.running:
             self.schedule_watch()
+
+    def desk(self, config: Config) -> Desk | None:
+        """Given the current config, return what its confirmation pages need, or None when no
+        audience acknowledges."""
+        notifier, key = self.notifier, self.notifier.signing_key(config)
+        if key is None:
+            return None
+        return Desk(key, lambda ack: notifier.db(notifier.ledger.acknowledge, ack),
+                    lambda window: notifier.db(notifier.ledger.acknowledgements, window))
 
     async def republish(self, tokens: dict[str, str | None]) -> None:
         """Render the current config's feeds on a worker thread and serve them."""

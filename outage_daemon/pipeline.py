@@ -23,7 +23,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, ParamSpec, TypeVar
 
@@ -31,12 +31,15 @@ from outage_daemon.channels import close_all, make_channels
 from outage_daemon.channels.base import Channel, Outcome
 from outage_daemon.channels.calendar import CalendarChannel, LedgerMemo, index_name
 from outage_daemon.channels.render import Templates, templates
+from outage_daemon.core import acks
 from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
-from outage_daemon.core.model import Config
+from outage_daemon.core.kinds import Kind
+from outage_daemon.core.model import AckKey, Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.credentials import secret
 from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
@@ -111,6 +114,7 @@ class Notifier:
         self.owner = owner or node_name()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.config = config
+        self.keys: dict[AckKey, bytes] = {}  # signing keys of confirmation links, by where they live
         self.env, self.channels = self.build(config)
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
@@ -136,6 +140,9 @@ class Notifier:
 
     def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
         """Given a config, return its templates and channels (secrets read now); raise CredentialError."""
+        if config.ack_key is not None:
+            self.keys.pop(config.ack_key, None)  # read again: the file may have changed
+        self.signing_key(config)
         env = templates(config.templates)
         channels = make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
         for channel in channels.values():
@@ -283,6 +290,8 @@ class Notifier:
                       late_at: datetime | None = None) -> Tally:
         due = [r for r in candidates if r.due <= now]
         reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
+        reminders, settled = self.escalations(reminders)
+        skips += settled
         everything = notices + reminders
         rows = [row for notification in everything for row in self.deliveries(notification, now)]
         self.ledger.record([*(n.decision() for n in everything), *skips], rows, now)
@@ -293,16 +302,57 @@ class Notifier:
         return Tally(decided=len(everything), skipped=len(skips))
 
     def deliveries(self, notification: Notification, now: datetime) -> list[Delivery]:
-        """Given a notification, return its pending deliveries on every channel, payloads rendered."""
+        """Given a notification, return its pending deliveries on every channel, payloads rendered
+        (each with its own confirmation link for the recipients who acknowledge it)."""
         revision = self.revisions.get(notification.window.id)
         out = []
         for channel in self.channels.values():
-            people = channel.recipients(notification.window.audiences)
-            bodies = channel.render(notification, people, now, revision) if people else {}
+            people = channel.recipients(notification.audiences or notification.window.audiences)
+            asked = self.asked(notification, channel.name, people)
+            bodies = channel.render(notification, [p for p in people if p not in asked], now, revision) \
+                if len(asked) < len(people) else {}
+            for person, personal in asked.items():
+                bodies.update(channel.render(personal, [person], now, revision))
             out += [Delivery(notification.key, person, channel.name, "pending", 0, None,
                              channel.message_id(notification.key, person), bodies[person], notification.expires, now)
                     for person in people]
         return out
+
+    def escalations(self, notifications: list[Notification]) -> tuple[list[Notification], list[Decision]]:
+        """Given what is to be sent (inside the recording's exclusive block, so replicas agree), return
+        it with every escalation naming who has not acknowledged, and the escalations to skip because
+        everyone has."""
+        keep, skip = [], []
+        for n in notifications:
+            if n.kind is not Kind.ESCALATED or n.occurrence is None:
+                keep.append(n)
+                continue
+            who = acks.missing(self.config, n.window, n.occurrence.key, self.ledger.acknowledgements(n.window.id))
+            if who:
+                keep.append(replace(n, missing=tuple(recipient for _, recipient in who)))
+            else:
+                skip.append(Decision(n.key, n.window.id, n.kind, n.due, "everyone acknowledged"))
+        return keep, skip
+
+    def signing_key(self, config: Config) -> bytes | None:
+        """Given a config, return the key that signs its confirmation links (read once per place it
+        names, and again when that config is built anew), or None; raise CredentialError."""
+        where = config.ack_key
+        if where is None:
+            return None
+        if where not in self.keys:
+            self.keys[where] = acks.signing_key(secret(where.key_file, where.key_env, where.key_credential) or "")
+        return self.keys[where]
+
+    def asked(self, notification: Notification, channel: str, people: list[str]) -> dict[str, Notification]:
+        """Given a reminder and its recipients on a channel, return, for those who acknowledge it,
+        the reminder carrying their own signed link."""
+        key, occurrence = self.signing_key(self.config), notification.occurrence
+        if key is None or occurrence is None or not notification.kind.is_reminder:
+            return {}
+        return {person: replace(notification, ack_url=acks.link(
+                    self.config, acks.sign(key, acks.ticket(occurrence, person, channel))))
+                for person in people if acks.asks(self.config, notification.window, notification.kind, channel, person)}
 
     async def deliver(self, tally: Tally) -> None:
         """Attempt every pending delivery due now, each channel in its own loop of bounded batches;

@@ -25,8 +25,9 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from outage_daemon.ackweb import Desk, answer, counter
 from outage_daemon.core import i18n
-from outage_daemon.core.model import Config
+from outage_daemon.core.model import Config, Window
 from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.gauges import WindowGauge, next_change, window_gauges
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
@@ -70,6 +71,8 @@ class Metrics:
         self.config_hash = Gauge("outage_config_hash", "The loaded config's SHA-256, its first 48 bits as a number "
                                  "(like alertmanager_config_hash)", registry=r)
         self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
+        self.acknowledged = PromCounter("outage_acknowledgements", "Confirmations recorded through personal links, "
+                                        "by the channel that carried the link", ["channel"], registry=r)
         self.config_hashes = Gauge("outage_replicas_config_hashes", "Distinct config hashes among those replicas "
                                    "(more than 1: they disagree)", registry=r)
         self.calendar_up = Gauge("outage_calendar_up", "1 if the last write into a pushed calendar (calendars:) "
@@ -92,6 +95,7 @@ class State:
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
     failing_calendars: list[str] = field(default_factory=list)  # pushed calendars whose writes fail
+    acks: Desk | None = None  # set when some audience acknowledges: the /ack/TOKEN pages work
 
     def __post_init__(self) -> None:
         self.metrics.registry.register(WindowCollector(self))
@@ -178,14 +182,17 @@ def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
 async def status_page(request: web.Request) -> web.Response:
     """/: the status page, rendered at most once per RENDER_TTL per config, off the event loop."""
     state = request.app[STATE]
+    recorded = await state.acks.recorded(None) if state.acks is not None else []
     published = await rendered(state, "page", lambda config, now: Published.of(
-        render_page(config, now).encode(), now, media_type="text/html; charset=utf-8"))
+        render_page(config, now, counter(config, recorded)).encode(), now, media_type="text/html; charset=utf-8"))
     return web.Response(body=published.data, content_type="text/html", charset="utf-8",
                         headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
 
 
-def render_page(config: Config, now: datetime) -> str:
-    """Given the config and ``now``, return the status page's HTML (links from calendar.base_url only)."""
+def render_page(config: Config, now: datetime,
+                acked: Callable[[Window, datetime], tuple[str, str] | None] = lambda window, start: None) -> str:
+    """Given the config, ``now`` and how many have confirmed a window occurrence (``acked``: a label and
+    a count, or None), return the status page's HTML (links from calendar.base_url only)."""
     lang = config.language if config.language in i18n.LABELS else "en"
     t = i18n.LABELS[lang]
     base = _base(config)
@@ -201,7 +208,7 @@ def render_page(config: Config, now: datetime) -> str:
         sep=i18n.label(lang, "sep"), list_sep=i18n.label(lang, "list_sep"), span=_span(config, lang), qr=qr_svg,
         fmt=lambda dt, all_day: i18n.format_time(dt.astimezone(config.tz), lang, all_day),
         short=lambda a, b, all_day: i18n.format_short(a.astimezone(config.tz), b.astimezone(config.tz), lang, all_day),
-        dayname=lambda d: i18n.format_date_short(d, lang),
+        dayname=lambda d: i18n.format_date_short(d, lang), acked=acked,
         now_left=_now_left(shown, now))
 
 
@@ -378,8 +385,16 @@ async def hardened(request: web.Request, handler: Callable[[web.Request], object
     return response
 
 
+async def acknowledgement(request: web.Request) -> web.Response:
+    """/ack/TOKEN: a personal confirmation link (GET shows, POST records; see :mod:`outage_daemon.ackweb`)."""
+    state = request.app[STATE]
+    return await answer(request, state.config, state.acks, state.clock(), _ENV,
+                        lambda channel: state.metrics.acknowledged.labels(channel).inc())
+
+
 def app(state: State) -> web.Application:
-    """Given the shared state, return the aiohttp application (GET and HEAD only)."""
+    """Given the shared state, return the aiohttp application (GET and HEAD only, and POST to a
+    confirmation link)."""
     application = web.Application(middlewares=[hardened], client_max_size=1024)
     application[STATE] = state
     application.router.add_get("/", status_page)
@@ -391,5 +406,7 @@ def app(state: State) -> web.Application:
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/metrics", metrics)
     application.router.add_get("/robots.txt", robots)
+    application.router.add_get(r"/ack/{token:[A-Za-z0-9_.-]{1,4000}}", acknowledgement)
+    application.router.add_post(r"/ack/{token:[A-Za-z0-9_.-]{1,4000}}", acknowledgement)
     return application
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.records import Attempt, Decision, Delivery, Revision, Schedule, SilenceAction
 from outage_daemon.core.timerules import UTC
@@ -237,10 +239,12 @@ def test_history_copies_into_another_backend(ledger: Ledger, tmp_path: Path) -> 
     ledger.mark([Attempt(a, "sent", NOW + timedelta(seconds=1))])
     ledger.record_silences([SilenceAction(NOW, "http://am:9093", "w1", "20260301T080000Z", "create", "s-1", NOW,
                                           NOW + timedelta(hours=1))])
+    ledger.acknowledge(Acknowledgement("w1", "20260302T140000Z", "a@example.com", "email", NOW))
     copy = open_ledger(default_url(str(tmp_path / "copy")))
     try:
         copy.restore(ledger.dump())
         assert copy.dump() == ledger.dump() and len(copy.dump().silences) == 1
+        assert len(copy.acknowledgements()) == 1
         assert [(d.recipient, d.state) for d in copy.deliveries()] == [("a@example.com", "sent"),
                                                                        ("b@example.com", "pending")]
         with pytest.raises(LedgerError, match="not empty"):
@@ -271,3 +275,30 @@ def test_hold_is_one_process_at_a_time_on_a_shared_ledger(url: str) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_acknowledgements_are_recorded_once_and_replicas_agree(url: str) -> None:
+    first, second = open_ledger(url), open_ledger(url)  # two processes on one ledger
+    try:
+        ack = Acknowledgement("w1", "20260302T140000Z", "Li Na <li.na@example.com>", "email", NOW)
+        assert first.acknowledge(ack) is True
+        assert second.acknowledge(replace(ack, at=NOW + timedelta(minutes=5))) is False
+        assert first.acknowledge(Acknowledgement("w1", "20260302T140000Z", "ops-wecom", "webhook",
+                                                 NOW + timedelta(minutes=1))) is True
+        assert first.acknowledge(Acknowledgement("w1", "20260309T140000Z", "Li Na <li.na@example.com>", "email",
+                                                 NOW + timedelta(minutes=2))) is True  # another occurrence
+        first.acknowledge(Acknowledgement("w2", "20260302T140000Z", "li.na@example.com", "email", NOW))
+        mine = second.acknowledgements("w1")
+        assert [(a.occurrence, a.recipient, a.channel, a.at) for a in mine] == [
+            ("20260302T140000Z", "Li Na <li.na@example.com>", "email", NOW),  # the first time stays
+            ("20260302T140000Z", "ops-wecom", "webhook", NOW + timedelta(minutes=1)),
+            ("20260309T140000Z", "Li Na <li.na@example.com>", "email", NOW + timedelta(minutes=2))]
+        assert len(first.acknowledgements()) == 4
+    finally:
+        first.close()
+        second.close()
+    again = open_ledger(url)
+    try:
+        assert len(again.acknowledgements("w1")) == 3  # kept across a restart
+    finally:
+        again.close()

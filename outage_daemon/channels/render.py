@@ -141,6 +141,7 @@ def context(notification: Notification, config: Config, env: Templates, channel:
         "contacts": clean(window.contacts or "", multiline=True), "key": notification.key, "channel": channel,
         "cancelled": notification.kind is Kind.CANCELLED or window.status == "cancelled",
         "tentative": window.status == "tentative", "reply_to": bool(config.email.reply_to),
+        "ack_url": notification.ack_url, "missing": [clean(m) for m in notification.missing],
         **_times(notification, config), **_countdown(notification, config, now), **_links(notification, config),
     }
     sep = i18n.label(lang, "list_sep")

@@ -19,12 +19,14 @@ from dateutil.rrule import rrule
 from outage_daemon.core import addresses, timerules
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
+    AckKey,
     Alertmanager,
     Audience,
     Calendar,
     CalendarTarget,
     Config,
     Email,
+    Escalation,
     Feed,
     LedgerOptions,
     Maintnote,
@@ -109,7 +111,7 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
                         "define it under webhooks:, or correct the name")
         public = aud.get("public")
         audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")),
-                                   public is None or public.value is not False)
+                                   public is None or public.value is not False, _acknowledged(aud.get("acknowledge")))
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
     windows = []
@@ -136,13 +138,15 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     alertmanagers = tuple(_alertmanager(b, item, windows) for item in monitoring.entries("alertmanager")
                           ) if monitoring is not None else ()
     calendars = _calendars(b, main, audiences)
+    ack_key = _ack_key(b, main, audience_items, audiences, calendar)
+    escalate = _escalate(b, main, audiences)
     if b.problems:
         raise ConfigError(b.problems)
     _notes(b, main, windows, audiences)
     templates = _plain(_sub(main, "templates"))
     return Config(main.loc.file, tz, str(_plain(_sub(main, "language")) or "zh-CN"), notify,
                   templates, email, webhooks, audiences, calendar, tuple(windows), tuple(b.notes), ledger,
-                  alertmanagers=alertmanagers, calendars=calendars)
+                  alertmanagers=alertmanagers, calendars=calendars, ack_key=ack_key, escalate=escalate)
 
 
 def _open_feeds(b: _Builder, item: Item | None, calendar: Calendar, windows: list[Window],
@@ -159,6 +163,67 @@ def _open_feeds(b: _Builder, item: Item | None, calendar: Calendar, windows: lis
             b.error(items[feed.name], f"feed {feed.name!r} has no token but selects windows only private "
                     f"audiences see ({', '.join(hidden[:3])}{more})",
                     "give the feed token_file: or token_env:, or narrow its audiences:/systems:")
+
+
+_REMINDER_KINDS = ("before_stop", "at_stop", "before_restore", "at_restore")
+
+
+def _acknowledged(item: Item | None) -> tuple[str, ...]:
+    """Given an audience's ``acknowledge`` (absent, a boolean or a list of kinds), return the
+    reminder kinds whose messages carry a confirmation link."""
+    if item is None or item.value is False:
+        return ()
+    if item.value is True:
+        return _REMINDER_KINDS
+    return tuple(k for k in _REMINDER_KINDS if k in _texts(item))
+
+
+def _ack_key(b: _Builder, main: Item, items: dict[str, Item], audiences: dict[str, Audience],
+             calendar: Calendar) -> AckKey | None:
+    """Given the audiences, return where the signing key of their links lives (None when no audience
+    acknowledges); record an error where an acknowledging audience lacks a key or a base_url."""
+    section = _sub(main, "acknowledge")
+    if section is not None:
+        _one_of(b, section, ("key_file", "key_env", "key_credential"), required=True)
+    asking = [name for name, audience in audiences.items() if audience.acknowledge]
+    if not asking:
+        return None
+    where = items[asking[0]].get("acknowledge") or items[asking[0]]
+    if section is None:
+        b.error(where, f"audience {asking[0]!r} acknowledges, but no key signs the links",
+                "add acknowledge: {key_file: ack.key} at the top (make one with: openssl rand -hex 32 > ack.key)")
+    if not calendar.base_url:
+        b.error(where, f"audience {asking[0]!r} acknowledges, but calendar.base_url is not set: links need it",
+                "add calendar: {base_url: https://status.example.com} (where the daemon's HTTP is reached)")
+    plain = _plain(section) or {}
+    return AckKey(_file(section, "key_file"), plain.get("key_env"), plain.get("key_credential"))
+
+
+def _escalate(b: _Builder, main: Item, audiences: dict[str, Audience]) -> tuple[Escalation, ...]:
+    """Given the ``escalate`` rules, return them; record an error for an unknown audience, a bad
+    offset, or rules when no audience acknowledges (nobody could be missing)."""
+    out = []
+    for rule in main.entries("escalate"):
+        after, to = rule.get("after"), rule.get("to")
+        if after is None or to is None:
+            continue  # the schema walk reported it
+        kind, _, written = str(after.value).partition(" ")
+        offset = None
+        if written.strip():
+            try:
+                offset = timerules.parse_duration(written.strip())
+            except TimeError as exc:
+                b.error(after, str(exc), "durations are 90s, 15m, 2h, 1d, 1w, or combinations such as 1h30m")
+                continue
+        for ref in rule.entries("to"):
+            if ref.value not in audiences:
+                b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
+                        "define it under audiences:, or correct the name")
+        if not any(a.acknowledge for a in audiences.values()):
+            b.error(rule, "escalate: needs an audience with acknowledge: true (nobody could be missing)",
+                    "add acknowledge: true to the audience whose confirmations you want")
+        out.append(Escalation(kind, offset, _texts(to), " ".join(str(after.value).split())))
+    return tuple(out)
 
 
 def _notes(b: _Builder, main: Item, windows: list[Window], audiences: dict[str, Audience]) -> None:

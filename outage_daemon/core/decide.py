@@ -39,6 +39,9 @@ class Notification:
     occurrence: Occurrence | None = None
     offset: Offset | None = None
     previous: Schedule | None = None  # for "rescheduled": the times before the change
+    ack_url: str = ""  # the one recipient's confirmation link, when rendered for one who acknowledges
+    audiences: tuple[str, ...] = ()  # who is told, when not the window's audiences (an escalation)
+    missing: tuple[str, ...] = ()  # for an escalation: who has not acknowledged
 
     def decision(self) -> Decision:
         """Return the ledger's record of the decision to send this."""
@@ -70,10 +73,11 @@ def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime,
     daemon's own failure never turns into a "too late" skip; truth is measured now), return what to
     send and what to skip (with the reason)."""
     late_at = min(late_at or now, now)
-    groups: dict[tuple[str, str], list[Reminder]] = {}
+    groups: dict[tuple[str, str, str], list[Reminder]] = {}
     for r in candidates:
-        if r.key not in decided and r.due <= now:
-            groups.setdefault((r.window.id, r.occurrence.key), []).append(r)
+        if r.key not in decided and r.due <= now:  # an escalation is no reminder: it supersedes none
+            alone = r.key if r.kind is Kind.ESCALATED else ""
+            groups.setdefault((r.window.id, r.occurrence.key, alone), []).append(r)
     send: list[Notification] = []
     skip: list[Decision] = []
     for group in groups.values():
@@ -93,7 +97,7 @@ def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime,
             newest = ok[-1]
             send.append(Notification(newest.key, newest.kind, newest.window, newest.due,
                                      expiry(newest, rules.late_limit, now - late_at), newest.occurrence,
-                                     newest.offset))
+                                     newest.offset, audiences=newest.audiences))
     send.sort(key=lambda s: (s.due, s.key))
     return send, skip
 

@@ -23,6 +23,7 @@ class Kind(str, Enum):
     CANCELLED = "cancelled"
     TEST = "test"
     PUSH = "push"  # a write into a pushed calendar (``calendars:``), not a message
+    ESCALATED = "escalated"  # who has not acknowledged a window occurrence, to another audience
 
     def __str__(self) -> str:
         return self.value
@@ -51,10 +52,10 @@ class Kind(str, Enum):
 
     def true_until(self, occurrence: Occurrence) -> datetime | None:
         """Given an occurrence, return when this reminder stops being true ("stops in 1 day" after
-        the stop; "down now" after the end), or None when it stays true."""
+        the stop; "down now" and "not yet confirmed" after the end), or None when it stays true."""
         if self.counts_down:
             return self.milestone(occurrence)
-        if self is Kind.AT_STOP:
+        if self in (Kind.AT_STOP, Kind.ESCALATED):
             return occurrence.end
         return None
 

@@ -153,6 +153,7 @@ class Audience:
     emails: tuple[str, ...]
     webhooks: tuple[str, ...]
     public: bool = True  # False: its windows stay off the main feed, the status page and /api/windows
+    acknowledge: tuple[str, ...] = ()  # the reminder kinds whose messages carry a personal confirmation link
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,26 @@ class Alertmanager:
 
 
 @dataclass(frozen=True)
+class AckKey:
+    """Where the key that signs acknowledgement links lives (one of the three)."""
+
+    key_file: str | None = None
+    key_env: str | None = None
+    key_credential: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One ``escalate:`` rule: at ``offset`` before the milestone of ``kind`` (a reminder kind's
+    name; ``at_*`` has no offset), tell the ``to`` audiences who has not acknowledged."""
+
+    kind: str
+    offset: Offset | None
+    to: tuple[str, ...]
+    text: str  # as written, e.g. "before_stop 2h"
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole, valid configuration."""
 
@@ -327,6 +348,8 @@ class Config:
     digest: str = ""  # SHA-256 of the files it was read from (replicas compare it), set by the loader
     alertmanagers: tuple[Alertmanager, ...] = ()  # monitoring.alertmanager
     calendars: Mapping[str, CalendarTarget] = field(default_factory=dict)  # pushed into (CalDAV)
+    ack_key: AckKey | None = None  # set when some audience acknowledges
+    escalate: tuple[Escalation, ...] = ()
 
     def is_public(self, window: Window) -> bool:
         """Given a window, return whether the public outputs (main feed, page, API) show it: unless

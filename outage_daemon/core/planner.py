@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from outage_daemon.core.acks import escalation_due
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import Config, Notify, Occurrence, Window
+from outage_daemon.core.model import Config, Escalation, Notify, Occurrence, Window
 from outage_daemon.core.timerules import Offset, before
 
 
@@ -34,6 +35,34 @@ class Reminder:
     @property
     def audiences(self) -> tuple[str, ...]:
         return self.window.audiences
+
+
+@dataclass(frozen=True)
+class Escalating(Reminder):
+    """An ``escalate:`` rule's look at one occurrence: told to the rule's audiences, keyed by the rule."""
+
+    rule: Escalation
+
+    @property
+    def key(self) -> str:
+        """Return the stable key: window id, occurrence start (UTC), ``escalated``, the rule as written."""
+        return f"{self.window.id}/{self.occurrence.key}/{self.kind}/{self.rule.text.replace(' ', '-')}"
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return self.rule.to
+
+
+def escalations_of(config: Config, window: Window, occurrence: Occurrence) -> list[Escalating]:
+    """Given an occurrence of a window some of whose audiences acknowledge, return its escalations."""
+    return [Escalating(window, occurrence, Kind.ESCALATED, rule.offset, escalation_due(rule, occurrence), rule)
+            for rule in config.escalate]
+
+
+def _asking(config: Config, window: Window) -> bool:
+    """Return whether one of the window's audiences acknowledges (so that escalations apply)."""
+    return bool(config.escalate) and any(config.audiences[a].acknowledge for a in window.audiences
+                                         if a in config.audiences)
 
 
 def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
@@ -70,15 +99,21 @@ def _lead(rules: Notify) -> timedelta:
 def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
     """Given the config and an aware interval, return the reminders due in ``[now, until)``.
 
-    Cancelled windows and windows with ``notify: false`` have none. Sorted by due time.
+    Cancelled windows and windows with ``notify: false`` have none. Escalations are planned like
+    reminders, for windows whose audiences acknowledge. Sorted by due time.
     """
     out: list[Reminder] = []
+    escalation_lead = max((r.offset.approx for r in config.escalate if r.offset), default=timedelta(0))
     for window in config.windows:
         if window.status == "cancelled" or window.notify is None:
             continue
-        for occurrence in window.occurrences(now, until + _lead(window.notify)):
+        asking = _asking(config, window)
+        lead = max(_lead(window.notify), escalation_lead + timedelta(days=1)) if asking else _lead(window.notify)
+        for occurrence in window.occurrences(now, until + lead):
             out.extend(r for r in reminders_of(window, occurrence, window.notify)
                        if now <= r.due < until)
+            if asking:
+                out.extend(r for r in escalations_of(config, window, occurrence) if now <= r.due < until)
     out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))
     return out
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Window
 
@@ -153,7 +154,7 @@ class Peer:
 @dataclass(frozen=True)
 class History:
     """Everything a ledger holds, for ``ledger copy``: decisions with when they were decided,
-    deliveries with when they were created and last updated (claims are not copied)."""
+    deliveries with when they were created and last updated (claims are not copied), confirmations."""
 
     revisions: tuple[Revision, ...]
     schedules: dict[str, Schedule]
@@ -161,6 +162,7 @@ class History:
     decisions: tuple[tuple[Decision, datetime], ...]
     deliveries: tuple[tuple[Delivery, datetime, datetime], ...]
     silences: tuple[SilenceAction, ...] = ()
+    acknowledgements: tuple[Acknowledgement, ...] = ()
 
 
 @dataclass(frozen=True)

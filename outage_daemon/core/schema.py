@@ -420,7 +420,9 @@ def _json(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"description": spec["description"]} if "description" in spec else {}
     if "default" in spec:
         out["default"] = spec["default"]
-    if kinds == ["object"]:
+    if sorted(kinds) == ["array", "boolean"]:  # `acknowledge: true`, or a list
+        out["anyOf"] = [{"type": "boolean"}, {"type": "array", "items": _json(spec["items"])}]
+    elif kinds == ["object"]:
         out["type"] = "object"
         out["properties"] = {k: _json(v) for k, v in spec.get("properties", {}).items()}
         out["additionalProperties"] = _json(spec["values"]) if "values" in spec else False
@@ -471,7 +473,7 @@ def reference() -> str:
             types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
             kind = " or ".join(types)
             if "array" in types:
-                kind = f"list of {_resolve(sub['items'])['type']}"
+                kind = " or ".join([*(t for t in types if t != "array"), f"list of {_resolve(sub['items'])['type']}"])
             if "enum" in sub:
                 kind = " \\| ".join(f"`{v}`" for v in sub["enum"])
             default = sub.get("default")

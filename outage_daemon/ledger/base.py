@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.records import (
     Attempt,
     Decision,
@@ -121,6 +122,14 @@ class Ledger(Protocol):
         entry per delivery, and one per decision without any (skipped, or to nobody). ``window``
         keeps one window's entries; ``recipient`` keeps deliveries to that recipient, written as in
         the config or as the bare address inside ``Name <addr>``. Reads no payloads."""
+    # --- acknowledgements ----------------------------------------------------------------------
+    def acknowledge(self, ack: Acknowledgement) -> bool:
+        """Given a confirmation, record it unless that recipient already confirmed that occurrence
+        on that channel; return True when recorded now (the first one stays: idempotent)."""
+
+    def acknowledgements(self, window: str | None = None) -> list[Acknowledgement]:
+        """Return the recorded confirmations (of one window, if given), oldest first."""
+
     # --- replicas --------------------------------------------------------------------------------
     def listen(self, hint: Callable[[str], None]) -> None:
         """From now on, call ``hint(topic)`` (from another thread) when another process records

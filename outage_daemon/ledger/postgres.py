@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.records import (
     Attempt,
@@ -126,6 +127,17 @@ SCHEMA = [
         error      text
     );
     CREATE INDEX silence_actions_window ON silence_actions (window_id, at);
+    """,
+    # version 3: acknowledgements (who confirmed which window occurrence, via which channel, when)
+    """
+    CREATE TABLE acknowledgements (
+        window_id  text NOT NULL,
+        occurrence text NOT NULL,
+        channel    text NOT NULL,
+        recipient  text NOT NULL,
+        at         timestamptz NOT NULL,
+        PRIMARY KEY (window_id, occurrence, channel, recipient)
+    );
     """,
 ]
 
@@ -406,6 +418,21 @@ class PostgresLedger:
         with self._tx() as conn:
             return {str(r[0]): int(r[1]) for r in conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state")}
 
+    @_translated
+    def acknowledge(self, ack: Acknowledgement) -> bool:
+        with self._tx() as conn:
+            cursor = conn.execute("INSERT INTO acknowledgements VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                  (ack.window_id, ack.occurrence, ack.channel, ack.recipient, ack.at))
+            return cursor.rowcount == 1
+
+    @_translated
+    def acknowledgements(self, window: str | None = None) -> list[Acknowledgement]:
+        with self._tx() as conn:
+            rows = conn.execute("SELECT window_id, occurrence, recipient, channel, at FROM acknowledgements "
+                                "WHERE %(w)s::text IS NULL OR window_id = %(w)s ORDER BY at, recipient",
+                                {"w": window}).fetchall()
+        return [Acknowledgement(*r) for r in rows]
+
     # --- replicas ------------------------------------------------------------------------------
     def listen(self, hint: Callable[[str], None]) -> None:
         if self._listener is None:
@@ -500,7 +527,7 @@ class PostgresLedger:
                                 "ORDER BY created, key, recipient").fetchall()
         deliveries = tuple((replace(_delivery(r), owner=None, claim=0), r[12], r[13]) for r in rows)
         return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
-                       tuple(self.silence_actions()))
+                       tuple(self.silence_actions()), tuple(self.acknowledgements()))
 
     @_translated
     def restore(self, history: History) -> None:
@@ -523,3 +550,5 @@ class PostgresLedger:
                                  d.payload, d.expires, d.next_try, created, updated)
                                 for d, created, updated in history.deliveries])
             self.record_silences(history.silences)
+            for ack in history.acknowledgements:
+                self.acknowledge(ack)

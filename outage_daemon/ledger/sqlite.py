@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.records import (
     Attempt,
@@ -123,6 +124,17 @@ SCHEMA = [
         error      TEXT
     );
     CREATE INDEX silence_actions_window ON silence_actions (window_id, at);
+    """,
+    # version 6: acknowledgements (who confirmed which window occurrence, via which channel, when)
+    """
+    CREATE TABLE acknowledgements (
+        window_id  TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        recipient  TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        PRIMARY KEY (window_id, occurrence, channel, recipient)
+    );
     """,
 ]
 
@@ -320,6 +332,17 @@ class SqliteLedger:
         rows = self.db.execute(HISTORY_SQL.format(param="?"), (window, window)).fetchall()
         return history_entries(rows, datetime.fromisoformat, recipient)
 
+    def acknowledge(self, ack: Acknowledgement) -> bool:
+        with self._tx():
+            cursor = self.db.execute("INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?, ?)",
+                                     (ack.window_id, ack.occurrence, ack.channel, ack.recipient, _utc(ack.at)))
+        return cursor.rowcount == 1
+
+    def acknowledgements(self, window: str | None = None) -> list[Acknowledgement]:
+        rows = self.db.execute("SELECT window_id, occurrence, recipient, channel, at FROM acknowledgements "
+                               "WHERE ? IS NULL OR window_id = ? ORDER BY at, recipient", (window, window))
+        return [Acknowledgement(w, o, r, c, datetime.fromisoformat(at)) for w, o, r, c, at in rows]
+
     def listen(self, hint: Callable[[str], None]) -> None:
         """One daemon per file: there is no one to hear from."""
 
@@ -371,7 +394,7 @@ class SqliteLedger:
         deliveries = tuple((replace(_delivery(r[:12]), owner=None, claim=0), datetime.fromisoformat(r[12]),
                             datetime.fromisoformat(r[13])) for r in rows)
         return History(tuple(self.revisions().values()), self.schedules(), meta, decisions, deliveries,
-                       tuple(self.silence_actions()))
+                       tuple(self.silence_actions()), tuple(self.acknowledgements()))
 
     def restore(self, history: History) -> None:
         with self._tx():
@@ -392,6 +415,8 @@ class SqliteLedger:
                   _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
                  for d, created, updated in history.deliveries])
             self.record_silences(history.silences)
+            for ack in history.acknowledgements:
+                self.acknowledge(ack)
 
 
 def _split(script: str) -> list[str]:
