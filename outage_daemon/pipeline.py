@@ -23,7 +23,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -59,6 +59,22 @@ class Tally:
     failed: int = 0
     retrying: int = 0
     abandoned: int = 0  # claimed, but not sent: the lease could have run out first
+
+
+@dataclass
+class Hold:
+    """The claims of one batch being sent: until when (on :func:`elapsed`) a send may start, those
+    not done yet (renewed while they wait or send), those another replica took over, those given back."""
+
+    deadline: float
+    open: dict[tuple[str, str, str], Delivery]
+    lost: set[tuple[str, str, str]] = field(default_factory=set)
+    late: list[Delivery] = field(default_factory=list)
+
+
+def _ident(d: Delivery) -> tuple[str, str, str]:
+    """Given a delivery, return what names it: key, recipient, channel."""
+    return d.key, d.recipient, d.channel
 
 
 def elapsed() -> float:
@@ -270,10 +286,11 @@ class Notifier:
 
     async def _pump(self, name: str, tally: Tally) -> None:
         """Claim up to PIPELINE × ``concurrency`` due deliveries of channel ``name`` and send them,
-        ``concurrency`` at once; repeat until nothing is due (a claim stays small, so its lease covers
-        the batch, and the connections never wait for the next claim in between). On a shared
-        ledger the claim is taken on the database's clock, and a delivery is sent only while at least
-        a quarter of its lease is left (else it is given back for whoever holds it next)."""
+        ``concurrency`` at once; repeat until nothing is due (a claim stays small, and the connections
+        never wait for the next claim in between). On a shared ledger the claim is taken on the
+        database's clock and renewed every quarter lease while the batch sends (:meth:`_renew`); a
+        delivery is sent only while at least half its lease is left (at least one send's timeout:
+        the config refuses a shorter lease), else it is given back for whoever holds it next."""
         options, shared = self.config.ledger, self.ledger.shared
         while not self.stopping:
             self.again.discard(name)
@@ -288,31 +305,64 @@ class Notifier:
                 if name in self.again:
                     continue
                 return
-            deadline = start + options.lease.total_seconds() * 0.75 if shared else float("inf")
-            late: list[Delivery] = []
+            hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
+                        {_ident(d): d for d in claimed})
             channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
             gate = asyncio.Semaphore(width)
-            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, deadline, late)
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, hold)
                                                            for d in claimed)))
+            renewer = asyncio.ensure_future(self._renew(hold, options.lease)) if shared else None
             self.sending[batch] = channel
             try:
                 await batch
             finally:
                 del self.sending[batch]
-            if late:  # given back at once, unless another replica holds them already (fencing)
-                await self.db(self.ledger.release, self.owner, late)
-                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a "
-                            "slow server?); given back, unless another replica holds them already", len(late))
+                if renewer is not None:
+                    renewer.cancel()
+                    await asyncio.gather(renewer, return_exceptions=True)
+            if hold.late:  # given back at once, unless another replica holds them already (fencing)
+                await self.db(self.ledger.release, self.owner, hold.late)
+                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
+                            "ledger unreachable?); given back, unless another replica holds them already",
+                            len(hold.late))
+
+    async def _renew(self, hold: Hold, lease: timedelta) -> None:
+        """Every quarter ``lease``, renew the claims of ``hold`` not yet done (fenced, on the ledger's
+        clock), so a send slower than the lease stays this replica's; move the time until which a
+        send may start, and drop the claims another replica holds now. Runs until cancelled."""
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 4)
+            held = list(hold.open.values())
+            if not held:
+                continue
+            asked = elapsed()
+            try:
+                kept = await self.db(self.ledger.renew, held, lease)
+            except LedgerError as exc:
+                log.warning("cannot renew %d claims (no send starts once half their lease is gone): %s",
+                            len(held), exc)
+                continue
+            hold.deadline = asked + lease.total_seconds() / 2
+            for d, ok in zip(held, kept, strict=True):
+                if not ok:
+                    hold.open.pop(_ident(d), None)
+                    hold.lost.add(_ident(d))
 
     async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
-                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
+                       hold: Hold) -> None:
+        try:
+            await self._attempt_held(d, channel, tally, gate, hold)
+        finally:
+            hold.open.pop(_ident(d), None)
+
+    async def _attempt_held(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
+                            hold: Hold) -> None:
         async with gate:
-            if self.stopping:
-                return  # left claimed: released at close, sent by the next start
-            if elapsed() > deadline:
+            if self.stopping or _ident(d) in hold.lost:
+                return  # left claimed: released at close, sent by the next start; or another's now
+            if elapsed() > hold.deadline:
                 tally.abandoned += 1
-                if late is not None:
-                    late.append(d)
+                hold.late.append(d)
                 return
             if self.clock() >= d.expires:
                 await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)

@@ -27,17 +27,19 @@ from outage_daemon.core.timerules import UTC
 EMAIL_CONNECTIONS = 4  # per replica: the most email sends one replica has in flight
 
 
-def config_text(smtp: int, start: datetime, recipients: int, lease: str = "3s", name: str = "Replicas",
-                offsets: str = "[6s]") -> str:
+def config_text(smtp: int, start: datetime, recipients: int, lease: str = "4s", name: str = "Replicas",
+                offsets: str = "[6s]", connections: int = EMAIL_CONNECTIONS) -> str:
+    """A config with one window at ``start`` and every send's timeout half the lease (the least it may be)."""
     people = ", ".join(f"u{i:04}@example.com" for i in range(recipients))
+    timeout = f"{int(lease[:-1]) // 2}s"
     return f"""
 timezone: UTC
 language: en
 notify: {{before_stop: {offsets}, at_stop: false, before_restore: [], at_restore: false, late_limit: 1h}}
 email:
   from: ops@example.com
-  smtp: {{host: 127.0.0.1, port: {smtp}, security: none, retry: 1s, connections: {EMAIL_CONNECTIONS}}}
-webhooks: {{hook: {{kind: generic, url_env: OUTAGE_TEST_HOOK}}}}
+  smtp: {{host: 127.0.0.1, port: {smtp}, security: none, retry: 1s, connections: {connections}, timeout: {timeout}}}
+webhooks: {{hook: {{kind: generic, url_env: OUTAGE_TEST_HOOK, timeout: {timeout}}}}}
 audiences: {{all: {{email: [{people}], webhooks: [hook]}}}}
 calendar: {{name: {name}}}
 ledger: {{lease: {lease}, poll: 1s, batch: 50}}
@@ -98,11 +100,11 @@ class Cluster:
 
 
 def start_cluster(tmp_path: Path, url: str, port: int, robots: Robots, replicas: int, recipients: int,
-                  lease: str = "3s") -> Cluster:
+                  lease: str = "4s", connections: int = EMAIL_CONNECTIONS) -> Cluster:
     """Start replicas on a config whose one reminder is due in 8 s, and stays worth sending for a minute."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=68)
     path = tmp_path / "c.yaml"
-    path.write_text(config_text(port, start, recipients, lease, offsets="[60s]"))
+    path.write_text(config_text(port, start, recipients, lease, offsets="[60s]", connections=connections))
     cluster = Cluster(tmp_path, url, [path] * replicas, robots.url("hook"))
     cluster.ready()
     return cluster
@@ -143,7 +145,28 @@ def test_kill_9_of_the_sending_replica_mid_fan_out(tmp_path: Path, pg_url: str, 
             extra, same_ids = duplicates(box)
             assert extra <= EMAIL_CONNECTIONS and same_ids, extra  # only the killed replica's in-flight sends
             assert 1 <= hook_hits(robots) - before <= 2
-            assert took < 3 + 1 + 10, took  # the lease, one poll, and the rest of the fan-out
+            assert took < 4 + 1 + 10, took  # the lease, one poll, and the rest of the fan-out
+        finally:
+            cluster.stop()
+
+
+def test_a_relay_slower_than_the_lease_makes_reminders_late_never_repeated(
+        tmp_path: Path, pg_url: str, robots: Robots) -> None:
+    """Issue 21, case 1: a relay that takes 2.5 s at each of MAIL, RCPT and DATA (within the 3 s
+    timeout) makes one send last longer than the 6 s lease plus a poll; its claim is renewed while
+    it is on the wire and while the next waits, so no peer takes any delivery over."""
+    recipients = 4
+    box = Sink(step=2.5)
+    with Server(box) as smtp:
+        cluster = start_cluster(tmp_path, pg_url, smtp.port, robots, 2, recipients, lease="6s", connections=2)
+        try:
+            assert wait_for(lambda: cluster.states().get("sent") == recipients + 1, 90), \
+                (cluster.states(), [d.output()[-2000:] for d in cluster.daemons])
+            time.sleep(3)  # a repeat still on the wire would arrive now
+            extra, same_ids = duplicates(box)
+            assert set(box.recipients()) == everyone(box, recipients) and extra == 0 and same_ids, \
+                collections.Counter(box.recipients())
+            assert cluster.states() == {"sent": recipients + 1}
         finally:
             cluster.stop()
 
@@ -166,7 +189,7 @@ def test_a_replica_paused_past_its_lease_sends_nothing_it_no_longer_holds(
             # After SIGCONT only the sends that were already on the wire complete; nothing else it held.
             assert len(box.received) - settled <= EMAIL_CONNECTIONS, paused.output()[-3000:]
             extra, same_ids = duplicates(box)
-            assert extra <= EMAIL_CONNECTIONS and same_ids
+            assert extra <= EMAIL_CONNECTIONS and same_ids, [d.output()[-3000:] for d in cluster.daemons]
             assert wait_for(lambda: cluster.states() == {"sent": recipients + 1}, 20), cluster.states()
         finally:
             cluster.stop()
@@ -262,7 +285,7 @@ def test_ledger_copy_moves_the_history_so_nothing_is_sent_again(tmp_path: Path, 
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
     path = tmp_path / "c.yaml"
     path.write_text(config_text(1, start, 2, offsets="[1h]").replace(
-        "  smtp: {host: 127.0.0.1, port: 1, security: none, retry: 1s, connections: 4}\n", "").replace(
+        "  smtp: {host: 127.0.0.1, port: 1, security: none, retry: 1s, connections: 4, timeout: 2s}\n", "").replace(
         ", webhooks: [hook]", ""))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

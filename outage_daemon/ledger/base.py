@@ -85,6 +85,11 @@ class Ledger(Protocol):
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,
         for each, False (and change nothing) when its claim is no longer held (fencing)."""
 
+    def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
+        """Given claimed deliveries (a send of theirs still on the wire or queued), extend each claim to
+        ``now + lease`` (``now`` None: the ledger's clock) while it is still held under the claim it
+        carries; return, for each, whether it was (fencing: False means another holds it now)."""
+
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
         """Give up the claims of ``owner`` (every claim when None), or with ``only``, of just those
         deliveries, each while still held under the claim it carries (fencing); return how many."""

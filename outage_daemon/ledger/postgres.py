@@ -331,6 +331,23 @@ class PostgresLedger:
         return [(d.key, d.recipient, d.channel) in held for d in ds]
 
     @_translated
+    def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
+        if not deliveries:
+            return []
+        with self._tx() as conn:
+            rows = conn.execute(
+                "UPDATE deliveries d SET lease_until = COALESCE(%s::timestamptz, clock_timestamp()) + %s "
+                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[]) "
+                "AS v(key, recipient, channel, owner, claim) WHERE d.key = v.key AND d.recipient = v.recipient "
+                "AND d.channel = v.channel AND d.state = 'pending' AND d.owner = v.owner AND d.claim = v.claim "
+                "RETURNING d.key, d.recipient, d.channel",
+                (now, lease, [d.key for d in deliveries], [d.recipient for d in deliveries],
+                 [d.channel for d in deliveries], [d.owner for d in deliveries],
+                 [d.claim for d in deliveries])).fetchall()
+        held = {(r[0], r[1], r[2]) for r in rows}
+        return [(d.key, d.recipient, d.channel) in held for d in deliveries]
+
+    @_translated
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
         if only:
             with self._tx() as conn:
