@@ -112,7 +112,8 @@ class Notifier:
     """The ledger, the channels and the templates of the current config, and what to do with them."""
 
     def __init__(self, config: Config, ledger: Ledger, directory: str, clock: Clock, owner: str | None = None) -> None:
-        self.ledger, self.directory, self.clock = ledger, directory, clock
+        self.ledger, self.directory, self.host_clock = ledger, directory, clock
+        self.skew = timedelta(0)  # the ledger's clock minus this host's, as last measured (:meth:`measure`)
         self.owner = owner or node_name()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.config = config
@@ -144,6 +145,21 @@ class Notifier:
         env = templates(config.templates)
         return env, make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
 
+    def clock(self) -> datetime:
+        """Return the present instant on the ledger's clock: this host's, corrected by the skew last
+        measured. Every time that decides whether a delivery is due, expired or may be retried is
+        read here, so replicas whose clocks differ decide alike."""
+        return self.host_clock() + self.skew
+
+    async def measure(self) -> timedelta:
+        """Read the ledger's clock; remember and return how far ahead of this host's it is (zero when
+        the ledger has no clock of its own), taken at the midpoint of the round trip."""
+        before = self.host_clock()
+        theirs = await self.db(self.ledger.now)
+        after = self.host_clock()
+        self.skew = theirs - (before + (after - before) / 2) if theirs is not None else timedelta(0)
+        return self.skew
+
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
         whether the ledger answered (None) or not (the LedgerError, raised too)."""
@@ -169,7 +185,9 @@ class Notifier:
         self.executor.shutdown(wait=True)
 
     async def recover(self) -> None:
-        """On a ledger only this process uses, give up the claims a killed predecessor left."""
+        """Measure the ledger's clock; on a ledger only this process uses, give up the claims a
+        killed predecessor left."""
+        await self.measure()
         if not self.ledger.shared:
             await self.db(self.ledger.release)
 
@@ -441,7 +459,9 @@ class Notifier:
                     waiter.set_result(ok)
 
     async def heartbeat(self, version: str) -> list[Peer]:
-        """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""
+        """Measure the ledger's clock, store this replica's heartbeat; return the replicas seen lately
+        (a few polls), itself included."""
+        await self.measure()
         stale = self.config.ledger.poll * 3 + timedelta(seconds=10)
         return await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, stale)
 

@@ -66,6 +66,8 @@ class Metrics:
         self.ledger_errors = PromCounter("outage_ledger_errors", "Passes that failed on the ledger", registry=r)
         self.config_hash = Gauge("outage_config_hash", "The loaded config's SHA-256, its first 48 bits as a number "
                                  "(like alertmanager_config_hash)", registry=r)
+        self.clock_skew = Gauge("outage_clock_skew_seconds", "The ledger's clock minus this host's, as last "
+                                "measured (0 on an embedded ledger)", registry=r)
         self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
         self.config_hashes = Gauge("outage_replicas_config_hashes", "Distinct config hashes among those replicas "
                                    "(more than 1: they disagree)", registry=r)
@@ -86,6 +88,7 @@ class State:
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
+    skew: str | None = None  # this host's clock differs from the ledger's by more than ledger.clock_skew
 
 
 STATE = web.AppKey("state", State)
@@ -302,6 +305,9 @@ async def healthz(request: web.Request) -> web.Response:
     if state.divergent:
         body = {"status": "degraded", "reason": "replicas run different configs",
                 "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
+        return web.json_response(body, status=503)
+    if state.skew:
+        body = {"status": "degraded", "reason": "the clock differs from the ledger's", "errors": [state.skew]}
         return web.json_response(body, status=503)
     return web.json_response({"status": "ok", "windows": len(state.config.windows)})
 

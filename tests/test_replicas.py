@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,6 +170,41 @@ def test_a_relay_slower_than_the_lease_makes_reminders_late_never_repeated(
             assert cluster.states() == {"sent": recipients + 1}
         finally:
             cluster.stop()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+@pytest.mark.skipif(not os.path.exists(FAKETIME), reason="libfaketime is not installed (Debian: faketime)")
+def test_a_replica_whose_clock_is_ahead_times_reminders_on_the_database_clock(
+        tmp_path: Path, pg_url: str, robots: Robots) -> None:
+    """Issue 21, case 2: a replica whose clock is 3 minutes ahead (libfaketime) and a reminder 2
+    minutes before the stop, due 12 s from now: decided, sent and expired on the database's clock,
+    so it goes out on time (not 3 minutes early, found expired), and the replica says its clock is off."""
+    recipients = 6
+    box = Sink()
+    with Server(box) as smtp:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2, seconds=12)
+        path = tmp_path / "c.yaml"
+        path.write_text(config_text(smtp.port, start, recipients, offsets="[2m]"))
+        skewed = Daemon(path, tmp_path / "state", watchdog_usec=None, extra=["--ledger", pg_url, "--node", "ahead"],
+                        env={"OUTAGE_TEST_HOOK": robots.url("hook"), "LD_PRELOAD": FAKETIME, "FAKETIME": "+3m"})
+        try:
+            assert skewed.read_notify("READY=1", 60), skewed.output()
+            status, _, body = skewed.get("/healthz")
+            assert status == 503 and json.loads(body)["reason"] == "the clock differs from the ledger's", body
+            assert "this host's clock is 180." in json.loads(body)["errors"][0]
+            assert re.search(r"outage_clock_skew_seconds -1[78]\d\.", skewed.get("/metrics")[2].decode())
+            assert "s ahead of the ledger's (more than ledger.clock_skew, 2 s)" in skewed.output()
+            assert not box.received
+            assert wait_for(lambda: len(box.received) >= recipients, 40), skewed.output()[-3000:]
+            early = start - timedelta(minutes=2) - datetime.now(UTC)
+            assert early < timedelta(seconds=1), early  # not before it was due
+            with psycopg.connect(pg_url) as conn:
+                rows = conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall()
+            assert dict(rows) == {"sent": recipients + 1}, rows
+        finally:
+            skewed.stop()
 
 
 def test_a_replica_paused_past_its_lease_sends_nothing_it_no_longer_holds(

@@ -170,11 +170,11 @@ def _longest_send(email: Email, webhooks: dict[str, Webhook]) -> tuple[str, time
 
 def _ledger(b: _Builder, item: Item | None, send: tuple[str, timedelta]) -> LedgerOptions:
     """Given the ``ledger`` mapping (or None) and the longest send timeout (key, length), return the
-    options; a lease or poll under 1s is an error, and so is a lease shorter than twice that timeout
+    options; a lease, poll or clock_skew under 1s is an error, and so is a lease shorter than twice that timeout
     (a send still on the wire when the database stops answering must end before a peer may take its
     delivery over). A lease not written defaults to 15s, or twice that timeout when longer."""
     found = {}
-    for key in ("lease", "poll"):
+    for key in ("lease", "poll", "clock_skew"):
         sub = _sub(item, key)
         if sub is None or not sub.written:
             continue

@@ -219,6 +219,7 @@ class LedgerOptions:
     lease: timedelta = timedelta(seconds=15)
     poll: timedelta = timedelta(seconds=30)
     batch: int = 100
+    clock_skew: timedelta = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)

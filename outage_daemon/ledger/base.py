@@ -46,6 +46,10 @@ class Ledger(Protocol):
         """Return a block whose ledger calls form one transaction that no other process's exclusive
         block interleaves with (a read-compute-write step such as a reload); blocks may nest."""
 
+    def now(self) -> datetime | None:
+        """Return the ledger's clock (the database's, shared by every replica), or None when the
+        ledger has no clock of its own (an embedded file: the host's clock is the ledger's)."""
+
     # --- the feed ------------------------------------------------------------------------------
     def revisions(self) -> dict[str, Revision]:
         """Return every stored revision by window id."""

@@ -226,6 +226,12 @@ class PostgresLedger:
     def _notify(self, conn: psycopg.Connection[Any], topic: str) -> None:
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{topic} {self._origin}"))
 
+    @_translated
+    def now(self) -> datetime | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT clock_timestamp()").fetchone()
+        return row[0] if row else None
+
     # --- the feed ------------------------------------------------------------------------------
     @_translated
     def revisions(self) -> dict[str, Revision]:

@@ -167,6 +167,9 @@ class SqliteLedger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def now(self) -> datetime | None:
+        return None
+
     def revisions(self) -> dict[str, Revision]:
         rows = self.db.execute(
             "SELECT window_id, fingerprint, sequence, created, last_modified FROM revisions")
