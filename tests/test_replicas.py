@@ -265,6 +265,40 @@ def test_the_database_killed_and_restarted_under_the_replicas(
             cluster.stop()
 
 
+def test_the_database_stopped_longer_than_the_lease_mid_fan_out_repeats_nothing(
+        tmp_path: Path, pg_server: PgServer, pg_url: str, robots: Robots) -> None:
+    """Issue 21, case 3: PostgreSQL stopped for 3 leases mid fan-out. The replicas keep what they sent
+    meanwhile in memory. Once it is back, the busiest replica is slow to reconnect (paused for 6 s,
+    as a reconnection backoff would make it): its peer, back at once, must not take over its claims
+    (a lease plus RECONNECT after the server started), so it records its outcomes and renews its
+    claims first: nothing is sent twice."""
+    if not pg_server.restartable:
+        pytest.skip("OUTAGE_TEST_POSTGRES names a server this test cannot restart")
+    recipients = 200
+    box = Sink(delay=0.2)
+    with Server(box) as smtp:
+        cluster = start_cluster(tmp_path, pg_url, smtp.port, robots, 2, recipients)
+        try:
+            assert wait_for(lambda: len(box.received) >= 30, 60), cluster.daemons[0].output()
+            slow = cluster.daemons[cluster.busiest()]
+            pg_server._pg_ctl("-m", "immediate", "stop")
+            try:
+                time.sleep(12)  # three 4 s leases
+                assert len(box.received) < recipients
+                slow.signal(signal.SIGSTOP)
+            finally:
+                pg_server.start()
+            time.sleep(6)  # more than a lease, less than a lease plus RECONNECT
+            slow.signal(signal.SIGCONT)
+            assert wait_for(lambda: set(box.recipients()) >= everyone(box, recipients), 90), \
+                [d.output()[-3000:] for d in cluster.daemons]
+            assert wait_for(lambda: cluster.states() == {"sent": recipients + 1}, 30), cluster.states()
+            extra, same_ids = duplicates(box)
+            assert extra == 0 and same_ids, (extra, [d.output()[-3000:] for d in cluster.daemons])
+        finally:
+            cluster.stop()
+
+
 def test_replicas_with_different_configs_are_degraded_on_both(tmp_path: Path, pg_url: str, robots: Robots) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     paths = []
