@@ -376,6 +376,32 @@ def test_ledger_copy_moves_the_history_so_nothing_is_sent_again(tmp_path: Path, 
     assert not list((tmp_path / "two" / "outbox" / "new").glob("*"))
 
 
+def test_ledger_copy_refuses_a_ledger_a_daemon_is_using(tmp_path: Path, pg_url: str, robots: Robots) -> None:
+    """Issue 21, case 4: copying the SQLite ledger of a running daemon would miss what it sends
+    meanwhile (and the copy would send it again): refused in one line until the daemon is stopped."""
+    path = tmp_path / "c.yaml"
+    path.write_text(config_text(1, datetime.now(UTC) + timedelta(days=3), 2, offsets="[1d]"))
+    running = Daemon(path, tmp_path / "state", watchdog_usec=None, env={"OUTAGE_TEST_HOOK": robots.url("hook")})
+    sqlite = f"sqlite:///{tmp_path / 'state' / 'ledger.sqlite3'}"
+
+    def copy() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "outage_daemon", "ledger", "copy", sqlite, pg_url],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    try:
+        assert running.read_notify("READY=1", 60), running.output()
+        refused = copy()
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"an outage-daemon is running on {tmp_path / 'state'}" in refused.stderr
+        assert "stop it first" in refused.stderr
+        with psycopg.connect(pg_url) as conn:  # nothing copied (the tables are not even made)
+            assert conn.execute("SELECT to_regclass('schedules')").fetchone() == (None,)
+    finally:
+        assert running.stop() == 0
+    copied = copy()
+    assert copied.returncode == 0 and "copied 0 deliveries, 0 decisions, 1 revisions" in copied.stdout, copied.stderr
+
+
 def test_a_bad_or_unreachable_ledger_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(config_text(1, datetime.now(UTC) + timedelta(days=3), 1, offsets="[1d]"))
