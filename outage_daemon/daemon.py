@@ -126,6 +126,7 @@ class Daemon:
         self.feeds_dir, self.listen = feeds_dir, listen
         self.notifier = Notifier.open(config, directory, clock, ledger_url, node)
         self.notifier.health = self.ledger_health
+        self.notifier.version = _version()
         self.clock = self.notifier.clock  # the ledger's clock: replicas decide alike whatever their own
         self.state = State(config, {}, self.clock)
         self.cache: dict[str, bytes] = {}
@@ -421,7 +422,7 @@ class Daemon:
                         ", ".join(f"{node} {digest[:12]}" for node, digest in sorted(divergent.items())))
         elif self.state.divergent and not divergent:
             log.info("replicas agree on the config again (%s)", self.config.digest[:12])
-        self.state.divergent = divergent
+        self.state.divergent, self.state.outdated = divergent, self.notifier.outdated
         self.judge_skew()
 
     def judge_skew(self) -> None:

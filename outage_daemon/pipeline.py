@@ -36,6 +36,7 @@ from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
 log = logging.getLogger("outage_daemon")
@@ -127,6 +128,8 @@ class Notifier:
         self.sending: dict[asyncio.Future[list[None]], Channel] = {}  # batches in flight
         self.retiring: set[asyncio.Task[None]] = set()
         self.stopping = False
+        self.version = ""  # this program's version, for the heartbeat (set by :meth:`heartbeat`)
+        self.outdated = False  # peers run a config first loaded after this one's: record nothing (:meth:`_judge`)
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -217,6 +220,12 @@ class Notifier:
     def _accept_alone(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
         ledger = self.ledger
         self.revisions = revise_all(config, ledger.revisions(), now)
+        if ledger.shared:
+            if ledger.get_meta(f"config-seen:{config.digest}") is None:
+                ledger.set_meta(f"config-seen:{config.digest}", now.isoformat())
+            self._judge(config.digest, ledger.heartbeat(self.owner, config.digest, self.version, self.stale()))
+            if self.outdated:
+                return Tally()  # the newest config's notices, revisions and schedules stay as they are
         ledger.save_revisions(self.revisions.values())
         marker = os.path.join(self.directory, "initialized")
         if ledger.get_meta("initialized") is None:
@@ -264,6 +273,8 @@ class Notifier:
 
     def _record_alone(self, now: datetime, candidates: list[Reminder], notices: list[Notification],
                       late_at: datetime | None = None) -> Tally:
+        if self.outdated:
+            return Tally()  # the replica on the newest config decides
         due = [r for r in candidates if r.due <= now]
         reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
         everything = notices + reminders
@@ -462,8 +473,32 @@ class Notifier:
         """Measure the ledger's clock, store this replica's heartbeat; return the replicas seen lately
         (a few polls), itself included."""
         await self.measure()
-        stale = self.config.ledger.poll * 3 + timedelta(seconds=10)
-        return await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, stale)
+        self.version = version
+        peers = await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, self.stale())
+        if self.ledger.shared:
+            await self.db(self._judge, self.config.digest, peers)
+        return peers
+
+    def stale(self) -> timedelta:
+        """Return how long a replica that sent no heartbeat still counts as running (a few polls)."""
+        return self.config.ledger.poll * 3 + timedelta(seconds=10)
+
+    def _judge(self, digest: str, peers: Sequence[Peer]) -> None:
+        """Given this replica's config hash and the replicas running, set :attr:`outdated`: True when
+        another runs a config first loaded (by any replica) after this one's, so that only replicas
+        on the newest config record notices and reminders; say so in the log when it changes."""
+        hashes = {p.config_hash for p in peers} | {digest}
+        seen = {h: self.ledger.get_meta(f"config-seen:{h}") or "" for h in hashes}
+        newest = max(hashes, key=lambda h: (datetime.fromisoformat(seen[h]) if seen[h] else datetime.min.replace(
+            tzinfo=UTC), h))
+        outdated = digest != newest
+        if outdated and not self.outdated:
+            log.warning("this replica's config %s is older than %s, which other replicas run: it records no notices "
+                        "or reminders until it runs that one too (it still sends what is recorded)",
+                        digest[:12], newest[:12])
+        elif self.outdated and not outdated:
+            log.info("this replica runs the newest config again (%s): it records notices and reminders", digest[:12])
+        self.outdated = outdated
 
     async def next_try(self) -> datetime | None:
         """Return when the earliest pending delivery is due for its next try, or None."""

@@ -89,6 +89,7 @@ class State:
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
     skew: str | None = None  # this host's clock differs from the ledger's by more than ledger.clock_skew
+    outdated: bool = False  # replicas run a newer config: this one records no notices or reminders
 
 
 STATE = web.AppKey("state", State)
@@ -304,7 +305,9 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response(body, status=503)
     if state.divergent:
         body = {"status": "degraded", "reason": "replicas run different configs",
-                "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
+                "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]
+                + (["this replica runs an older config: it records no notices or reminders until it runs the "
+                    "newest"] if state.outdated else [])}
         return web.json_response(body, status=503)
     if state.skew:
         body = {"status": "degraded", "reason": "the clock differs from the ledger's", "errors": [state.skew]}

@@ -309,15 +309,57 @@ def test_replicas_with_different_configs_are_degraded_on_both(tmp_path: Path, pg
     cluster = Cluster(tmp_path, pg_url, paths, robots.url("hook"))
     try:
         cluster.ready()
+        older = []
         for d in cluster.daemons:
             assert wait_for(lambda d=d: d.get("/healthz")[0] == 503, 20), d.output()
             body = json.loads(d.get("/healthz")[2])
-            assert body["reason"] == "replicas run different configs" and len(body["errors"]) == 2
+            assert body["reason"] == "replicas run different configs" and len(body["errors"]) in (2, 3)
+            assert body["errors"][0].startswith("r0: config ") and body["errors"][1].startswith("r1: config ")
+            older += [d] if len(body["errors"]) == 3 else []
             assert "outage_replicas_config_hashes 2.0" in d.get("/metrics")[2].decode()
             assert wait_for(lambda d=d: "replicas run different configs: r0 " in d.output(), 10)
             assert ", r1 " in d.output()
+        assert len(older) == 1  # the one whose config was loaded first stands down (issue 21, case 5)
+        assert "records no notices or reminders until it runs that one too" in older[0].output()
     finally:
         cluster.stop()
+
+
+def test_a_replica_on_an_older_config_sends_no_contradicting_notice(
+        tmp_path: Path, pg_url: str, robots: Robots) -> None:
+    """Issue 21, case 5: r1 gets a window moved by an hour, r0 still runs the old file. Only the
+    replica on the newest config (the one first loaded last) records notices and reminders: r0,
+    reloading its old file, does not announce the window moved back; once it runs the newest
+    config too, they agree and nothing more is sent."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    box = Sink()
+    with Server(box) as smtp:
+        old, new = (config_text(smtp.port, start + timedelta(hours=h), 3, offsets="[1d]") for h in (0, 1))
+        paths = [tmp_path / f"r{n}" / "c.yaml" for n in range(2)]  # the same name: equal files, equal hashes
+        for path in paths:
+            path.parent.mkdir()
+            path.write_text(old)
+        cluster = Cluster(tmp_path, pg_url, paths, robots.url("hook"))
+        r0, r1 = cluster.daemons
+        try:
+            cluster.ready()
+            paths[1].write_text(new)
+            r1.signal(signal.SIGHUP)
+            assert wait_for(lambda: len(box.received) >= 3, 30), r1.output()
+            assert wait_for(lambda: "older config" in r0.get("/healthz")[2].decode(), 20), r0.output()
+            r0.signal(signal.SIGHUP)  # re-reads its old file
+            assert wait_for(lambda: r0.output().count("reloaded ") >= 1, 20), r0.output()
+            time.sleep(3)
+            assert sorted(box.recipients()) == ["u0000@example.com", "u0001@example.com", "u0002@example.com"]
+            assert all("rescheduled" in str(m["X-Outage-Key"]) for _, m in box.received)
+            paths[0].write_text(new)
+            r0.signal(signal.SIGHUP)
+            assert wait_for(lambda: r0.get("/healthz")[0] == 200 and r1.get("/healthz")[0] == 200, 20), \
+                (r0.get("/healthz"), r1.get("/healthz"))
+            time.sleep(2)
+            assert len(box.received) == 3
+        finally:
+            cluster.stop()
 
 
 def test_same_config_same_feed_and_one_set_of_notices_on_a_shared_reload(
