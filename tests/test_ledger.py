@@ -115,6 +115,15 @@ def test_a_lost_claim_cannot_overwrite_the_new_holders_outcome(ledger: Ledger) -
     assert (row.state, row.last_error, row.attempts, row.payload) == ("sent", None, 1, None)
 
 
+def test_the_ledger_clock_is_the_databases_or_none(ledger: Ledger) -> None:
+    """Issue 21: replicas time reminders on the shared ledger's clock; an embedded one has none."""
+    theirs = ledger.now()
+    if ledger.shared:
+        assert theirs is not None and abs(theirs - datetime.now(UTC)) < timedelta(seconds=5)
+    else:
+        assert theirs is None
+
+
 def test_renewing_a_claim_keeps_it_and_is_fenced(ledger: Ledger) -> None:
     """A send still on the wire keeps its claim past the first lease (issue 21); a claim another
     replica took over is not renewed."""
