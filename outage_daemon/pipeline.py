@@ -10,8 +10,10 @@ thread of its own), so HTTP and timers stay responsive during a large pass.
 
 On a ledger that replicas share, a reload and a recording each run as one exclusive step (two
 replicas reloading the same change record one set of notices and store the same revisions), and
-deliveries are claimed in batches on the database's clock; none is sent once its lease may have
-run out (a replica paused past its lease sends nothing it no longer holds).
+deliveries are claimed in batches on the database's clock and renewed while they send; none is
+sent once its lease may have run out (a replica paused past its lease sends nothing it no longer
+holds). Every ``now`` is read on the ledger's clock (:meth:`Notifier.clock`), and while replicas run
+different configs only those on the newest record notices and reminders (:meth:`Notifier._judge`).
 """
 
 from __future__ import annotations
