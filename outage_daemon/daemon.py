@@ -386,7 +386,8 @@ class Daemon:
                     await self.apply(self.unapplied)
                 self.unapplied = None
                 log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
-            await self.replan()
+            await self.notifier.measure()  # right before the timers are set on it: a pass they start finds due
+            await self.replan()            # what they were set for (a newer measure could put it a moment later)
             await self.beat()
         except LedgerError as exc:
             self.ledger_failed(exc)

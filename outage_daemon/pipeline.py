@@ -472,9 +472,7 @@ class Notifier:
                     waiter.set_result(ok)
 
     async def heartbeat(self, version: str) -> list[Peer]:
-        """Measure the ledger's clock, store this replica's heartbeat; return the replicas seen lately
-        (a few polls), itself included."""
-        await self.measure()
+        """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""
         self.version = version
         peers = await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, self.stale())
         if self.ledger.shared:

@@ -29,7 +29,7 @@ EMAIL_CONNECTIONS = 4  # per replica: the most email sends one replica has in fl
 
 
 def config_text(smtp: int, start: datetime, recipients: int, lease: str = "4s", name: str = "Replicas",
-                offsets: str = "[6s]", connections: int = EMAIL_CONNECTIONS) -> str:
+                offsets: str = "[6s]", connections: int = EMAIL_CONNECTIONS, poll: str = "1s") -> str:
     """A config with one window at ``start`` and every send's timeout half the lease (the least it may be)."""
     people = ", ".join(f"u{i:04}@example.com" for i in range(recipients))
     timeout = f"{int(lease[:-1]) // 2}s"
@@ -43,7 +43,7 @@ email:
 webhooks: {{hook: {{kind: generic, url_env: OUTAGE_TEST_HOOK, timeout: {timeout}}}}}
 audiences: {{all: {{email: [{people}], webhooks: [hook]}}}}
 calendar: {{name: {name}}}
-ledger: {{lease: {lease}, poll: 1s, batch: 50}}
+ledger: {{lease: {lease}, poll: {poll}, batch: 50}}
 windows:
   - id: w1
     system: 发票系统
@@ -205,6 +205,25 @@ def test_a_replica_whose_clock_is_ahead_times_reminders_on_the_database_clock(
             assert dict(rows) == {"sent": recipients + 1}, rows
         finally:
             skewed.stop()
+
+
+def test_a_replica_sends_at_the_due_time_not_at_the_next_poll(tmp_path: Path, pg_url: str, robots: Robots) -> None:
+    """The due-time timers are set on the ledger's clock as last measured, and no newer measure
+    moves it before they fire: a reminder goes out at its due time, not a 30 s poll later."""
+    box = Sink()
+    with Server(box) as smtp:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=68)
+        path = tmp_path / "c.yaml"
+        path.write_text(config_text(smtp.port, start, 3, offsets="[60s]", poll="30s"))
+        daemon = Daemon(path, tmp_path / "state", watchdog_usec=None, extra=["--ledger", pg_url, "--node", "r0"],
+                        env={"OUTAGE_TEST_HOOK": robots.url("hook")})
+        try:
+            assert daemon.read_notify("READY=1", 60), daemon.output()
+            assert wait_for(lambda: len(box.received) >= 3, 30), daemon.output()
+            late = datetime.now(UTC) - (start - timedelta(seconds=60))
+            assert late < timedelta(seconds=5), late
+        finally:
+            daemon.stop()
 
 
 def test_a_replica_paused_past_its_lease_sends_nothing_it_no_longer_holds(
