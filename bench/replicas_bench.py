@@ -40,7 +40,7 @@ language: en
 notify: {{before_stop: [10m], at_stop: false, before_restore: [], at_restore: false, late_limit: 1h}}
 email:
   from: ops@example.com
-  smtp: {{host: 127.0.0.1, port: {port}, security: none, retry: 1s, connections: 4}}
+  smtp: {{host: 127.0.0.1, port: {port}, security: none, retry: 1s, connections: 4, timeout: {int(lease[:-1]) // 2}s}}
 audiences: {{all: {{email: [{people}]}}}}
 ledger: {{lease: {lease}, poll: {poll}}}
 windows:

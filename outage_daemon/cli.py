@@ -514,13 +514,21 @@ def cmd_schema(args: argparse.Namespace, now: datetime) -> int:
 
 def cmd_ledger_copy(args: argparse.Namespace, now: datetime) -> int:
     """Copy every decision, delivery, revision, schedule and meta of one ledger into an empty one."""
-    if args.source.startswith("sqlite:///") and not os.path.exists(args.source[len("sqlite:///"):]):
-        raise UsageError(f"no ledger at {args.source}")
-    source = open_ledger(args.source)
+    held = None
+    if args.source.startswith("sqlite:///"):
+        path = args.source[len("sqlite:///"):]
+        if not os.path.exists(path):
+            raise UsageError(f"no ledger at {args.source}")
+        held = copy_lock(path)
     try:
-        history = source.dump()
+        source = open_ledger(args.source)
+        try:
+            history = source.dump()
+        finally:
+            source.close()
     finally:
-        source.close()
+        if held is not None:
+            held.close()
     target = open_ledger(args.target)
     try:
         target.restore(history)
@@ -530,6 +538,22 @@ def cmd_ledger_copy(args: argparse.Namespace, now: datetime) -> int:
           f"{len(history.revisions)} revisions and {len(history.schedules)} schedules from {redact(args.source)} "
           f"to {redact(args.target)}")
     return 0
+
+
+def copy_lock(path: str) -> IO[str] | None:
+    """Given an SQLite ledger's path, return the lock of its state directory (its folder), held so
+    that no daemon starts while it is copied (None when the folder cannot hold one: read-only, so no
+    daemon runs on it); raise StartupError when a daemon holds it: a copy of a live ledger would miss
+    what it records and sends meanwhile, and the copy would send it again."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        return lock(folder)
+    except OSError:
+        return None
+    except AlreadyRunning:
+        raise StartupError(f"an outage-daemon is running on {folder} and using the ledger {path}: stop it first "
+                           "(e.g. systemctl stop outage-daemon), then copy; what it sends meanwhile would be "
+                           "sent again from the copy") from None
 
 
 def ledger_option(p: argparse.ArgumentParser) -> None:

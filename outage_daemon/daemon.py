@@ -129,11 +129,13 @@ class Daemon:
 
     def __init__(self, config: Config, directory: str, clock: Clock, feeds_dir: str | None,
                  listen: tuple[str, int], ledger_url: str | None = None, node: str | None = None) -> None:
-        self.directory, self.clock = directory, clock
+        self.directory = directory
         self.feeds_dir, self.listen = feeds_dir, listen
         self.notifier = Notifier.open(config, directory, clock, ledger_url, node)
         self.notifier.health = self.ledger_health
-        self.state = State(config, {}, clock)
+        self.notifier.version = _version()
+        self.clock = self.notifier.clock  # the ledger's clock: replicas decide alike whatever their own
+        self.state = State(config, {}, self.clock)
         self.cache: dict[str, bytes] = {}
         self.upcoming: list[Reminder] = []
         self.beyond: Reminder | None = None  # the next reminder past HORIZON, for STATUS and the metric
@@ -360,17 +362,21 @@ class Daemon:
             if job.id.startswith("due:"):
                 job.remove()
         for due in sorted({r.due for r in self.upcoming if r.due > now}):
-            self.scheduler.add_job(self.tick, DateTrigger(run_date=due), id=f"due:{due.isoformat()}",
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=self.local(due)), id=f"due:{due.isoformat()}",
                                    misfire_grace_time=None, coalesce=True)
         wake = await self.notifier.next_try()
         if wake is not None:
-            self.scheduler.add_job(self.tick, DateTrigger(run_date=max(wake, now)), id="due:retry",
+            self.scheduler.add_job(self.tick, DateTrigger(run_date=self.local(max(wake, now))), id="due:retry",
                                    misfire_grace_time=None, replace_existing=True)
         nxt = self.next_reminder(now)
         if nxt is None:  # beyond the horizon: a cheap search, off the loop, for STATUS and the metric
             self.beyond = await asyncio.to_thread(next_reminder, self.config, now)
             nxt = self.beyond
         self.state.metrics.next_due.set(nxt.due.timestamp() if nxt else 0)
+
+    def local(self, when: datetime) -> datetime:
+        """Given a time on the ledger's clock, return it on this host's (the timers run on that)."""
+        return when - self.notifier.skew
 
     def next_reminder(self, now: datetime) -> Reminder | None:
         """Given ``now``, return the next reminder due after it: planned, else found beyond the horizon."""
@@ -419,7 +425,8 @@ class Daemon:
         self.failing_since = self.failing_since or self.clock()
         log.error("pass failed, trying again in %.0f s: %s", RETRY_PASS, self.state.pass_error)
         if not self.stopping.is_set() and self.scheduler.running:
-            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=RETRY_PASS)),
+            later = self.notifier.host_clock() + timedelta(seconds=RETRY_PASS)
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=later),
                                    id="due:failed", misfire_grace_time=None, replace_existing=True)
 
     async def send(self, tally: Tally) -> None:
@@ -474,7 +481,8 @@ class Daemon:
                     await self.apply(self.unapplied, self.notifier.build(self.unapplied))
                 self.unapplied = None
                 log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
-            await self.replan()
+            await self.notifier.measure()  # right before the timers are set on it: a pass they start finds due
+            await self.replan()            # what they were set for (a newer measure could put it a moment later)
             await self.beat()
         except LedgerError as exc:
             self.ledger_failed(exc)
@@ -519,7 +527,25 @@ class Daemon:
                         ", ".join(f"{node} {digest[:12]}" for node, digest in sorted(divergent.items())))
         elif self.state.divergent and not divergent:
             log.info("replicas agree on the config again (%s)", self.config.digest[:12])
-        self.state.divergent = divergent
+        self.state.divergent, self.state.outdated = divergent, self.notifier.outdated
+        self.judge_skew()
+
+    def judge_skew(self) -> None:
+        """Given the skew just measured, say in /healthz, the metrics and the log (once per change)
+        when this host's clock differs from the ledger's by more than ``ledger.clock_skew``."""
+        skew, bound = self.notifier.skew, self.config.ledger.clock_skew
+        self.state.metrics.clock_skew.set(skew.total_seconds())
+        said = None
+        if abs(skew) > bound:
+            side = "behind" if skew > timedelta(0) else "ahead of"
+            said = (f"this host's clock is {abs(skew).total_seconds():.1f} s {side} the ledger's (more than "
+                    f"ledger.clock_skew, {bound.total_seconds():g} s): reminders are timed on the ledger's clock; "
+                    "fix the host's time (NTP)")
+            if self.state.skew is None:
+                log.warning("%s", said)
+        elif self.state.skew is not None:
+            log.info("this host's clock agrees with the ledger's again (%+.1f s)", skew.total_seconds())
+        self.state.skew = said
 
     def ledger_failed(self, exc: LedgerError) -> None:
         """A pass failed on the ledger: keep serving from memory, try again with backoff."""
@@ -528,7 +554,8 @@ class Daemon:
         self.state.metrics.ledger_errors.inc()
         log.error("%s; serving from memory, next try in %.1f s", exc, wait)
         if not self.stopping.is_set() and self.scheduler.running:
-            self.scheduler.add_job(self.watch, DateTrigger(run_date=self.clock() + timedelta(seconds=wait)),
+            later = self.notifier.host_clock() + timedelta(seconds=wait)
+            self.scheduler.add_job(self.watch, DateTrigger(run_date=later),
                                    id="ledger-retry", misfire_grace_time=None, replace_existing=True)
 
     def ledger_ok(self) -> None:

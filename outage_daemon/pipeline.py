@@ -10,8 +10,10 @@ thread of its own), so HTTP and timers stay responsive during a large pass.
 
 On a ledger that replicas share, a reload and a recording each run as one exclusive step (two
 replicas reloading the same change record one set of notices and store the same revisions), and
-deliveries are claimed in batches on the database's clock; none is sent once its lease may have
-run out (a replica paused past its lease sends nothing it no longer holds).
+deliveries are claimed in batches on the database's clock and renewed while they send; none is
+sent once its lease may have run out (a replica paused past its lease sends nothing it no longer
+holds). Every ``now`` is read on the ledger's clock (:meth:`Notifier.clock`), and while replicas run
+different configs only those on the newest record notices and reminders (:meth:`Notifier._judge`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, ParamSpec, TypeVar
 
@@ -39,6 +41,7 @@ from outage_daemon.core.model import AckKey, Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Decision, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
+from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import secret
 from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
@@ -64,6 +67,22 @@ class Tally:
     failed: int = 0
     retrying: int = 0
     abandoned: int = 0  # claimed, but not sent: the lease could have run out first
+
+
+@dataclass
+class Hold:
+    """The claims of one batch being sent: until when (on :func:`elapsed`) a send may start, those
+    not done yet (renewed while they wait or send), those another replica took over, those given back."""
+
+    deadline: float
+    open: dict[tuple[str, str, str], Delivery]
+    lost: set[tuple[str, str, str]] = field(default_factory=set)
+    late: list[Delivery] = field(default_factory=list)
+
+
+def _ident(d: Delivery) -> tuple[str, str, str]:
+    """Given a delivery, return what names it: key, recipient, channel."""
+    return d.key, d.recipient, d.channel
 
 
 def elapsed() -> float:
@@ -110,7 +129,8 @@ class Notifier:
     """The ledger, the channels and the templates of the current config, and what to do with them."""
 
     def __init__(self, config: Config, ledger: Ledger, directory: str, clock: Clock, owner: str | None = None) -> None:
-        self.ledger, self.directory, self.clock = ledger, directory, clock
+        self.ledger, self.directory, self.host_clock = ledger, directory, clock
+        self.skew = timedelta(0)  # the ledger's clock minus this host's, as last measured (:meth:`measure`)
         self.owner = owner or node_name()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.config = config
@@ -125,6 +145,8 @@ class Notifier:
         self.sending: dict[asyncio.Future[list[None]], Channel] = {}  # batches in flight
         self.retiring: set[asyncio.Task[None]] = set()
         self.stopping = False
+        self.version = ""  # this program's version, for the heartbeat (set by :meth:`heartbeat`)
+        self.outdated = False  # peers run a config first loaded after this one's: record nothing (:meth:`_judge`)
 
     @classmethod
     def open(cls, config: Config, directory: str, clock: Clock, ledger_url: str | None = None,
@@ -151,6 +173,21 @@ class Notifier:
                                           lambda name, value: self.db(self.ledger.set_meta, name, value))
         return env, channels
 
+    def clock(self) -> datetime:
+        """Return the present instant on the ledger's clock: this host's, corrected by the skew last
+        measured. Every time that decides whether a delivery is due, expired or may be retried is
+        read here, so replicas whose clocks differ decide alike."""
+        return self.host_clock() + self.skew
+
+    async def measure(self) -> timedelta:
+        """Read the ledger's clock; remember and return how far ahead of this host's it is (zero when
+        the ledger has no clock of its own), taken at the midpoint of the round trip."""
+        before = self.host_clock()
+        theirs = await self.db(self.ledger.now)
+        after = self.host_clock()
+        self.skew = theirs - (before + (after - before) / 2) if theirs is not None else timedelta(0)
+        return self.skew
+
     async def db(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one ledger call on the ledger's own thread, off the event loop; tell ``self.health``
         whether the ledger answered (None) or not (the LedgerError, raised too)."""
@@ -176,7 +213,9 @@ class Notifier:
         self.executor.shutdown(wait=True)
 
     async def recover(self) -> None:
-        """On a ledger only this process uses, give up the claims a killed predecessor left."""
+        """Measure the ledger's clock; on a ledger only this process uses, give up the claims a
+        killed predecessor left."""
+        await self.measure()
         if not self.ledger.shared:
             await self.db(self.ledger.release)
 
@@ -231,6 +270,12 @@ class Notifier:
     def _accept_alone(self, config: Config, now: datetime, candidates: list[Reminder]) -> Tally:
         ledger = self.ledger
         self.revisions = revise_all(config, ledger.revisions(), now)
+        if ledger.shared:
+            if ledger.get_meta(f"config-seen:{config.digest}") is None:
+                ledger.set_meta(f"config-seen:{config.digest}", now.isoformat())
+            self._judge(config.digest, ledger.heartbeat(self.owner, config.digest, self.version, self.stale()))
+            if self.outdated:
+                return Tally()  # the newest config's notices, revisions and schedules stay as they are
         ledger.save_revisions(self.revisions.values())
         marker = os.path.join(self.directory, "initialized")
         if ledger.get_meta("initialized") is None:
@@ -288,6 +333,8 @@ class Notifier:
 
     def _record_alone(self, now: datetime, candidates: list[Reminder], notices: list[Notification],
                       late_at: datetime | None = None) -> Tally:
+        if self.outdated:
+            return Tally()  # the replica on the newest config decides
         due = [r for r in candidates if r.due <= now]
         reminders, skips = decide(due, self.ledger.decided(r.key for r in due), now, late_at)
         reminders, settled = self.escalations(reminders)
@@ -372,10 +419,11 @@ class Notifier:
 
     async def _pump(self, name: str, tally: Tally) -> None:
         """Claim up to PIPELINE × ``concurrency`` due deliveries of channel ``name`` and send them,
-        ``concurrency`` at once; repeat until nothing is due (a claim stays small, so its lease covers
-        the batch, and the connections never wait for the next claim in between). On a shared
-        ledger the claim is taken on the database's clock, and a delivery is sent only while at least
-        a quarter of its lease is left (else it is given back for whoever holds it next)."""
+        ``concurrency`` at once; repeat until nothing is due (a claim stays small, and the connections
+        never wait for the next claim in between). On a shared ledger the claim is taken on the
+        database's clock and renewed every quarter lease while the batch sends (:meth:`_renew`); a
+        delivery is sent only while at least half its lease is left (at least one send's timeout:
+        the config refuses a shorter lease), else it is given back for whoever holds it next."""
         options, shared = self.config.ledger, self.ledger.shared
         while not self.stopping:
             self.again.discard(name)
@@ -390,31 +438,64 @@ class Notifier:
                 if name in self.again:
                     continue
                 return
-            deadline = start + options.lease.total_seconds() * 0.75 if shared else float("inf")
-            late: list[Delivery] = []
+            hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
+                        {_ident(d): d for d in claimed})
             channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
             gate = asyncio.Semaphore(width)
-            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, deadline, late)
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, hold)
                                                            for d in claimed)))
+            renewer = asyncio.ensure_future(self._renew(hold, options.lease)) if shared else None
             self.sending[batch] = channel
             try:
                 await batch
             finally:
                 del self.sending[batch]
-            if late:  # given back at once, unless another replica holds them already (fencing)
-                await self.db(self.ledger.release, self.owner, late)
-                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, a "
-                            "slow server?); given back, unless another replica holds them already", len(late))
+                if renewer is not None:
+                    renewer.cancel()
+                    await asyncio.gather(renewer, return_exceptions=True)
+            if hold.late:  # given back at once, unless another replica holds them already (fencing)
+                await self.db(self.ledger.release, self.owner, hold.late)
+                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
+                            "ledger unreachable?); given back, unless another replica holds them already",
+                            len(hold.late))
+
+    async def _renew(self, hold: Hold, lease: timedelta) -> None:
+        """Every quarter ``lease``, renew the claims of ``hold`` not yet done (fenced, on the ledger's
+        clock), so a send slower than the lease stays this replica's; move the time until which a
+        send may start, and drop the claims another replica holds now. Runs until cancelled."""
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 4)
+            held = list(hold.open.values())
+            if not held:
+                continue
+            asked = elapsed()
+            try:
+                kept = await self.db(self.ledger.renew, held, lease)
+            except LedgerError as exc:
+                log.warning("cannot renew %d claims (no send starts once half their lease is gone): %s",
+                            len(held), exc)
+                continue
+            hold.deadline = asked + lease.total_seconds() / 2
+            for d, ok in zip(held, kept, strict=True):
+                if not ok:
+                    hold.open.pop(_ident(d), None)
+                    hold.lost.add(_ident(d))
 
     async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
-                       deadline: float = float("inf"), late: list[Delivery] | None = None) -> None:
+                       hold: Hold) -> None:
+        try:
+            await self._attempt_held(d, channel, tally, gate, hold)
+        finally:
+            hold.open.pop(_ident(d), None)
+
+    async def _attempt_held(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
+                            hold: Hold) -> None:
         async with gate:
-            if self.stopping:
-                return  # left claimed: released at close, sent by the next start
-            if elapsed() > deadline:
+            if self.stopping or _ident(d) in hold.lost:
+                return  # left claimed: released at close, sent by the next start; or another's now
+            if elapsed() > hold.deadline:
                 tally.abandoned += 1
-                if late is not None:
-                    late.append(d)
+                hold.late.append(d)
                 return
             if self.clock() >= d.expires:
                 await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
@@ -494,8 +575,32 @@ class Notifier:
 
     async def heartbeat(self, version: str) -> list[Peer]:
         """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""
-        stale = self.config.ledger.poll * 3 + timedelta(seconds=10)
-        return await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, stale)
+        self.version = version
+        peers = await self.db(self.ledger.heartbeat, self.owner, self.config.digest, version, self.stale())
+        if self.ledger.shared:
+            await self.db(self._judge, self.config.digest, peers)
+        return peers
+
+    def stale(self) -> timedelta:
+        """Return how long a replica that sent no heartbeat still counts as running (a few polls)."""
+        return self.config.ledger.poll * 3 + timedelta(seconds=10)
+
+    def _judge(self, digest: str, peers: Sequence[Peer]) -> None:
+        """Given this replica's config hash and the replicas running, set :attr:`outdated`: True when
+        another runs a config first loaded (by any replica) after this one's, so that only replicas
+        on the newest config record notices and reminders; say so in the log when it changes."""
+        hashes = {p.config_hash for p in peers} | {digest}
+        seen = {h: self.ledger.get_meta(f"config-seen:{h}") or "" for h in hashes}
+        newest = max(hashes, key=lambda h: (datetime.fromisoformat(seen[h]) if seen[h] else datetime.min.replace(
+            tzinfo=UTC), h))
+        outdated = digest != newest
+        if outdated and not self.outdated:
+            log.warning("this replica's config %s is older than %s, which other replicas run: it records no notices "
+                        "or reminders until it runs that one too (it still sends what is recorded)",
+                        digest[:12], newest[:12])
+        elif self.outdated and not outdated:
+            log.info("this replica runs the newest config again (%s): it records notices and reminders", digest[:12])
+        self.outdated = outdated
 
     async def next_try(self) -> datetime | None:
         """Return when the earliest pending delivery is due for its next try, or None."""

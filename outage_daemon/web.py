@@ -70,6 +70,8 @@ class Metrics:
         self.ledger_errors = PromCounter("outage_ledger_errors", "Passes that failed on the ledger", registry=r)
         self.config_hash = Gauge("outage_config_hash", "The loaded config's SHA-256, its first 48 bits as a number "
                                  "(like alertmanager_config_hash)", registry=r)
+        self.clock_skew = Gauge("outage_clock_skew_seconds", "The ledger's clock minus this host's, as last "
+                                "measured (0 on an embedded ledger)", registry=r)
         self.replicas = Gauge("outage_replicas", "Replicas seen in the ledger lately, this one included", registry=r)
         self.acknowledged = PromCounter("outage_acknowledgements", "Confirmations recorded through personal links, "
                                         "by the channel that carried the link", ["channel"], registry=r)
@@ -96,6 +98,8 @@ class State:
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
     failing_calendars: list[str] = field(default_factory=list)  # pushed calendars whose writes fail
     acks: Desk | None = None  # set when some audience acknowledges: the /ack/TOKEN pages work
+    skew: str | None = None  # this host's clock differs from the ledger's by more than ledger.clock_skew
+    outdated: bool = False  # replicas run a newer config: this one records no notices or reminders
 
     def __post_init__(self) -> None:
         self.metrics.registry.register(WindowCollector(self))
@@ -348,7 +352,12 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response(body, status=503)
     if state.divergent:
         body = {"status": "degraded", "reason": "replicas run different configs",
-                "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]}
+                "errors": [f"{node}: config {digest[:12]}" for node, digest in sorted(state.divergent.items())]
+                + (["this replica runs an older config: it records no notices or reminders until it runs the "
+                    "newest"] if state.outdated else [])}
+        return web.json_response(body, status=503)
+    if state.skew:
+        body = {"status": "degraded", "reason": "the clock differs from the ledger's", "errors": [state.skew]}
         return web.json_response(body, status=503)
     if state.failing_calendars:
         body = {"status": "degraded", "reason": "writes into these calendars fail; they are retried",

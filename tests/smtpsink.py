@@ -38,17 +38,26 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
 class Sink:
     """Accepts mail; ``refuse`` maps an address to an RCPT reply; ``temporary`` answers DATA with
     451 that many times; ``garble`` answers DATA with a line that is no SMTP reply that many times;
-    ``delay`` slows every DATA (seconds)."""
+    ``delay`` slows every DATA (seconds); ``step`` slows each of MAIL, RCPT and DATA (a relay slow
+    at every command, each reply still within the client's timeout)."""
 
     refuse: dict[str, str] = field(default_factory=dict)
     temporary: int = 0
     garble: int = 0
     delay: float = 0.0
+    step: float = 0.0
     received: list[tuple[str, Message]] = field(default_factory=list)
     transactions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        await asyncio.sleep(self.step)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        await asyncio.sleep(self.step)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -63,8 +72,8 @@ class Sink:
             if self.garble > 0:
                 self.garble -= 1
                 return "ok, got it"
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.delay or self.step:
+            await asyncio.sleep(self.delay + self.step)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             for rcpt in envelope.rcpt_tos:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,26 @@ CASES = [
     ("bad-env-name", "webhooks:\n  ops: {kind: wecom, url_env: 1URL}\n", 2, 31, "environment variable name",
      "WECOM_OPS_URL"),
     ("unknown-webhook-kind", "webhooks:\n  ops: {kind: wechat, url_env: URL}\n", 2, 15, "is not one of", "wecom"),
+    ("lease-shorter-than-a-send", "email:\n  smtp: {host: mail}\nledger: {lease: 5s}\n", 3, 17,
+     "a lease of 5s cannot outlive one send: email.smtp.timeout is 30s", "lease: 60s or more"),
+    ("lease-shorter-than-a-webhook", "webhooks:\n  ops: {kind: wecom, url_env: URL, timeout: 20s}\n"
+     "ledger:\n  lease: 30s\n", 4, 10, "webhooks.ops.timeout is 20s", "lease: 40s or more"),
 ]
+
+LEASES = [
+    # (id, text, the lease in effect)
+    ("no-channel", "windows: []\n", timedelta(seconds=15)),
+    ("default-smtp-timeout", "email:\n  smtp: {host: mail}\n", timedelta(seconds=60)),
+    ("short-timeouts", "email:\n  smtp: {host: mail, timeout: 5s}\nwebhooks: {ops: {kind: wecom, url_env: U}}\n",
+     timedelta(seconds=20)),
+    ("written", "email:\n  smtp: {host: mail, timeout: 5s}\nledger: {lease: 10s}\n", timedelta(seconds=10)),
+]
+
+
+@pytest.mark.parametrize(("text", "lease"), [pytest.param(*case[1:], id=case[0]) for case in LEASES])
+def test_a_lease_not_written_outlives_every_send(write: Callable[..., Path], text: str, lease: timedelta) -> None:
+    """Issue 21: the default lease is 15s, or twice the longest send timeout when that is longer."""
+    assert load(str(write(text))).ledger.lease == lease
 
 
 @pytest.mark.parametrize(("text", "line", "column", "message", "hint"),

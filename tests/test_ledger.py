@@ -117,6 +117,28 @@ def test_a_lost_claim_cannot_overwrite_the_new_holders_outcome(ledger: Ledger) -
     assert (row.state, row.last_error, row.attempts, row.payload) == ("sent", None, 1, None)
 
 
+def test_the_ledger_clock_is_the_databases_or_none(ledger: Ledger) -> None:
+    """Issue 21: replicas time reminders on the shared ledger's clock; an embedded one has none."""
+    theirs = ledger.now()
+    if ledger.shared:
+        assert theirs is not None and abs(theirs - datetime.now(UTC)) < timedelta(seconds=5)
+    else:
+        assert theirs is None
+
+
+def test_renewing_a_claim_keeps_it_and_is_fenced(ledger: Ledger) -> None:
+    """A send still on the wire keeps its claim past the first lease (issue 21); a claim another
+    replica took over is not renewed."""
+    ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
+    a, b = ledger.claim("node-a", NOW, lease=timedelta(seconds=15))
+    [taken] = ledger.claim("node-b", NOW + timedelta(seconds=20), limit=1)
+    assert taken.recipient == "a@example.com"
+    assert ledger.renew([a, b], timedelta(seconds=15), NOW + timedelta(seconds=20)) == [False, True]
+    assert ledger.claim("node-c", NOW + timedelta(seconds=30)) == []  # b held till 35 s, a by node-b
+    assert ledger.mark([Attempt(b, "sent", NOW + timedelta(seconds=31))]) == [True]
+    assert ledger.renew([b], timedelta(seconds=15), NOW + timedelta(seconds=32)) == [False]  # made: nothing held
+
+
 def test_mark_pending_again_waits_for_next_try(ledger: Ledger) -> None:
     ledger.record([decision("k1")], [pending("k1", "a@example.com"), pending("k1", "b@example.com")], NOW)
     a, b = ledger.claim("node-a", NOW)

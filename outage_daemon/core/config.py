@@ -133,7 +133,7 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     calendar = _calendar(b, _sub(main, "calendar"), audiences)
     _open_feeds(b, _sub(main, "calendar"), calendar, windows, audiences)
     email = _email(b, _sub(main, "email"))
-    ledger = _ledger(b, _sub(main, "ledger"))
+    ledger = _ledger(b, _sub(main, "ledger"), _longest_send(email, webhooks))
     monitoring = _sub(main, "monitoring")
     alertmanagers = tuple(_alertmanager(b, item, windows) for item in monitoring.entries("alertmanager")
                           ) if monitoring is not None else ()
@@ -263,19 +263,43 @@ def _days(length: timedelta) -> str:
     days, hours = length.days, length.seconds // 3600
     text = f"{days} day{'s' if days != 1 else ''}"
     return f"{text} {hours} h" if hours else text
-def _ledger(b: _Builder, item: Item | None) -> LedgerOptions:
-    """Given the ``ledger`` mapping (or None), return its options; a lease or poll under 1s is an error."""
+def _longest_send(email: Email, webhooks: dict[str, Webhook]) -> tuple[str, timedelta]:
+    """Given the channels, return the key and length of the longest timeout of one send ((``''``, 0) if none)."""
+    found = [(f"webhooks.{w.name}.timeout", w.timeout.approx) for w in webhooks.values()]
+    if email.smtp is not None:
+        found.append(("email.smtp.timeout", email.smtp.timeout.approx))
+    return max(found, key=lambda kv: kv[1], default=("", timedelta(0)))
+
+
+def _ledger(b: _Builder, item: Item | None, send: tuple[str, timedelta]) -> LedgerOptions:
+    """Given the ``ledger`` mapping (or None) and the longest send timeout (key, length), return the
+    options; a lease, poll or clock_skew under 1s is an error, and so is a lease shorter than twice that timeout
+    (a send still on the wire when the database stops answering must end before a peer may take its
+    delivery over). A lease not written defaults to 15s, or twice that timeout when longer."""
     found = {}
-    for key in ("lease", "poll"):
+    for key in ("lease", "poll", "clock_skew"):
         sub = _sub(item, key)
-        if sub is None:
+        if sub is None or not sub.written:
             continue
         value = timerules.parse_duration(str(sub.value)).approx
         if value < timedelta(seconds=1):
             b.error(sub, "must be at least 1s")
         found[key] = value
+    name, timeout = send
+    lease = _sub(item, "lease")
+    if lease is not None and lease.written and timedelta(seconds=1) <= found["lease"] < timeout * 2:
+        b.error(lease, f"a lease of {lease.value} cannot outlive one send: {name} is {_seconds(timeout)}, and the "
+                "lease must be at least twice that (while a send is on the wire its lease is renewed; if the "
+                "database stops answering, the send must end before a peer may take its delivery over)",
+                f"write lease: {_seconds(timeout * 2)} or more, or a shorter {name}")
+    found.setdefault("lease", max(LedgerOptions.lease, timeout * 2))
     batch = _sub(item, "batch")
     return LedgerOptions(**found, batch=int(str(batch.value)) if batch is not None else LedgerOptions.batch)
+
+
+def _seconds(length: timedelta) -> str:
+    """Given a length of time, return it as written in a config, e.g. ``30s``."""
+    return f"{length.total_seconds():g}s"
 
 
 def _known(names: Any) -> str:

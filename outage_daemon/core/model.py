@@ -265,6 +265,7 @@ class LedgerOptions:
     lease: timedelta = timedelta(seconds=15)
     poll: timedelta = timedelta(seconds=30)
     batch: int = 100
+    clock_skew: timedelta = timedelta(seconds=2)
 
 
 def is_public(window: Window, audiences: Mapping[str, Audience]) -> bool:

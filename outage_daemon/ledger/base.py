@@ -61,6 +61,10 @@ class Ledger(Protocol):
         """Return a block whose ledger calls form one transaction that no other process's exclusive
         block interleaves with (a read-compute-write step such as a reload); blocks may nest."""
 
+    def now(self) -> datetime | None:
+        """Return the ledger's clock (the database's, shared by every replica), or None when the
+        ledger has no clock of its own (an embedded file: the host's clock is the ledger's)."""
+
     # --- the feed ------------------------------------------------------------------------------
     def revisions(self) -> dict[str, Revision]:
         """Return every stored revision by window id."""
@@ -99,6 +103,11 @@ class Ledger(Protocol):
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
         """Given outcomes of attempts at claimed deliveries, record them in one transaction; return,
         for each, False (and change nothing) when its claim is no longer held (fencing)."""
+
+    def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
+        """Given claimed deliveries (a send of theirs still on the wire or queued), extend each claim to
+        ``now + lease`` (``now`` None: the ledger's clock) while it is still held under the claim it
+        carries; return, for each, whether it was (fencing: False means another holds it now)."""
 
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
         """Give up the claims of ``owner`` (every claim when None), or with ``only``, of just those

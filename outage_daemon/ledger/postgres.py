@@ -2,7 +2,10 @@
 
 Recording is idempotent (``INSERT … ON CONFLICT DO NOTHING``); claims take free rows with
 ``FOR UPDATE SKIP LOCKED`` and set owner, claim number and lease on the database clock; outcomes
-are written only where owner and claim number still match (fencing). A reload runs as one
+are written only where owner and claim number still match (fencing). A claim whose lease ran out
+while the server was down is not taken over by another replica until a lease plus
+:data:`RECONNECT` after the server started: its holder, alive, reconnects first and records the
+outcomes it kept in memory (or renews the claim), so a long outage repeats nothing it sent. A reload runs as one
 transaction under an advisory lock (:meth:`PostgresLedger.exclusive`), so two replicas reloading
 the same change store one set of revisions and record one set of notices. ``NOTIFY`` after a
 record or a reload wakes the peers (a hint: they poll anyway). The schema is created and migrated
@@ -55,6 +58,9 @@ CONNECT_TIMEOUT = 5  # seconds to reach the server
 WAIT = 3.0  # seconds a call waits for a pooled connection (the server is down: fail, retry later)
 SESSION = ("SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '30s'; "
            "SET statement_timeout = '60s'; SET lock_timeout = '20s'")
+# After the server starts, another replica's expired claims are taken over only once a lease and this
+# much more have passed: time for their holder to reconnect and write the outcomes it kept meanwhile.
+RECONNECT = timedelta(seconds=10)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -147,6 +153,8 @@ _CLAIM = (
     "WITH t AS (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now), "
     "picked AS (SELECT d.key, d.recipient, d.channel FROM deliveries d, t WHERE d.state = 'pending' "
     "AND d.next_try <= t.now AND (d.owner IS NULL OR d.lease_until IS NULL OR d.lease_until <= t.now) "
+    "AND (d.owner IS NULL OR d.owner = %(owner)s OR %(now)s::timestamptz IS NOT NULL "
+    "OR pg_postmaster_start_time() + %(lease)s + %(reconnect)s <= t.now) "
     "AND (%(channel)s::text IS NULL OR d.channel = %(channel)s::text) "
     "ORDER BY d.created, d.key, d.recipient LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED) "
     "UPDATE deliveries d SET owner = %(owner)s, claim = d.claim + 1, lease_until = t.now + %(lease)s "
@@ -270,6 +278,12 @@ class PostgresLedger:
     def _notify(self, conn: psycopg.Connection[Any], topic: str) -> None:
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{topic} {self._origin}"))
 
+    @_translated
+    def now(self) -> datetime | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT clock_timestamp()").fetchone()
+        return row[0] if row else None
+
     # --- the feed ------------------------------------------------------------------------------
     @_translated
     def revisions(self) -> dict[str, Revision]:
@@ -349,7 +363,8 @@ class PostgresLedger:
               channel: str | None = None) -> list[Delivery]:
         with self._tx() as conn:
             rows = conn.execute(
-                _CLAIM, {"now": now, "limit": limit, "owner": owner, "lease": lease, "channel": channel}).fetchall()
+                _CLAIM, {"now": now, "limit": limit, "owner": owner, "lease": lease, "channel": channel,
+                         "reconnect": RECONNECT}).fetchall()
         rows.sort(key=lambda r: (r[12], r[0], r[1]))
         return [_delivery(r) for r in rows]
 
@@ -373,6 +388,23 @@ class PostgresLedger:
                  [a.at for a in attempts], [a.next_try for a in attempts])).fetchall()
         held = {(r[0], r[1], r[2]) for r in rows}
         return [(d.key, d.recipient, d.channel) in held for d in ds]
+
+    @_translated
+    def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
+        if not deliveries:
+            return []
+        with self._tx() as conn:
+            rows = conn.execute(
+                "UPDATE deliveries d SET lease_until = COALESCE(%s::timestamptz, clock_timestamp()) + %s "
+                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[]) "
+                "AS v(key, recipient, channel, owner, claim) WHERE d.key = v.key AND d.recipient = v.recipient "
+                "AND d.channel = v.channel AND d.state = 'pending' AND d.owner = v.owner AND d.claim = v.claim "
+                "RETURNING d.key, d.recipient, d.channel",
+                (now, lease, [d.key for d in deliveries], [d.recipient for d in deliveries],
+                 [d.channel for d in deliveries], [d.owner for d in deliveries],
+                 [d.claim for d in deliveries])).fetchall()
+        held = {(r[0], r[1], r[2]) for r in rows}
+        return [(d.key, d.recipient, d.channel) in held for d in deliveries]
 
     @_translated
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:

@@ -204,6 +204,9 @@ class SqliteLedger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def now(self) -> datetime | None:
+        return None
+
     def revisions(self) -> dict[str, Revision]:
         rows = self.db.execute(
             "SELECT window_id, fingerprint, sequence, created, last_modified FROM revisions")
@@ -294,6 +297,14 @@ class SqliteLedger:
                      d.key, d.recipient, d.channel, d.owner, d.claim))
                 held.append(cursor.rowcount == 1)
         return held
+
+    def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
+        until = _utc((now or datetime.now(UTC)) + lease)
+        with self._tx():
+            return [self.db.execute(
+                "UPDATE deliveries SET lease_until = ? WHERE key = ? AND recipient = ? AND channel = ? "
+                "AND state = 'pending' AND owner IS ? AND claim = ?",
+                (until, d.key, d.recipient, d.channel, d.owner, d.claim)).rowcount == 1 for d in deliveries]
 
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
         if only:
