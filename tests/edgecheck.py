@@ -24,7 +24,7 @@ from ical.calendar_stream import IcsCalendarStream
 from outage_daemon import cli
 from outage_daemon.core.model import Config, Window
 from outage_daemon.core.revisions import revise_all
-from outage_daemon.core.timerules import add_absolute, instances_between, is_ambiguous, resolve
+from outage_daemon.core.timerules import Repeat, add_absolute, instances_between, is_ambiguous, resolve
 from outage_daemon.formats import ical as feed
 
 UTC = timezone.utc
@@ -152,11 +152,38 @@ def _vobject_gap(w: Window, naive: datetime, start: datetime) -> Span:
     return start, add_absolute(start, w.length)
 
 
+class _AfterGap(Repeat):
+    """vobject's instances: placed as :func:`_vobject_gap` places them, so an instance in a gap does
+    not meet the next one (RFC 5545 3.8.5.3 keeps one of two instances that start together) and
+    UNTIL is compared with that placement."""
+
+    def place(self, naive: datetime) -> datetime:
+        assert self.tz is not None
+        at = resolve(naive, self.tz)
+        return (naive.replace(tzinfo=self.tz, fold=1) if at.replace(tzinfo=None) != naive else at).astimezone(UTC)
+
+
+def _as_read(w: Window, reader: str) -> Repeat:
+    """The window's repeat as ``reader`` generates it from the feed (which writes UNTIL, not COUNT,
+    when a gap makes two instances one: :meth:`Repeat.collides`)."""
+    rule = w.rule
+    assert rule is not None
+    kind = PLACEMENTS.get(reader)
+    if kind is None:
+        return rule
+    until, times = rule.until, rule.times
+    if rule.collides():
+        until, times = rule.place(list(rule)[-1]), None
+    return kind(rule.generated, rule.tz, until, times)
+
+
 # Reader -> (name, reason): how it deviates from RFC 5545, modelled so the test still compares.
 DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
     "ical": _ical_nominal,
     "vobject": _vobject_gap,
 }
+# Reader -> how it generates instances, where that differs from RFC 5545 (and so from :class:`Repeat`).
+PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap}
 
 
 def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ]:
@@ -167,7 +194,7 @@ def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ
     for w in config.windows:
         if deviate is not None and w.rule is not None and not w.all_day:
             reach = max(w.length, w.local_span) + timedelta(days=1)
-            for naive, start in instances_between(w.rule, w.tz, span[0] - reach, span[1]):
+            for naive, start in instances_between(_as_read(w, reader or ""), w.tz, span[0] - reach, span[1]):
                 s, e = deviate(w, naive, start)
                 if naive not in w.excluded and _inside(s.astimezone(UTC), span):
                     out.add((f"{w.id}@{config.calendar.domain}", s.astimezone(UTC), e.astimezone(UTC)))

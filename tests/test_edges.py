@@ -97,6 +97,29 @@ windows:
   - {id: ny, system: s, start: 2026-05-04 02:00, end: 2026-05-04 03:00, repeat: FREQ=WEEKLY;BYDAY=MO;COUNT=3,
      except: [2026-05-05]}
 """, ("2026-05-01", "2026-05-30"), [], None, id="except-not-an-occurrence-writes-no-exdate"),
+    # Issue 24
+    pytest.param("""
+timezone: Asia/Shanghai
+windows:
+  - {id: cn, system: s, start: 2026-01-06 02:00, end: 2026-01-06 03:00, repeat: FREQ=DAILY;UNTIL=20260110T180000Z}
+""", ("2026-01-05", "2026-01-15"), ["UNTIL=20260110T180000Z"],
+        {("cn", f"2026-01-{d:02d}T18:00Z", f"2026-01-{d:02d}T19:00Z") for d in range(5, 11)},
+        id="until-with-z-is-utc"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00, repeat: FREQ=DAILY;UNTIL=20260308T030000}
+""", ("2026-03-05", "2026-03-12"), ["UNTIL=20260308T070000Z"],
+        {("ny", "2026-03-06T07:30Z", "2026-03-06T09:00Z"), ("ny", "2026-03-07T07:30Z", "2026-03-07T09:00Z")},
+        id="local-until-before-a-gap-shifted-start"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-07 02:00, end: 2026-03-07 02:30, repeat: "FREQ=DAILY;BYHOUR=2,3;COUNT=5"}
+""", ("2026-03-06", "2026-03-12"), ["RRULE:FREQ=DAILY;UNTIL=20260309T070000Z;BYHOUR=2,3"],
+        {("ny", "2026-03-07T07:00Z", "2026-03-07T07:30Z"), ("ny", "2026-03-07T08:00Z", "2026-03-07T08:30Z"),
+         ("ny", "2026-03-08T07:00Z", "2026-03-08T07:30Z"), ("ny", "2026-03-09T06:00Z", "2026-03-09T06:30Z"),
+         ("ny", "2026-03-09T07:00Z", "2026-03-09T07:30Z")}, id="gap-collision-kept-once-counted-once"),
 ]
 
 
@@ -112,6 +135,9 @@ def test_feed_readers_planner_and_preview_agree(write: Callable[..., Path], body
         assert line in unfolded
     planner = by_planner(config, bounds)
     assert planner, "the case must have occurrences"
+    for window in config.windows:  # one reminder key per occurrence (RFC 5545 3.8.5.3: duplicates count once)
+        keys = [o.key for o in window.occurrences(*bounds)]
+        assert len(keys) == len(set(keys)), keys
     if expected is not None:
         assert planner == {(f"{w}@outage-daemon", z(s), z(e)) for w, s, e in expected}
     for name, reader in READERS.items():

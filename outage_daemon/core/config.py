@@ -13,8 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule
-
 from outage_daemon.core import addresses, timerules
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
@@ -270,7 +268,7 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     rule = None
     repeat = fields.get("repeat")
     if repeat is not None and ok:
-        rule = _rule(b, item, start, start_w.day)
+        rule = _rule(b, item, start, tz, start_w.day)
         ok = rule is not None
     exceptions = _exceptions(b, item, repeat is not None, tz)
     window_notify = _window_notify(b, item.get("notify"), notify)
@@ -318,13 +316,13 @@ def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[d
     return tuple(out)
 
 
-def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule | None:
+def _rule(b: _Builder, item: Item, start: datetime, tz: ZoneInfo, day: date | None) -> timerules.Repeat | None:
     """Given a repeating window's item and its aware start (``day`` for an all-day window), return
     its rule, or None after recording why the feed could not say what the planner means."""
     repeat_item = _sub(item, "repeat") or item
     first = datetime.combine(day, time()) if day is not None else start.replace(tzinfo=None, fold=0)
     try:
-        rule = timerules.parse_rrule(str(repeat_item.value), first, all_day=day is not None)
+        rule = timerules.parse_rrule(str(repeat_item.value), first, tz, all_day=day is not None)
     except TimeError as exc:
         b.error(repeat_item, str(exc), "an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU or FREQ=MONTHLY;BYDAY=1SA")
         return None

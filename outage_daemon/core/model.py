@@ -8,10 +8,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule
-
 from outage_daemon.core.errors import Loc, Problem
-from outage_daemon.core.timerules import UTC, Offset, add_absolute, instances_between, resolve, rule_parts
+from outage_daemon.core.timerules import UTC, Offset, Repeat, add_absolute, instances_between, resolve, rule_parts
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ class Window:
     exceptions: tuple[date | datetime, ...]
     notify: Notify | None
     source: str | None
-    rule: rrule | None = field(default=None, compare=False, repr=False)
+    rule: Repeat | None = field(default=None, compare=False, repr=False)
     loc: Loc | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event, vDatetime, vDuration, vRecur, vTex
 from outage_daemon.core import i18n
 from outage_daemon.core.model import Config, Feed, Window
 from outage_daemon.core.records import Revision
-from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, local_until, resolve, rule_parts
+from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, rule_parts, until_day, until_instant
 from outage_daemon.formats.base import FeedFormat
 from outage_daemon.formats.text import clean, status_link, summary
 from outage_daemon.formats.vtimezone import vtimezone
@@ -97,9 +97,15 @@ def _rrule(window: Window) -> vRecur | None:
     body = body[6:] if body.upper().startswith("RRULE:") else body
     recur: vRecur = vRecur.from_ical(body)
     until = rule_parts(body).get("UNTIL")
-    if until is not None:  # ours is local wall time; RFC 5545 wants UTC (or a DATE for all-day)
-        naive = local_until(until, window.all_day)
-        recur["UNTIL"] = [naive.date() if window.all_day else resolve(naive, window.tz).astimezone(UTC)]
+    if until is not None:  # RFC 5545 wants UTC (or a DATE for all-day); ours may be local wall time
+        recur["UNTIL"] = [until_day(until, window.tz) if window.all_day
+                          else until_instant(until, window.tz, window.all_day)]
+    if window.rule is not None and window.rule.collides():
+        # Readers that count each generated instance would spend COUNT on a duplicate: say when
+        # the last occurrence starts instead.
+        last = list(window.rule)[-1]
+        del recur["COUNT"]
+        recur["UNTIL"] = [window.rule.place(last)]
     return recur
 
 
