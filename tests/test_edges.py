@@ -120,6 +120,23 @@ windows:
         {("ny", "2026-03-07T07:00Z", "2026-03-07T07:30Z"), ("ny", "2026-03-07T08:00Z", "2026-03-07T08:30Z"),
          ("ny", "2026-03-08T07:00Z", "2026-03-08T07:30Z"), ("ny", "2026-03-09T06:00Z", "2026-03-09T06:30Z"),
          ("ny", "2026-03-09T07:00Z", "2026-03-09T07:30Z")}, id="gap-collision-kept-once-counted-once"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-10-30 01:30, end: 2026-10-30 02:00, repeat: FREQ=DAILY;COUNT=4,
+     except: ["2026-11-01T01:30-05:00"]}
+""", ("2026-10-29", "2026-11-05"), [],
+        {("ny", "2026-10-30T05:30Z", "2026-10-30T06:00Z"), ("ny", "2026-10-31T05:30Z", "2026-10-31T06:00Z"),
+         ("ny", "2026-11-01T05:30Z", "2026-11-01T06:00Z"), ("ny", "2026-11-02T06:30Z", "2026-11-02T07:00Z")},
+        id="except-second-repeated-hour-names-no-occurrence"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00, repeat: FREQ=DAILY;COUNT=4,
+     except: ["2026-03-08T03:30-04:00"]}
+""", ("2026-03-05", "2026-03-12"), ["EXDATE;TZID=America/New_York:20260308T023000"],
+        {("ny", "2026-03-06T07:30Z", "2026-03-06T09:00Z"), ("ny", "2026-03-07T07:30Z", "2026-03-07T09:00Z"),
+         ("ny", "2026-03-09T06:30Z", "2026-03-09T08:00Z")}, id="except-with-offset-names-gap-shifted-instant"),
 ]
 
 

@@ -299,7 +299,8 @@ def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, en
 
 
 def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[date | datetime, ...]:
-    """Given a window item, return its ``except:`` entries as dates or naive local times."""
+    """Given a window item, return its ``except:`` entries as dates, naive local times, or aware
+    instants (written with an offset)."""
     except_item = _sub(item, "except")
     if except_item is not None and not repeats:
         b.error(except_item, "except: only applies to a window with repeat:",
@@ -309,8 +310,8 @@ def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[d
         written = timerules.parse_when(str(ex.value))
         if written.day is not None:
             out.append(written.day)
-        elif written.fixed is not None:
-            out.append(written.fixed.astimezone(tz).replace(tzinfo=None))
+        elif written.fixed is not None:  # an instant: it names the occurrence that starts then
+            out.append(written.fixed.astimezone(tz))
         elif written.local is not None:
             out.append(written.local)
     return tuple(out)

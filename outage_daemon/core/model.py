@@ -127,12 +127,21 @@ class Window:
     @cached_property
     def excluded(self) -> frozenset[datetime]:
         """Return the rule's naive local instances that ``except:`` removes (a date removes every
-        instance on that day; a time, the instance at that wall-clock time)."""
+        instance on that day; a time, the instance at that wall-clock time; a time with an offset, the
+        instance that starts at that instant)."""
         return frozenset(naive for ex in self.exceptions for naive in self._matches(ex))
 
     def _matches(self, ex: date | datetime) -> list[datetime]:
         if self.rule is None:
             return []
+        if isinstance(ex, datetime) and ex.tzinfo is not None:
+            if self.all_day:
+                return self._matches(ex.astimezone(self.tz).replace(tzinfo=None))
+            # Written with an offset, it names an instant: the occurrence that starts then (the
+            # second 01:30 of a fall-back night is none; 03:30 EDT is the 02:30 a gap moved).
+            naive = ex.astimezone(self.tz).replace(tzinfo=None)
+            near = self.rule.between(naive - timedelta(days=1), naive + timedelta(days=1), inc=True)
+            return [n for n in near if self.rule.place(n) == ex.astimezone(UTC)]
         if isinstance(ex, datetime):
             found: list[datetime] = self.rule.between(ex, ex, inc=True)
             return found
