@@ -137,6 +137,13 @@ windows:
 """, ("2026-03-05", "2026-03-12"), ["EXDATE;TZID=America/New_York:20260308T023000"],
         {("ny", "2026-03-06T07:30Z", "2026-03-06T09:00Z"), ("ny", "2026-03-07T07:30Z", "2026-03-07T09:00Z"),
          ("ny", "2026-03-09T06:30Z", "2026-03-09T08:00Z")}, id="except-with-offset-names-gap-shifted-instant"),
+    pytest.param("""
+timezone: UTC
+calendar: {name: "Outages, all; systems"}
+windows:
+  - {id: u, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00}
+""", ("2026-03-05", "2026-03-12"), ["\r\nNAME:Outages\\, all\\; systems", "X-WR-CALNAME:Outages\\, all\\; systems"],
+        {("u", "2026-03-06T02:30Z", "2026-03-06T04:00Z")}, id="calendar-name-escaped-as-rfc-7986-text"),
 ]
 
 

@@ -242,7 +242,7 @@ def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], .
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", vText(name))  # vText: the library writes X- values unescaped
-    cal.add("name", name)
+    cal.add("name", vText(name))  # RFC 7986 TEXT; the library does not know NAME
     if config.calendar.description:
         cal.add("x-wr-caldesc", vText(clean(config.calendar.description)))
         cal.add("description", clean(config.calendar.description))
