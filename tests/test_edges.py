@@ -144,6 +144,18 @@ windows:
   - {id: u, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00}
 """, ("2026-03-05", "2026-03-12"), ["\r\nNAME:Outages\\, all\\; systems", "X-WR-CALNAME:Outages\\, all\\; systems"],
         {("u", "2026-03-06T02:30Z", "2026-03-06T04:00Z")}, id="calendar-name-escaped-as-rfc-7986-text"),
+    pytest.param("""
+timezone: America/Santiago
+windows:
+  - {id: cl, system: s, start: 2026-09-05 22:00, end: 2026-09-05 24:00}
+""", ("2026-09-05", "2026-09-07"), ["DTEND;TZID=America/Santiago:20260906T010000"],
+        {("cl", "2026-09-06T02:00Z", "2026-09-06T04:00Z")}, id="santiago-24h-before-a-midnight-gap"),
+    pytest.param("""
+timezone: Africa/Cairo
+windows:
+  - {id: eg, system: s, start: 2026-04-23 20:00, end: 2026-04-23 24:00}
+""", ("2026-04-23", "2026-04-25"), [], {("eg", "2026-04-23T18:00Z", "2026-04-23T22:00Z")},
+        id="cairo-24h-before-a-midnight-gap"),
 ]
 
 
@@ -188,6 +200,10 @@ REFUSED = [
 windows:
   - {id: w, system: s, start: "2026-11-01T01:30-05:00", end: "2026-11-01T01:45-04:00"}
 """, "cfg.yaml:4: windows[0].end: end 2026-11-01T01:45-04:00 is before start 2026-11-01T01:30-05:00", id="end-before-start-across-fall-back"),
+    pytest.param("""
+windows:
+  - {id: w, system: s, start: 2026-05-04, end: 2026-05-03}
+""", "cfg.yaml:4: windows[0].end: end 2026-05-03 is before start 2026-05-04", id="all-day-end-day-before-start-day"),
     pytest.param("""
 windows:
   - {id: w, system: s, start: "2026-11-01T01:30-05:00", end: "2026-11-01T03:00-05:00", repeat: FREQ=WEEKLY}

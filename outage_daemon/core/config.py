@@ -257,7 +257,8 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     except TimeError as exc:
         b.error(end_item, str(exc), _time_hint(str(exc)))
         ok = False
-    ok = ok and _in_order(b, start_item, end_item, start, end)
+    ok = ok and _in_order(b, start_item, end_item, start, end,
+                          days_before=end_w.day is not None and start_w.day is not None and end_w.day < start_w.day)
 
     for ref in item.entries("audiences"):
         if ref.value not in audiences:
@@ -286,12 +287,14 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     )
 
 
-def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime) -> bool:
+def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime,
+              days_before: bool = False) -> bool:
     """Given a window's start and end (items and instants), return True when the end comes after the
-    start, else record the error with both values as written."""
+    start, else record the error with both values as written (``days_before``: an all-day window's
+    last day is before its first, though its end, the next midnight, equals the start)."""
     if end.astimezone(UTC) > start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
         return True
-    before = end.astimezone(UTC) < start.astimezone(UTC)
+    before = days_before or end.astimezone(UTC) < start.astimezone(UTC)
     b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
             else f"end equals start ({start_item.value})",
             "swap them, or check the date of the end (a window past midnight ends on the next day)")

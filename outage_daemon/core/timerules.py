@@ -123,6 +123,7 @@ class Written:
     day: date | None = None
     local: datetime | None = None
     fixed: datetime | None = None
+    end_of_day: bool = False  # written 24:00: ``local`` is the next midnight, whenever the day ends
 
     @property
     def is_date(self) -> bool:
@@ -166,7 +167,7 @@ def parse_when(text: str) -> Written:
     except (ValueError, OverflowError) as exc:
         raise TimeError(f"bad time {text!r}: {exc}") from exc
     if g["off"] is None:
-        return Written(text, local=naive)
+        return Written(text, local=naive, end_of_day=bool(extra))
     return Written(text, fixed=naive.replace(tzinfo=_fixed_zone(g["off"], text)))
 
 
@@ -204,9 +205,15 @@ def resolve(naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 def place(written: Written, tz: ZoneInfo) -> datetime:
-    """Given a written time, return it aware in ``tz`` (a date means local midnight)."""
+    """Given a written time, return it aware in ``tz`` (a date means local midnight).
+
+    ``24:00`` is the end of its day, which exists even when the next day begins in a DST gap (the
+    clocks jump from 24:00 to 01:00) or repeats its first hour (then it is the first 00:00).
+    """
     if written.fixed is not None:
         return written.fixed.astimezone(tz)
+    if written.local is not None and written.end_of_day:
+        return resolve(written.local, tz)
     if written.local is not None:
         return localize(written.local, tz)
     day = written.day or date.min
