@@ -11,7 +11,7 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
-from edgecheck import READERS, UTC, by_planner, by_preview, render
+from edgecheck import READERS, UTC, by_planner, by_preview, by_vobject, render
 from test_vtimezone import offsets_agree
 
 from outage_daemon.channels.email.invite import invite
@@ -156,6 +156,11 @@ windows:
   - {id: eg, system: s, start: 2026-04-23 20:00, end: 2026-04-23 24:00}
 """, ("2026-04-23", "2026-04-25"), [], {("eg", "2026-04-23T18:00Z", "2026-04-23T22:00Z")},
         id="cairo-24h-before-a-midnight-gap"),
+    pytest.param("""
+timezone: Africa/Casablanca
+windows:
+  - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
+""", ("2028-01-01", "2033-01-01"), [], None, id="casablanca-never-ending-described-through-2032"),
 ]
 
 
@@ -307,3 +312,15 @@ def test_invite_for_a_casablanca_window_renders(config_of: Callable[[str], objec
     revision = revise_all(config, {}, NOW)["ma"]  # type: ignore[arg-type]
     data = invite(config.windows[0], config, revision, "REQUEST", "ops@example.com", "a@example.com")  # type: ignore[attr-defined]
     assert vobject.readOne(data.decode(), validate=True).vevent.dtstart.value.year == 2029
+
+
+def test_invite_describes_every_year_a_never_ending_repeat_reaches(config_of: Callable[[str], object]) -> None:
+    config = config_of("""
+        timezone: Africa/Casablanca
+        windows:
+          - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
+        """)
+    revision = revise_all(config, {}, NOW)["ma"]  # type: ignore[arg-type]
+    data = invite(config.windows[0], config, revision, "REQUEST", "ops@example.com", "a@example.com")  # type: ignore[attr-defined]
+    span = (z("2028-01-01T00:00Z"), z("2033-01-01T00:00Z"))
+    assert by_vobject(data, span) == by_planner(config, span, "vobject")  # type: ignore[arg-type]

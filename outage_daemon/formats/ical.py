@@ -185,15 +185,21 @@ def event(window: Window, config: Config, revision: Revision) -> Event:
     return ev
 
 
+HORIZON_YEARS = 10
+"""A repeat without end has its zone described through this many years after ``now`` (or after its
+first year, if later): clients that place times by the VTIMEZONE are right that far."""
+
+
 def zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
-    """Given windows, return each TZID their times are written with and the years to describe."""
+    """Given windows, return each TZID their times are written with and the years to describe:
+    every year an occurrence reaches, or :data:`HORIZON_YEARS` for a repeat without end."""
     spans: dict[str, tuple[int, int]] = {}
     for window in windows:
         key = zone_key(window.start)
         if window.all_day or (key == _ETC_UTC and window.rule is None):
             continue  # a one-off UTC time is written with Z
         last = window.last_end()
-        last_year = last.year if last is not None else max(now.year + 1, window.start.year)
+        last_year = last.year if last is not None else max(now.year, window.start.year) + HORIZON_YEARS
         lo, hi = spans.get(key, (window.start.year, last_year))
         spans[key] = (min(lo, window.start.year), max(hi, last_year))
     return spans
