@@ -194,12 +194,12 @@ def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ
     for w in config.windows:
         if deviate is not None and w.rule is not None and not w.all_day:
             reach = max(w.length, w.local_span) + timedelta(days=1)
-            for naive, start in instances_between(_as_read(w, reader or ""), w.tz, span[0] - reach, span[1]):
+            for naive, start in instances_between(_as_read(w, reader or ""), w.tz, span[0] - reach, span[1], None):
                 s, e = deviate(w, naive, start)
                 if naive not in w.excluded and _inside(s.astimezone(UTC), span):
                     out.add((f"{w.id}@{config.calendar.domain}", s.astimezone(UTC), e.astimezone(UTC)))
             continue
-        for o in w.occurrences(span[0], span[1]):
+        for o in w.occurrences(span[0], span[1], limit=None):
             s, e = (o.start.date(), o.end.date()) if w.all_day else (o.start.astimezone(UTC), o.end.astimezone(UTC))
             if _inside(s, span):
                 out.add((f"{w.id}@{config.calendar.domain}", s, e))

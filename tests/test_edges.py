@@ -161,6 +161,11 @@ timezone: Africa/Casablanca
 windows:
   - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
 """, ("2028-01-01", "2033-01-01"), [], None, id="casablanca-never-ending-described-through-2032"),
+    pytest.param("""
+timezone: Europe/Berlin
+windows:
+  - {id: de, system: s, start: 2026-01-01 00:00, end: 2026-01-01 00:30, repeat: FREQ=HOURLY;COUNT=10500}
+""", ("2026-01-01", "2027-06-01"), [], None, id="preview-past-10000-occurrences"),
 ]
 
 

@@ -94,15 +94,16 @@ class Window:
         """Return whether the window ends: a one-off, or a repeat with COUNT or UNTIL."""
         return self.repeat is None or bool(rule_parts(self.repeat).keys() & {"COUNT", "UNTIL"})
 
-    def occurrences(self, lo: datetime, hi: datetime) -> list[Occurrence]:
-        """Given aware bounds, return the occurrences ending at or after ``lo`` and starting by ``hi``."""
+    def occurrences(self, lo: datetime, hi: datetime, limit: int | None = 10_000) -> list[Occurrence]:
+        """Given aware bounds, return the occurrences ending at or after ``lo`` and starting by ``hi``
+        (of a repeat, those among the first ``limit`` instances there; None: all)."""
         if self.rule is None:
             if self.end >= lo and self.start <= hi:
                 return [Occurrence(self.id, self.start, self.end)]
             return []
         out = []
         reach = max(self.length, self.local_span) + timedelta(days=1)
-        for naive, start in instances_between(self.rule, self.tz, lo - reach, hi):
+        for naive, start in instances_between(self.rule, self.tz, lo - reach, hi, limit):
             if naive in self.excluded:
                 continue
             end = self.end_of(start)

@@ -76,7 +76,7 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
     for window in config.windows:
         if window.status == "cancelled" or window.notify is None:
             continue
-        for occurrence in window.occurrences(now, until + _lead(window.notify)):
+        for occurrence in window.occurrences(now, until + _lead(window.notify), limit=None):  # all: the span bounds it
             out.extend(r for r in reminders_of(window, occurrence, window.notify)
                        if now <= r.due < until)
     out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))

@@ -418,9 +418,10 @@ def parse_rrule(text: str, dtstart: datetime, tz: ZoneInfo, all_day: bool = Fals
 
 
 def instances_between(
-    rule: rrulebase, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
+    rule: rrulebase, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int | None = 10_000
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Given a rule over naive local starts, yield (naive instance, aware start) in ``[lo, hi]``.
+    """Given a rule over naive local starts, yield (naive instance, aware start) in ``[lo, hi]``,
+    at most ``limit`` (None: all of them).
 
     The aware start is placed as RFC 5545 does (:func:`resolve`); the naive instance is what
     ``except:`` entries and EXDATEs name (a 02:30 in a DST gap starts at 03:30).
@@ -429,7 +430,7 @@ def instances_between(
     hi_local = hi.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
     count = 0
     for naive in rule.xafter(lo_local, inc=True):
-        if naive > hi_local or count >= limit:
+        if naive > hi_local or (limit is not None and count >= limit):
             return
         start = resolve(naive, tz)
         if lo <= start <= hi:
