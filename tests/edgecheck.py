@@ -163,6 +163,13 @@ class _AfterGap(Repeat):
         return (naive.replace(tzinfo=self.tz, fold=1) if at.replace(tzinfo=None) != naive else at).astimezone(UTC)
 
 
+class _EveryInstance(Repeat):
+    """Home Assistant's ``ical`` keeps both of two instances that a DST gap moves onto one instant
+    (RFC 5545 3.8.5.3: duplicates count once)."""
+
+    distinct = False
+
+
 def _as_read(w: Window, reader: str) -> Repeat:
     """The window's repeat as ``reader`` generates it from the feed (which writes UNTIL, not COUNT,
     when a gap makes two instances one: :meth:`Repeat.collides`)."""
@@ -183,7 +190,7 @@ DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
     "vobject": _vobject_gap,
 }
 # Reader -> how it generates instances, where that differs from RFC 5545 (and so from :class:`Repeat`).
-PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap}
+PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap, "ical": _EveryInstance}
 
 
 def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ]:
