@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -132,9 +134,32 @@ def by_vobject(data: bytes, span: Span) -> set[Occ]:
     return out
 
 
+ICALJS = Path(__file__).parent.parent / ".tools" / "node_modules" / "ical.js"
+
+
+def _read_json(command: list[str], data: bytes, span: Span) -> set[Occ]:
+    """Run a reader in its own process: the feed on stdin, the span as arguments, JSON rows out."""
+    done = subprocess.run([*command, span[0].isoformat(), span[1].isoformat()], input=data,
+                          capture_output=True, check=True, timeout=120)
+    out: set[Occ] = set()
+    for uid, start, end in json.loads(done.stdout):
+        s, e = ((date.fromisoformat(start), date.fromisoformat(end)) if len(start) == 10 else
+                (datetime.fromisoformat(start).astimezone(UTC), datetime.fromisoformat(end).astimezone(UTC)))
+        if _inside(s, span):
+            out.add((uid, s, e))
+    return out
+
+
+def by_icaljs(data: bytes, span: Span) -> set[Occ]:
+    """Thunderbird's ical.js (node, tests/icaljs_read.mjs): its own expansion and VTIMEZONE reading."""
+    return _read_json(["node", str(Path(__file__).parent / "icaljs_read.mjs")], data, span)
+
+
 READERS: dict[str, Callable[[bytes, Span], set[Occ]]] = {
     "icalendar+dateutil": by_icalendar, "ical": by_ical, "vobject": by_vobject,
 }
+if ICALJS.is_dir() and shutil.which("node"):  # `make .tools` installs it where npm is (.ci/run installs npm)
+    READERS["ical.js"] = by_icaljs
 
 
 def _ical_nominal(w: Window, naive: datetime, start: datetime) -> Span:
@@ -170,6 +195,15 @@ class _EveryInstance(Repeat):
     distinct = False
 
 
+class _SecondOffset(Repeat):
+    """ical.js and libical place every local time with the offset after a change: in a DST gap,
+    02:30 EST→EDT is 06:30Z (RFC 5545 3.3.5: 07:30Z); in a repeated hour, the second 01:30 (RFC
+    5545 3.3.5: the first). Instances that a gap would merge stay apart for them."""
+
+    def place(self, naive: datetime) -> datetime:
+        return naive.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
+
+
 def _as_read(w: Window, reader: str) -> Repeat:
     """The window's repeat as ``reader`` generates it from the feed (which writes UNTIL, not COUNT,
     when a gap makes two instances one: :meth:`Repeat.collides`)."""
@@ -184,13 +218,21 @@ def _as_read(w: Window, reader: str) -> Repeat:
     return kind(rule.generated, rule.tz, until, times)
 
 
+def _wall_after(w: Window, naive: datetime, start: datetime) -> Span:
+    """ical.js starts an instance at its local time with the offset after a change (see
+    :class:`_SecondOffset`) and ends it DTEND - DTSTART (elapsed) later in *wall-clock* time;
+    RFC 5545 3.8.5.3 gives every instance the exact duration."""
+    return (naive.replace(tzinfo=w.tz, fold=1), (naive + w.length).replace(tzinfo=w.tz, fold=1))
+
+
 # Reader -> (name, reason): how it deviates from RFC 5545, modelled so the test still compares.
 DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
     "ical": _ical_nominal,
     "vobject": _vobject_gap,
+    "ical.js": _wall_after,
 }
 # Reader -> how it generates instances, where that differs from RFC 5545 (and so from :class:`Repeat`).
-PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap, "ical": _EveryInstance}
+PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap, "ical": _EveryInstance, "ical.js": _SecondOffset}
 
 
 def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ]:

@@ -217,7 +217,14 @@ windows:
     pytest.param("""
 windows:
   - {id: w, system: s, start: "2026-11-01T01:30-05:00", end: "2026-11-01T03:00-05:00", repeat: FREQ=WEEKLY}
-""", "cfg.yaml:4: windows[0].start: a repeat cannot start in the second 01:30 of 2026-11-01", id="repeat-from-second-repeated-hour"),
+""", "cfg.yaml:4: windows[0].start: a repeat cannot start at 01:30 on 2026-11-01, an hour that happens twice",
+        id="repeat-from-second-repeated-hour"),
+    pytest.param("""
+windows:
+  - {id: w, system: s, start: "2026-11-01T01:30-04:00", end: "2026-11-01T03:00-05:00", repeat: FREQ=WEEKLY}
+""", "cfg.yaml:4: windows[0].start: a repeat cannot start at 01:30 on 2026-11-01, an hour that happens twice (DST "
+     "ends): its rule repeats the wall-clock time, which Thunderbird and Evolution read as the second",
+        id="repeat-from-first-repeated-hour"),
     pytest.param("""
 windows:
   - {id: w, system: s, start: 2026-01-04 02:00, end: 2026-01-04 03:00, repeat: FREQ=WEEKLY;BYDAY=MO}

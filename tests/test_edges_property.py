@@ -71,7 +71,8 @@ def windows(draw: st.DrawFn) -> tuple[str, str, datetime]:
         if kind == "all-day-repeat":
             body += f", repeat: \"FREQ={draw(st.sampled_from(FREQS))};COUNT={draw(st.integers(1, 6))}\""
         return key, body, resolve(datetime.combine(first, datetime.min.time()), tz)
-    start = start.replace(fold=0) if kind == "repeat" else start  # a repeat starts in the first of two
+    if kind == "repeat" and is_ambiguous(start):  # refused: readers take either of the two
+        start = resolve(start.replace(tzinfo=None) - timedelta(days=1), tz)
     length = timedelta(minutes=15 * draw(st.integers(1, 4 * 30)))
     end = (start.astimezone(UTC) + length).astimezone(tz)
     body = f"start: \"{_text(start)}\", end: \"{_text(end)}\""

@@ -339,10 +339,11 @@ def _rule(b: _Builder, item: Item, start: datetime, tz: ZoneInfo, day: date | No
                 f"the repeat, whose first is {head:%Y-%m-%d %H:%M} ({head:%A}): calendar readers disagree "
                 "whether it counts; start on an occurrence")
         return None
-    if day is None and start.fold == 1 and timerules.is_ambiguous(start):
-        b.error(_sub(item, "start") or item, f"a repeat cannot start in the second {first:%H:%M} of "
-                f"{first:%Y-%m-%d} ({start:%z}): its rule repeats the wall-clock time, which every "
-                "calendar reads as the first; start on another day or use the first offset")
+    if day is None and timerules.is_ambiguous(start):
+        b.error(_sub(item, "start") or item, f"a repeat cannot start at {first:%H:%M} on {first:%Y-%m-%d}, "
+                "an hour that happens twice (DST ends): its rule repeats the wall-clock time, which "
+                "Thunderbird and Evolution read as the second and other calendars as the first",
+                "start on another day (the repeat then skips nothing), or an hour later")
         return None
     return rule
 
