@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
 import pytest
@@ -336,3 +337,25 @@ def test_invite_describes_every_year_a_never_ending_repeat_reaches(config_of: Ca
     data = invite(config.windows[0], config, revision, "REQUEST", "ops@example.com", "a@example.com")  # type: ignore[attr-defined]
     span = (z("2028-01-01T00:00Z"), z("2033-01-01T00:00Z"))
     assert by_vobject(data, span) == by_planner(config, span, "vobject")  # type: ignore[arg-type]
+
+
+def _outside_outlook(key: str) -> bool:
+    """Whether a zone's VTIMEZONE (2026-2036) needs more than Outlook takes: a rule naming its day by
+    both BYDAY and BYMONTHDAY, or a dated change without a yearly rule, or two of one kind a year."""
+    tz = ZoneInfo(key)
+    weeks = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(weeks=n) for n in range(52 * 11 + 1))
+    if len({w.astimezone(tz).utcoffset() for w in weeks}) == 1:
+        return False  # no offset lasting a week changes in those years: one STANDARD
+    blocks = vtimezone(key, 2026, 2036).subcomponents
+    if any("BYMONTHDAY" in b["RRULE"] and "BYDAY" in b["RRULE"] for b in blocks if "RRULE" in b):
+        return True
+    return any("RRULE" not in b and b.decoded("DTSTART").year >= 2026 for b in blocks)
+
+
+def test_readme_names_every_zone_outside_outlooks_shape() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    bullet = readme[readme.index("- Outlook takes a `VTIMEZONE`"):]
+    bullet = bullet[: bullet.index("\n- ")]
+    named = set(re.findall(r"`([A-Z][A-Za-z_]+(?:/[A-Za-z_]+)?)`", bullet)) - {"VTIMEZONE", "BYMONTHDAY", "BYDAY"}
+    zones = {k for k in available_timezones() if not k.startswith(("posix", "right/")) and k not in ("Factory", "localtime")}
+    assert {k for k in sorted(zones) if _outside_outlook(k)} == named
