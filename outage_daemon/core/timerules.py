@@ -303,17 +303,17 @@ def _until_parts(value: str) -> tuple[datetime, bool]:
         raise TimeError(f"bad UNTIL {value!r}: {exc}") from exc
 
 
-def until_instant(value: str, tz: ZoneInfo, all_day: bool) -> datetime:
-    """Given an RRULE's UNTIL value, return the last instant a start may reach, in UTC.
+def until_instant(value: str, tz: ZoneInfo) -> datetime:
+    """Given a timed window's RRULE UNTIL value, return the last instant a start may reach, in UTC.
 
     ``…Z`` is UTC, as RFC 5545 writes it; a time without ``Z`` is local wall time in ``tz`` (placed
     as RFC 5545 places a start: a gap moves later, an overlap takes the first). A date alone keeps
-    that whole day: for a timed window it means 23:59:59 local, for an all-day window that day's start.
+    that whole day: 23:59:59 local.
     """
     naive, utc = _until_parts(value)
     if utc:
         return naive.replace(tzinfo=UTC)
-    if len(value.strip()) == 8 and not all_day:
+    if len(value.strip()) == 8:
         naive = naive.replace(hour=23, minute=59, second=59)
     return resolve(naive, tz).astimezone(UTC)
 
@@ -401,7 +401,7 @@ def parse_rrule(text: str, dtstart: datetime, tz: ZoneInfo, all_day: bool = Fals
         if all_day:  # whole days: compared as local dates, as readers compare VALUE=DATE
             parts["UNTIL"] = f"{until_day(value, tz):%Y%m%d}T000000"
         else:  # generate a day past it; :class:`Repeat` compares each start with the instant
-            until = until_instant(value, tz, all_day)
+            until = until_instant(value, tz)
             parts["UNTIL"] = f"{until.astimezone(tz).replace(tzinfo=None) + timedelta(days=1):%Y%m%dT%H%M%S}"
     body = ";".join(f"{key}={value}" for key, value in parts.items())
     try:

@@ -98,8 +98,7 @@ def _rrule(window: Window) -> vRecur | None:
     recur: vRecur = vRecur.from_ical(body)
     until = rule_parts(body).get("UNTIL")
     if until is not None:  # RFC 5545 wants UTC (or a DATE for all-day); ours may be local wall time
-        recur["UNTIL"] = [until_day(until, window.tz) if window.all_day
-                          else until_instant(until, window.tz, window.all_day)]
+        recur["UNTIL"] = [until_day(until, window.tz) if window.all_day else until_instant(until, window.tz)]
     if window.rule is not None and window.rule.collides():
         # Readers that count each generated instance would spend COUNT on a duplicate: say when
         # the last occurrence starts instead.
