@@ -9,6 +9,7 @@ goes through UTC (:func:`add_absolute`), and calendar arithmetic through the nai
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -345,7 +346,8 @@ class Repeat(rrulebase):
         return naive if self.tz is None else resolve(naive, self.tz).astimezone(UTC)
 
     def _iter(self) -> Iterator[datetime]:
-        recent: dict[datetime, datetime] = {}  # start -> instance, of the last two days or so
+        recent: deque[tuple[datetime, datetime]] = deque()  # (instance, start) of the last two days
+        starts: set[datetime] = set()
         left = self.times
         for naive in self.generated:
             if left is not None and left <= 0:
@@ -355,11 +357,12 @@ class Repeat(rrulebase):
                 if at > self.until + timedelta(days=2):  # a gap moves a start by less than a day
                     return
                 continue
-            if self.distinct and at in recent:
+            if self.distinct and at in starts:
                 continue
-            if len(recent) > 256:
-                recent = {k: v for k, v in recent.items() if v > naive - timedelta(days=2)}
-            recent[at] = naive
+            while recent and recent[0][0] < naive - timedelta(days=2):  # a gap moves a start less
+                starts.discard(recent.popleft()[1])
+            recent.append((naive, at))
+            starts.add(at)
             yield naive
             left = None if left is None else left - 1
 
