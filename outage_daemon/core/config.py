@@ -343,7 +343,7 @@ def _rule(b: _Builder, item: Item, start: datetime, tz: ZoneInfo, day: date | No
         b.error(_sub(item, "start") or item, f"a repeat cannot start at {first:%H:%M} on {first:%Y-%m-%d}, "
                 "an hour that happens twice (DST ends): its rule repeats the wall-clock time, which "
                 "Thunderbird and Evolution read as the second and other calendars as the first",
-                "start on another day (the repeat then skips nothing), or an hour later")
+                "start it on another day of the repeat, or outside the repeated hour")
         return None
     return rule
 
