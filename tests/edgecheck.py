@@ -2,8 +2,9 @@
 
 Every occurrence is ``(uid, start, end)``: UTC datetimes for timed events, dates for all-day ones.
 Readers: icalendar (with dateutil's rrule on what it parsed), Home Assistant's ``ical`` (its own
-timeline), vobject (its rruleset, with EXDATEs). Known deviations from RFC 5545 are in
-:data:`DEVIATIONS`, by reader, with the reason.
+timeline), vobject (its rruleset, with EXDATEs), and Thunderbird's ical.js in node when `.tools/` has it.
+Known deviations from RFC 5545 are in :data:`DEVIATIONS` (times) and :data:`PLACEMENTS` (which
+instances), by reader, with the RFC section and the reason.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def by_icaljs(data: bytes, span: Span) -> set[Occ]:
 READERS: dict[str, Callable[[bytes, Span], set[Occ]]] = {
     "icalendar+dateutil": by_icalendar, "ical": by_ical, "vobject": by_vobject,
 }
-if ICALJS.is_dir() and shutil.which("node"):  # `make .tools` installs it where npm is (.ci/run installs npm)
+if ICALJS.is_dir() and shutil.which("node"):  # `make test` installs it where npm is (.ci/run installs npm)
     READERS["ical.js"] = by_icaljs
 
 
@@ -196,9 +197,9 @@ class _EveryInstance(Repeat):
 
 
 class _SecondOffset(Repeat):
-    """ical.js and libical place every local time with the offset after a change: in a DST gap,
+    """ical.js places every local time with the offset after a change: in a DST gap,
     02:30 EST→EDT is 06:30Z (RFC 5545 3.3.5: 07:30Z); in a repeated hour, the second 01:30 (RFC
-    5545 3.3.5: the first). Instances that a gap would merge stay apart for them."""
+    5545 3.3.5: the first). Instances that a gap would merge stay apart for it."""
 
     def place(self, naive: datetime) -> datetime:
         return naive.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
