@@ -340,10 +340,11 @@ class Repeat(rrulebase):
     def __init__(self, generated: rrule, tz: ZoneInfo | None, until: datetime | None, times: int | None) -> None:
         super().__init__(cache=False)
         self.generated, self.tz, self.until, self.times = generated, tz, until, times
+        self._collides: bool | None = None
 
     def place(self, naive: datetime) -> datetime:
         """Given an instance, return when it starts (UTC), or itself when the repeat is all-day."""
-        return naive if self.tz is None else resolve(naive, self.tz).astimezone(UTC)
+        return naive if self.tz is None else naive.replace(tzinfo=self.tz, fold=0).astimezone(UTC)  # resolve's instant
 
     def _iter(self) -> Iterator[datetime]:
         recent: deque[tuple[datetime, datetime]] = deque()  # (instance, start) of the last two days
@@ -368,11 +369,13 @@ class Repeat(rrulebase):
 
     def collides(self) -> bool:
         """Return whether COUNT counts a different set than a reader that counts every generated
-        instance would (a gap moved one instance onto another)."""
+        instance would (a gap moved one instance onto another); computed once."""
         if self.times is None or self.tz is None:
             return False
-        raw = list(islice(self.generated, self.times))
-        return len({self.place(n) for n in raw}) != len(raw)
+        if self._collides is None:
+            raw = list(islice(self.generated, self.times))
+            self._collides = len({self.place(n) for n in raw}) != len(raw)
+        return self._collides
 
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
