@@ -27,12 +27,14 @@ lint: $(STAMP)
 test: lint axe maintnote
 	$(BIN)/python -m pytest -q
 
-# axe-core (the accessibility checker the browser tests run in Chromium), from the npm registry into .tools/.
+# axe-core (the accessibility checker the browser tests run in Chromium) and Thunderbird's ical.js (a reader
+# of the feed in tests/edgecheck.py), from the npm registry into .tools/ (one install: --no-save prunes the rest).
 AXE = .tools/node_modules/axe-core/axe.min.js
-axe: $(AXE)
-$(AXE):
-	@if command -v npm >/dev/null; then npm install --prefix .tools --no-audit --no-fund --no-save --loglevel=error axe-core@4; \
-	else echo "npm not found: the axe-core checks are skipped (.ci/run installs npm)"; fi
+ICALJS = .tools/node_modules/ical.js/package.json
+axe: $(AXE) $(ICALJS)
+$(AXE) $(ICALJS):
+	@if command -v npm >/dev/null; then npm install --prefix .tools --no-audit --no-fund --no-save --loglevel=error axe-core@4 ical.js@2; \
+	else echo "npm not found: the axe-core and ical.js checks are skipped (.ci/run installs npm)"; fi
 
 # circuit-maintenance-parser (what network tools read the X-MAINTNOTE-* properties of a feed with), in a
 # virtual environment of its own under .tools/: it pins an icalendar older than ours. The feed test skips without it.

@@ -2,8 +2,9 @@
 
 Every occurrence is ``(uid, start, end)``: UTC datetimes for timed events, dates for all-day ones.
 Readers: icalendar (with dateutil's rrule on what it parsed), Home Assistant's ``ical`` (its own
-timeline), vobject (its rruleset, with EXDATEs). Known deviations from RFC 5545 are in
-:data:`DEVIATIONS`, by reader, with the reason.
+timeline), vobject (its rruleset, with EXDATEs), and Thunderbird's ical.js in node when `.tools/` has it.
+Known deviations from RFC 5545 are in :data:`DEVIATIONS` (times) and :data:`PLACEMENTS` (which
+instances), by reader, with the RFC section and the reason.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,7 +27,7 @@ from ical.calendar_stream import IcsCalendarStream
 from outage_daemon import cli
 from outage_daemon.core.model import Config, Window
 from outage_daemon.core.revisions import revise_all
-from outage_daemon.core.timerules import add_absolute, instances_between, is_ambiguous, resolve
+from outage_daemon.core.timerules import Repeat, add_absolute, instances_between, is_ambiguous, resolve
 from outage_daemon.formats import ical as feed
 
 UTC = timezone.utc
@@ -132,9 +135,32 @@ def by_vobject(data: bytes, span: Span) -> set[Occ]:
     return out
 
 
+ICALJS = Path(__file__).parent.parent / ".tools" / "node_modules" / "ical.js"
+
+
+def _read_json(command: list[str], data: bytes, span: Span) -> set[Occ]:
+    """Run a reader in its own process: the feed on stdin, the span as arguments, JSON rows out."""
+    done = subprocess.run([*command, span[0].isoformat(), span[1].isoformat()], input=data,
+                          capture_output=True, check=True, timeout=120)
+    out: set[Occ] = set()
+    for uid, start, end in json.loads(done.stdout):
+        s, e = ((date.fromisoformat(start), date.fromisoformat(end)) if len(start) == 10 else
+                (datetime.fromisoformat(start).astimezone(UTC), datetime.fromisoformat(end).astimezone(UTC)))
+        if _inside(s, span):
+            out.add((uid, s, e))
+    return out
+
+
+def by_icaljs(data: bytes, span: Span) -> set[Occ]:
+    """Thunderbird's ical.js (node, tests/icaljs_read.mjs): its own expansion and VTIMEZONE reading."""
+    return _read_json(["node", str(Path(__file__).parent / "icaljs_read.mjs")], data, span)
+
+
 READERS: dict[str, Callable[[bytes, Span], set[Occ]]] = {
     "icalendar+dateutil": by_icalendar, "ical": by_ical, "vobject": by_vobject,
 }
+if ICALJS.is_dir() and shutil.which("node"):  # `make test` installs it where npm is (.ci/run installs npm)
+    READERS["ical.js"] = by_icaljs
 
 
 def _ical_nominal(w: Window, naive: datetime, start: datetime) -> Span:
@@ -152,11 +178,62 @@ def _vobject_gap(w: Window, naive: datetime, start: datetime) -> Span:
     return start, add_absolute(start, w.length)
 
 
+class _AfterGap(Repeat):
+    """vobject's instances: placed as :func:`_vobject_gap` places them, so an instance in a gap does
+    not meet the next one (RFC 5545 3.8.5.3 keeps one of two instances that start together) and
+    UNTIL is compared with that placement."""
+
+    def place(self, naive: datetime) -> datetime:
+        assert self.tz is not None
+        at = resolve(naive, self.tz)
+        return (naive.replace(tzinfo=self.tz, fold=1) if at.replace(tzinfo=None) != naive else at).astimezone(UTC)
+
+
+class _EveryInstance(Repeat):
+    """Home Assistant's ``ical`` keeps both of two instances that a DST gap moves onto one instant
+    (RFC 5545 3.8.5.3: duplicates count once)."""
+
+    distinct = False
+
+
+class _SecondOffset(Repeat):
+    """ical.js places every local time with the offset after a change: in a DST gap,
+    02:30 EST→EDT is 06:30Z (RFC 5545 3.3.5: 07:30Z); in a repeated hour, the second 01:30 (RFC
+    5545 3.3.5: the first). Instances that a gap would merge stay apart for it."""
+
+    def place(self, naive: datetime) -> datetime:
+        return naive.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
+
+
+def _as_read(w: Window, reader: str) -> Repeat:
+    """The window's repeat as ``reader`` generates it from the feed (which writes UNTIL, not COUNT,
+    when a gap makes two instances one: :meth:`Repeat.collides`)."""
+    rule = w.rule
+    assert rule is not None
+    kind = PLACEMENTS.get(reader)
+    if kind is None:
+        return rule
+    until, times = rule.until, rule.times
+    if rule.collides():
+        until, times = rule.place(list(rule)[-1]), None
+    return kind(rule.generated, rule.tz, until, times)
+
+
+def _wall_after(w: Window, naive: datetime, start: datetime) -> Span:
+    """ical.js starts an instance at its local time with the offset after a change (see
+    :class:`_SecondOffset`) and ends it DTEND - DTSTART (elapsed) later in *wall-clock* time;
+    RFC 5545 3.8.5.3 gives every instance the exact duration."""
+    return (naive.replace(tzinfo=w.tz, fold=1), (naive + w.length).replace(tzinfo=w.tz, fold=1))
+
+
 # Reader -> (name, reason): how it deviates from RFC 5545, modelled so the test still compares.
 DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
     "ical": _ical_nominal,
     "vobject": _vobject_gap,
+    "ical.js": _wall_after,
 }
+# Reader -> how it generates instances, where that differs from RFC 5545 (and so from :class:`Repeat`).
+PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap, "ical": _EveryInstance, "ical.js": _SecondOffset}
 
 
 def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ]:
@@ -167,12 +244,12 @@ def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ
     for w in config.windows:
         if deviate is not None and w.rule is not None and not w.all_day:
             reach = max(w.length, w.local_span) + timedelta(days=1)
-            for naive, start in instances_between(w.rule, w.tz, span[0] - reach, span[1]):
+            for naive, start in instances_between(_as_read(w, reader or ""), w.tz, span[0] - reach, span[1], None):
                 s, e = deviate(w, naive, start)
                 if naive not in w.excluded and _inside(s.astimezone(UTC), span):
                     out.add((f"{w.id}@{config.calendar.domain}", s.astimezone(UTC), e.astimezone(UTC)))
             continue
-        for o in w.occurrences(span[0], span[1]):
+        for o in w.occurrences(span[0], span[1], limit=None):
             s, e = (o.start.date(), o.end.date()) if w.all_day else (o.start.astimezone(UTC), o.end.astimezone(UTC))
             if _inside(s, span):
                 out.add((f"{w.id}@{config.calendar.domain}", s, e))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
 import pytest
 import vobject
-from edgecheck import READERS, UTC, by_planner, by_preview, render
+from edgecheck import READERS, UTC, by_planner, by_preview, by_vobject, render
 from test_vtimezone import offsets_agree
 
 from outage_daemon.channels.email.invite import invite
@@ -97,6 +98,75 @@ windows:
   - {id: ny, system: s, start: 2026-05-04 02:00, end: 2026-05-04 03:00, repeat: FREQ=WEEKLY;BYDAY=MO;COUNT=3,
      except: [2026-05-05]}
 """, ("2026-05-01", "2026-05-30"), [], None, id="except-not-an-occurrence-writes-no-exdate"),
+    # Issue 24
+    pytest.param("""
+timezone: Asia/Shanghai
+windows:
+  - {id: cn, system: s, start: 2026-01-06 02:00, end: 2026-01-06 03:00, repeat: FREQ=DAILY;UNTIL=20260110T180000Z}
+""", ("2026-01-05", "2026-01-15"), ["UNTIL=20260110T180000Z"],
+        {("cn", f"2026-01-{d:02d}T18:00Z", f"2026-01-{d:02d}T19:00Z") for d in range(5, 11)},
+        id="until-with-z-is-utc"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00, repeat: FREQ=DAILY;UNTIL=20260308T030000}
+""", ("2026-03-05", "2026-03-12"), ["UNTIL=20260308T070000Z"],
+        {("ny", "2026-03-06T07:30Z", "2026-03-06T09:00Z"), ("ny", "2026-03-07T07:30Z", "2026-03-07T09:00Z")},
+        id="local-until-before-a-gap-shifted-start"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-07 02:00, end: 2026-03-07 02:30, repeat: "FREQ=DAILY;BYHOUR=2,3;COUNT=5"}
+""", ("2026-03-06", "2026-03-12"), ["RRULE:FREQ=DAILY;UNTIL=20260309T070000Z;BYHOUR=2,3"],
+        {("ny", "2026-03-07T07:00Z", "2026-03-07T07:30Z"), ("ny", "2026-03-07T08:00Z", "2026-03-07T08:30Z"),
+         ("ny", "2026-03-08T07:00Z", "2026-03-08T07:30Z"), ("ny", "2026-03-09T06:00Z", "2026-03-09T06:30Z"),
+         ("ny", "2026-03-09T07:00Z", "2026-03-09T07:30Z")}, id="gap-collision-kept-once-counted-once"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-10-30 01:30, end: 2026-10-30 02:00, repeat: FREQ=DAILY;COUNT=4,
+     except: ["2026-11-01T01:30-05:00"]}
+""", ("2026-10-29", "2026-11-05"), [],
+        {("ny", "2026-10-30T05:30Z", "2026-10-30T06:00Z"), ("ny", "2026-10-31T05:30Z", "2026-10-31T06:00Z"),
+         ("ny", "2026-11-01T05:30Z", "2026-11-01T06:00Z"), ("ny", "2026-11-02T06:30Z", "2026-11-02T07:00Z")},
+        id="except-second-repeated-hour-names-no-occurrence"),
+    pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00, repeat: FREQ=DAILY;COUNT=4,
+     except: ["2026-03-08T03:30-04:00"]}
+""", ("2026-03-05", "2026-03-12"), ["EXDATE;TZID=America/New_York:20260308T023000"],
+        {("ny", "2026-03-06T07:30Z", "2026-03-06T09:00Z"), ("ny", "2026-03-07T07:30Z", "2026-03-07T09:00Z"),
+         ("ny", "2026-03-09T06:30Z", "2026-03-09T08:00Z")}, id="except-with-offset-names-gap-shifted-instant"),
+    pytest.param("""
+timezone: UTC
+calendar: {name: "Outages, all; systems"}
+windows:
+  - {id: u, system: s, start: 2026-03-06 02:30, end: 2026-03-06 04:00}
+""", ("2026-03-05", "2026-03-12"), ["\r\nNAME:Outages\\, all\\; systems", "X-WR-CALNAME:Outages\\, all\\; systems"],
+        {("u", "2026-03-06T02:30Z", "2026-03-06T04:00Z")}, id="calendar-name-escaped-as-rfc-7986-text"),
+    pytest.param("""
+timezone: America/Santiago
+windows:
+  - {id: cl, system: s, start: 2026-09-05 22:00, end: 2026-09-05 24:00}
+""", ("2026-09-05", "2026-09-07"), ["DTEND;TZID=America/Santiago:20260906T010000"],
+        {("cl", "2026-09-06T02:00Z", "2026-09-06T04:00Z")}, id="santiago-24h-before-a-midnight-gap"),
+    pytest.param("""
+timezone: Africa/Cairo
+windows:
+  - {id: eg, system: s, start: 2026-04-23 20:00, end: 2026-04-23 24:00}
+""", ("2026-04-23", "2026-04-25"), [], {("eg", "2026-04-23T18:00Z", "2026-04-23T22:00Z")},
+        id="cairo-24h-before-a-midnight-gap"),
+    pytest.param("""
+timezone: Africa/Casablanca
+windows:
+  - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
+""", ("2028-01-01", "2033-01-01"), [], None, id="casablanca-never-ending-described-through-2032"),
+    pytest.param("""
+timezone: Europe/Berlin
+windows:
+  - {id: de, system: s, start: 2026-01-01 00:00, end: 2026-01-01 00:30, repeat: FREQ=HOURLY;COUNT=10500}
+""", ("2026-01-01", "2027-06-01"), [], None, id="preview-past-10000-occurrences"),
 ]
 
 
@@ -112,6 +182,9 @@ def test_feed_readers_planner_and_preview_agree(write: Callable[..., Path], body
         assert line in unfolded
     planner = by_planner(config, bounds)
     assert planner, "the case must have occurrences"
+    for window in config.windows:  # one reminder key per occurrence (RFC 5545 3.8.5.3: duplicates count once)
+        keys = [o.key for o in window.occurrences(*bounds)]
+        assert len(keys) == len(set(keys)), keys
     if expected is not None:
         assert planner == {(f"{w}@outage-daemon", z(s), z(e)) for w, s, e in expected}
     for name, reader in READERS.items():
@@ -140,8 +213,19 @@ windows:
 """, "cfg.yaml:4: windows[0].end: end 2026-11-01T01:45-04:00 is before start 2026-11-01T01:30-05:00", id="end-before-start-across-fall-back"),
     pytest.param("""
 windows:
+  - {id: w, system: s, start: 2026-05-04, end: 2026-05-03}
+""", "cfg.yaml:4: windows[0].end: end 2026-05-03 is before start 2026-05-04", id="all-day-end-day-before-start-day"),
+    pytest.param("""
+windows:
   - {id: w, system: s, start: "2026-11-01T01:30-05:00", end: "2026-11-01T03:00-05:00", repeat: FREQ=WEEKLY}
-""", "cfg.yaml:4: windows[0].start: a repeat cannot start in the second 01:30 of 2026-11-01", id="repeat-from-second-repeated-hour"),
+""", "cfg.yaml:4: windows[0].start: a repeat cannot start at 01:30 on 2026-11-01, an hour that happens twice",
+        id="repeat-from-second-repeated-hour"),
+    pytest.param("""
+windows:
+  - {id: w, system: s, start: "2026-11-01T01:30-04:00", end: "2026-11-01T03:00-05:00", repeat: FREQ=WEEKLY}
+""", "cfg.yaml:4: windows[0].start: a repeat cannot start at 01:30 on 2026-11-01, an hour that happens twice (DST "
+     "ends): its rule repeats the wall-clock time, which Thunderbird and Evolution read as the second",
+        id="repeat-from-first-repeated-hour"),
     pytest.param("""
 windows:
   - {id: w, system: s, start: 2026-01-04 02:00, end: 2026-01-04 03:00, repeat: FREQ=WEEKLY;BYDAY=MO}
@@ -241,3 +325,37 @@ def test_invite_for_a_casablanca_window_renders(config_of: Callable[[str], objec
     revision = revise_all(config, {}, NOW)["ma"]  # type: ignore[arg-type]
     data = invite(config.windows[0], config, revision, "REQUEST", "ops@example.com", "a@example.com")  # type: ignore[attr-defined]
     assert vobject.readOne(data.decode(), validate=True).vevent.dtstart.value.year == 2029
+
+
+def test_invite_describes_every_year_a_never_ending_repeat_reaches(config_of: Callable[[str], object]) -> None:
+    config = config_of("""
+        timezone: Africa/Casablanca
+        windows:
+          - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
+        """)
+    revision = revise_all(config, {}, NOW)["ma"]  # type: ignore[arg-type]
+    data = invite(config.windows[0], config, revision, "REQUEST", "ops@example.com", "a@example.com")  # type: ignore[attr-defined]
+    span = (z("2028-01-01T00:00Z"), z("2033-01-01T00:00Z"))
+    assert by_vobject(data, span) == by_planner(config, span, "vobject")  # type: ignore[arg-type]
+
+
+def _outside_outlook(key: str) -> bool:
+    """Whether a zone's VTIMEZONE (2026-2036) needs more than Outlook takes: a rule naming its day by
+    both BYDAY and BYMONTHDAY, or a dated change without a yearly rule, or two of one kind a year."""
+    tz = ZoneInfo(key)
+    weeks = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(weeks=n) for n in range(52 * 11 + 1))
+    if len({w.astimezone(tz).utcoffset() for w in weeks}) == 1:
+        return False  # no offset lasting a week changes in those years: one STANDARD
+    blocks = vtimezone(key, 2026, 2036).subcomponents
+    if any("BYMONTHDAY" in b["RRULE"] and "BYDAY" in b["RRULE"] for b in blocks if "RRULE" in b):
+        return True
+    return any("RRULE" not in b and b.decoded("DTSTART").year >= 2026 for b in blocks)
+
+
+def test_readme_names_every_zone_outside_outlooks_shape() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    bullet = readme[readme.index("- Outlook takes a `VTIMEZONE`"):]
+    bullet = bullet[: bullet.index("\n- ")]
+    named = set(re.findall(r"`([A-Z][A-Za-z_]+(?:/[A-Za-z_]+)?)`", bullet)) - {"VTIMEZONE", "BYMONTHDAY", "BYDAY"}
+    zones = {k for k in available_timezones() if not k.startswith(("posix", "right/")) and k not in ("Factory", "localtime")}
+    assert {k for k in sorted(zones) if _outside_outlook(k)} == named

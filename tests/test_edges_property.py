@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import vobject
 from edgecheck import READERS, UTC, by_planner, by_preview, render
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -53,6 +54,11 @@ def windows(draw: st.DrawFn) -> tuple[str, str, datetime]:
         change = draw(st.sampled_from(changes))
         lead = draw(st.sampled_from((1, 7, 14, 28)))
         start = resolve(change.local + quarter - timedelta(days=lead), tz)
+    elif near and kind == "one-off" and draw(st.booleans()):  # ends at 24:00 of the day before a change
+        change = draw(st.sampled_from(changes)).local
+        day = change.date() - timedelta(days=1 if change.time() < time(3) else 0)
+        start = resolve(datetime.combine(day, time(21)), tz)
+        return key, f"start: \"{_text(start)}\", end: \"{day} 24:00\"", start.astimezone(UTC)
     elif near:
         start = (draw(st.sampled_from(changes)).at + quarter).astimezone(tz)
     else:
@@ -65,34 +71,44 @@ def windows(draw: st.DrawFn) -> tuple[str, str, datetime]:
         if kind == "all-day-repeat":
             body += f", repeat: \"FREQ={draw(st.sampled_from(FREQS))};COUNT={draw(st.integers(1, 6))}\""
         return key, body, resolve(datetime.combine(first, datetime.min.time()), tz)
-    start = start.replace(fold=0) if kind == "repeat" else start  # a repeat starts in the first of two
+    if kind == "repeat" and is_ambiguous(start):  # refused: readers take either of the two
+        start = resolve(start.replace(tzinfo=None) - timedelta(days=1), tz)
     length = timedelta(minutes=15 * draw(st.integers(1, 4 * 30)))
     end = (start.astimezone(UTC) + length).astimezone(tz)
     body = f"start: \"{_text(start)}\", end: \"{_text(end)}\""
     if kind == "repeat":
-        body += _repeat(draw, start, lead)
+        body += _repeat(draw, start, lead, quarter)
     return key, body, start.astimezone(UTC)
 
 
-def _repeat(draw: st.DrawFn, start: datetime, lead: int) -> str:
+def _repeat(draw: st.DrawFn, start: datetime, lead: int, quarter: timedelta) -> str:
     """Return the repeat (and except:) of a window; with ``lead`` days, one whose instances reach
     the change that many days after the start."""
     freq = ("WEEKLY" if lead % 7 == 0 else "DAILY") if lead else draw(st.sampled_from(FREQS))
     rule = f"FREQ={freq}" + (f";BYMONTHDAY={start.day}" if freq == "MONTHLY" else "")
+    if freq == "DAILY" and start.hour < 23 and draw(st.booleans()):  # a gap may move one onto the next
+        rule += f";BYHOUR={start.hour},{start.hour + 1}"
     step = {"DAILY": timedelta(days=1), "WEEKLY": timedelta(days=7), "MONTHLY": timedelta(days=31)}[freq]
     local = start.replace(tzinfo=None)
     reach = lead // step.days
-    end = draw(st.sampled_from(("count", "until-date", "until-time", "none")))
+    end = draw(st.sampled_from(("count", "until-date", "until-time", "until-utc", "none")))
     if end == "count":
         rule += f";COUNT={reach + draw(st.integers(1, 30))}"
     elif end == "until-date":
         rule += f";UNTIL={(local + step * (reach + draw(st.integers(0, 20)))).date():%Y%m%d}"
     elif end == "until-time":
         rule += f";UNTIL={local + step * (reach + draw(st.integers(0, 20))):%Y%m%dT%H%M%S}"
+    elif end == "until-utc":  # RFC 5545's own form, a quarter-hour either side of an instance
+        until = resolve(local + step * (reach + draw(st.integers(0, 20))), start.tzinfo) + quarter  # type: ignore[arg-type]
+        rule += f";UNTIL={until.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     skips = [local + step * n for n in draw(st.lists(st.integers(1, 20), max_size=3, unique=True))]
     if reach and draw(st.booleans()):
         skips.append(local + step * reach)  # the instance that meets the change (in a gap, perhaps)
-    texts = [f"{s:%Y-%m-%d %H:%M}" if draw(st.booleans()) else f"{s.date()}" for s in skips]
+    written = ("time", "date", "instant")
+    texts = [{"time": f"{s:%Y-%m-%d %H:%M}", "date": f"{s.date()}",  # an instant: where the instance starts
+              "instant": s.replace(tzinfo=start.tzinfo, fold=draw(st.integers(0, 1))).astimezone(start.tzinfo)
+              .isoformat(timespec="minutes")}[draw(st.sampled_from(written))]
+             for s in skips]
     if freq != "MONTHLY" and texts:
         texts.append(f"{local.date() + timedelta(days=draw(st.integers(1, 3)))}")  # a date on no occurrence maybe
     listed = ", ".join(f"\"{t}\"" for t in texts)
@@ -116,10 +132,12 @@ def _note(window: Window) -> None:
 
 
 @settings(max_examples=int(os.environ.get("EDGE_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(windows(), st.sampled_from(("Asia/Shanghai", "UTC", "America/New_York")))
-def test_random_windows_agree_everywhere(window: tuple[str, str, datetime], calendar_zone: str) -> None:
+@given(windows(), st.sampled_from(("Asia/Shanghai", "UTC", "America/New_York")),
+       st.sampled_from(("Outages", "Outages, all; systems", "a\\b; c,d")))
+def test_random_windows_agree_everywhere(window: tuple[str, str, datetime], calendar_zone: str, name: str) -> None:
     key, body, first = window
-    text = f"timezone: {calendar_zone}\n{NOTIFY}windows:\n  - {{id: w, system: s, timezone: {key}, {body}}}\n"
+    text = (f"timezone: {calendar_zone}\ncalendar: {{name: '{name}'}}\n{NOTIFY}"
+            f"windows:\n  - {{id: w, system: s, timezone: {key}, {body}}}\n")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cfg.yaml"
         path.write_text(text, encoding="utf-8")
@@ -128,6 +146,7 @@ def test_random_windows_agree_everywhere(window: tuple[str, str, datetime], cale
         now = datetime(2025, 12, 1, tzinfo=UTC)
         span = (first - timedelta(days=1), first + timedelta(days=200))
         data = render(config, now)
+        assert vobject.readOne(data.decode()).contents["name"][0].value == name  # RFC 7986 TEXT, escaped
         planner = by_planner(config, span)
         assert planner or config.windows[0].rule is not None, text
         for name, reader in READERS.items():

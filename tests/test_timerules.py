@@ -111,7 +111,7 @@ def test_add_absolute_is_elapsed_time() -> None:
                  id="until-inclusive"),
 ])
 def test_occurrences(rule: str, tz: tr.ZoneInfo, start: datetime, lo: date, hi: date, expected: list[str]) -> None:
-    parsed = tr.parse_rrule(rule, start)
+    parsed = tr.parse_rrule(rule, start, tz)
     bounds = [tr.resolve(datetime(d.year, d.month, d.day), tz) for d in (lo, hi)]
     got = [o.isoformat() for o in tr.occurrences_between(parsed, tz, *bounds)]
     assert got == expected
@@ -127,7 +127,7 @@ def test_occurrences(rule: str, tz: tr.ZoneInfo, start: datetime, lo: date, hi: 
 ])
 def test_bad_rrule(rule: str, message: str) -> None:
     with pytest.raises(TimeError, match=message):
-        tr.parse_rrule(rule, datetime(2026, 1, 4, 2))
+        tr.parse_rrule(rule, datetime(2026, 1, 4, 2), tr.zone("UTC"))
 
 
 def test_zone_refuses_paths_and_unknown_names() -> None:

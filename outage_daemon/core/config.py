@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule
-
 from outage_daemon.core import addresses, timerules
 from outage_daemon.core.errors import ConfigError, Loc, Problem
 from outage_daemon.core.model import (
@@ -386,7 +384,8 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     except TimeError as exc:
         b.error(end_item, str(exc), _time_hint(str(exc)))
         ok = False
-    ok = ok and _in_order(b, start_item, end_item, start, end)
+    ok = ok and _in_order(b, start_item, end_item, start, end,
+                          days_before=end_w.day is not None and start_w.day is not None and end_w.day < start_w.day)
 
     for ref in item.entries("audiences"):
         if ref.value not in audiences:
@@ -397,7 +396,7 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     rule = None
     repeat = fields.get("repeat")
     if repeat is not None and ok:
-        rule = _rule(b, item, start, start_w.day)
+        rule = _rule(b, item, start, tz, start_w.day)
         ok = rule is not None
     exceptions = _exceptions(b, item, repeat is not None, tz)
     window_notify = _window_notify(b, item.get("notify"), notify)
@@ -415,12 +414,14 @@ def _window(b: _Builder, item: Item, default_tz: ZoneInfo, notify: Notify,
     )
 
 
-def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime) -> bool:
+def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, end: datetime,
+              days_before: bool = False) -> bool:
     """Given a window's start and end (items and instants), return True when the end comes after the
-    start, else record the error with both values as written."""
+    start, else record the error with both values as written (``days_before``: an all-day window's
+    last day is before its first, though its end, the next midnight, equals the start)."""
     if end.astimezone(UTC) > start.astimezone(UTC):  # in UTC: a fall-back hour counts twice
         return True
-    before = end.astimezone(UTC) < start.astimezone(UTC)
+    before = days_before or end.astimezone(UTC) < start.astimezone(UTC)
     b.error(end_item, f"end {end_item.value} is before start {start_item.value}" if before
             else f"end equals start ({start_item.value})",
             "swap them, or check the date of the end (a window past midnight ends on the next day)")
@@ -428,7 +429,8 @@ def _in_order(b: _Builder, start_item: Item, end_item: Item, start: datetime, en
 
 
 def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[date | datetime, ...]:
-    """Given a window item, return its ``except:`` entries as dates or naive local times."""
+    """Given a window item, return its ``except:`` entries as dates, naive local times, or aware
+    instants (written with an offset)."""
     except_item = _sub(item, "except")
     if except_item is not None and not repeats:
         b.error(except_item, "except: only applies to a window with repeat:",
@@ -438,20 +440,20 @@ def _exceptions(b: _Builder, item: Item, repeats: bool, tz: ZoneInfo) -> tuple[d
         written = timerules.parse_when(str(ex.value))
         if written.day is not None:
             out.append(written.day)
-        elif written.fixed is not None:
-            out.append(written.fixed.astimezone(tz).replace(tzinfo=None))
+        elif written.fixed is not None:  # an instant: it names the occurrence that starts then
+            out.append(written.fixed.astimezone(tz))
         elif written.local is not None:
             out.append(written.local)
     return tuple(out)
 
 
-def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule | None:
+def _rule(b: _Builder, item: Item, start: datetime, tz: ZoneInfo, day: date | None) -> timerules.Repeat | None:
     """Given a repeating window's item and its aware start (``day`` for an all-day window), return
     its rule, or None after recording why the feed could not say what the planner means."""
     repeat_item = _sub(item, "repeat") or item
     first = datetime.combine(day, time()) if day is not None else start.replace(tzinfo=None, fold=0)
     try:
-        rule = timerules.parse_rrule(str(repeat_item.value), first, all_day=day is not None)
+        rule = timerules.parse_rrule(str(repeat_item.value), first, tz, all_day=day is not None)
     except TimeError as exc:
         b.error(repeat_item, str(exc), "an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SU or FREQ=MONTHLY;BYDAY=1SA")
         return None
@@ -464,10 +466,11 @@ def _rule(b: _Builder, item: Item, start: datetime, day: date | None) -> rrule |
                 f"the repeat, whose first is {head:%Y-%m-%d %H:%M} ({head:%A}): calendar readers disagree "
                 "whether it counts; start on an occurrence")
         return None
-    if day is None and start.fold == 1 and timerules.is_ambiguous(start):
-        b.error(_sub(item, "start") or item, f"a repeat cannot start in the second {first:%H:%M} of "
-                f"{first:%Y-%m-%d} ({start:%z}): its rule repeats the wall-clock time, which every "
-                "calendar reads as the first; start on another day or use the first offset")
+    if day is None and timerules.is_ambiguous(start):
+        b.error(_sub(item, "start") or item, f"a repeat cannot start at {first:%H:%M} on {first:%Y-%m-%d}, "
+                "an hour that happens twice (DST ends): its rule repeats the wall-clock time, which "
+                "Thunderbird and Evolution read as the second and other calendars as the first",
+                "start it on another day of the repeat, or outside the repeated hour")
         return None
     return rule
 

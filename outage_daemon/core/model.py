@@ -8,10 +8,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule
-
 from outage_daemon.core.errors import Loc, Problem
-from outage_daemon.core.timerules import UTC, Offset, add_absolute, instances_between, resolve, rule_parts
+from outage_daemon.core.timerules import UTC, Offset, Repeat, add_absolute, instances_between, resolve, rule_parts
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ class Window:
     exceptions: tuple[date | datetime, ...]
     notify: Notify | None
     source: str | None
-    rule: rrule | None = field(default=None, compare=False, repr=False)
+    rule: Repeat | None = field(default=None, compare=False, repr=False)
     loc: Loc | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -96,15 +94,16 @@ class Window:
         """Return whether the window ends: a one-off, or a repeat with COUNT or UNTIL."""
         return self.repeat is None or bool(rule_parts(self.repeat).keys() & {"COUNT", "UNTIL"})
 
-    def occurrences(self, lo: datetime, hi: datetime) -> list[Occurrence]:
-        """Given aware bounds, return the occurrences ending at or after ``lo`` and starting by ``hi``."""
+    def occurrences(self, lo: datetime, hi: datetime, limit: int | None = 10_000) -> list[Occurrence]:
+        """Given aware bounds, return the occurrences ending at or after ``lo`` and starting by ``hi``
+        (of a repeat, those among the first ``limit`` instances there; None: all)."""
         if self.rule is None:
             if self.end >= lo and self.start <= hi:
                 return [Occurrence(self.id, self.start, self.end)]
             return []
         out = []
         reach = max(self.length, self.local_span) + timedelta(days=1)
-        for naive, start in instances_between(self.rule, self.tz, lo - reach, hi):
+        for naive, start in instances_between(self.rule, self.tz, lo - reach, hi, limit):
             if naive in self.excluded:
                 continue
             end = self.end_of(start)
@@ -129,12 +128,21 @@ class Window:
     @cached_property
     def excluded(self) -> frozenset[datetime]:
         """Return the rule's naive local instances that ``except:`` removes (a date removes every
-        instance on that day; a time, the instance at that wall-clock time)."""
+        instance on that day; a time, the instance at that wall-clock time; a time with an offset, the
+        instance that starts at that instant)."""
         return frozenset(naive for ex in self.exceptions for naive in self._matches(ex))
 
     def _matches(self, ex: date | datetime) -> list[datetime]:
         if self.rule is None:
             return []
+        if isinstance(ex, datetime) and ex.tzinfo is not None:
+            if self.all_day:
+                return self._matches(ex.astimezone(self.tz).replace(tzinfo=None))
+            # Written with an offset, it names an instant: the occurrence that starts then (the
+            # second 01:30 of a fall-back night is none; 03:30 EDT is the 02:30 a gap moved).
+            naive = ex.astimezone(self.tz).replace(tzinfo=None)
+            near = self.rule.between(naive - timedelta(days=1), naive + timedelta(days=1), inc=True)
+            return [n for n in near if self.rule.place(n) == ex.astimezone(UTC)]
         if isinstance(ex, datetime):
             found: list[datetime] = self.rule.between(ex, ex, inc=True)
             return found

@@ -109,7 +109,7 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
             continue
         asking = _asking(config, window)
         lead = max(_lead(window.notify), escalation_lead + timedelta(days=1)) if asking else _lead(window.notify)
-        for occurrence in window.occurrences(now, until + lead):
+        for occurrence in window.occurrences(now, until + lead, limit=None):  # all: the span bounds it
             out.extend(r for r in reminders_of(window, occurrence, window.notify)
                        if now <= r.due < until)
             if asking:

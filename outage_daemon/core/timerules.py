@@ -9,14 +9,16 @@ goes through UTC (:func:`add_absolute`), and calendar arithmetic through the nai
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache, cached_property
 from itertools import islice
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import rrule, rrulebase, rrulestr
 
 UTC = timezone.utc
 
@@ -123,6 +125,7 @@ class Written:
     day: date | None = None
     local: datetime | None = None
     fixed: datetime | None = None
+    end_of_day: bool = False  # written 24:00: ``local`` is the next midnight, whenever the day ends
 
     @property
     def is_date(self) -> bool:
@@ -166,7 +169,7 @@ def parse_when(text: str) -> Written:
     except (ValueError, OverflowError) as exc:
         raise TimeError(f"bad time {text!r}: {exc}") from exc
     if g["off"] is None:
-        return Written(text, local=naive)
+        return Written(text, local=naive, end_of_day=bool(extra))
     return Written(text, fixed=naive.replace(tzinfo=_fixed_zone(g["off"], text)))
 
 
@@ -204,9 +207,15 @@ def resolve(naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 def place(written: Written, tz: ZoneInfo) -> datetime:
-    """Given a written time, return it aware in ``tz`` (a date means local midnight)."""
+    """Given a written time, return it aware in ``tz`` (a date means local midnight).
+
+    ``24:00`` is the end of its day, which exists even when the next day begins in a DST gap (the
+    clocks jump from 24:00 to 01:00) or repeats its first hour (then it is the first 00:00).
+    """
     if written.fixed is not None:
         return written.fixed.astimezone(tz)
+    if written.local is not None and written.end_of_day:
+        return resolve(written.local, tz)
     if written.local is not None:
         return localize(written.local, tz)
     day = written.day or date.min
@@ -278,31 +287,102 @@ def rule_parts(text: str) -> dict[str, str]:
     return parts
 
 
-def local_until(value: str, all_day: bool) -> datetime:
-    """Given an RRULE's UNTIL value, return it as a naive local time that the last start may reach.
-
-    Ours is local wall time (a trailing Z is dropped). A date alone keeps that whole day: for a
-    timed window it means 23:59:59 local, for an all-day window that day's start.
-    """
-    digits = value.strip().upper().rstrip("Z")
-    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?", digits)
+def _until_parts(value: str) -> tuple[datetime, bool]:
+    """Given an RRULE's UNTIL value, return it naive (a date alone as midnight) and whether it ends
+    with ``Z``; raise TimeError for anything else."""
+    digits = value.strip().upper()
+    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?", digits)
     if match is None:
-        raise TimeError(f"bad UNTIL {value!r}: use YYYYMMDD or YYYYMMDDTHHMMSS")
-    y, mo, d, h, mi, sec = match.groups()
+        raise TimeError(f"bad UNTIL {value!r}: use YYYYMMDD, YYYYMMDDTHHMMSS (local) or YYYYMMDDTHHMMSSZ (UTC)")
+    y, mo, d, h, mi, sec, z = match.groups()
     try:
         day = date(int(y), int(mo), int(d))
-        if h is not None:
-            return datetime.combine(day, time(int(h), int(mi), int(sec)))
+        if h is None:
+            return datetime.combine(day, time()), False
+        return datetime.combine(day, time(int(h), int(mi), int(sec))), z == "Z"
     except ValueError as exc:
         raise TimeError(f"bad UNTIL {value!r}: {exc}") from exc
-    return datetime.combine(day, time() if all_day else time(23, 59, 59))
+
+
+def until_instant(value: str, tz: ZoneInfo) -> datetime:
+    """Given a timed window's RRULE UNTIL value, return the last instant a start may reach, in UTC.
+
+    ``…Z`` is UTC, as RFC 5545 writes it; a time without ``Z`` is local wall time in ``tz`` (placed
+    as RFC 5545 places a start: a gap moves later, an overlap takes the first). A date alone keeps
+    that whole day: 23:59:59 local.
+    """
+    naive, utc = _until_parts(value)
+    if utc:
+        return naive.replace(tzinfo=UTC)
+    if len(value.strip()) == 8:
+        naive = naive.replace(hour=23, minute=59, second=59)
+    return resolve(naive, tz).astimezone(UTC)
+
+
+def until_day(value: str, tz: ZoneInfo) -> date:
+    """Given an all-day window's UNTIL value, return the last day an occurrence may fall on."""
+    naive, utc = _until_parts(value)
+    return naive.replace(tzinfo=UTC).astimezone(tz).date() if utc else naive.date()
+
+
+class Repeat(rrulebase):
+    """A repeat's naive local instances as RFC 5545 reads them in a zone (RFC 5545 3.8.5.3, 3.3.10).
+
+    dateutil compares UNTIL with each instance's local wall time and counts every instance it
+    generates; RFC 5545 compares UNTIL with the instance's start (02:30 in a DST gap starts at
+    03:30, after an UNTIL of 03:00), and an instance that a gap moves onto another one is a
+    duplicate, kept once and counted once. ``generated`` is the rule without UNTIL or COUNT
+    (bounded a day past UNTIL); ``tz`` None compares naive times (all-day windows).
+    """
+
+    distinct: ClassVar[bool] = True  # False: keep an instance that starts with the one before (tests model readers)
+
+    def __init__(self, generated: rrule, tz: ZoneInfo | None, until: datetime | None, times: int | None) -> None:
+        super().__init__(cache=False)
+        self.generated, self.tz, self.until, self.times = generated, tz, until, times
+        self._collides: bool | None = None
+
+    def place(self, naive: datetime) -> datetime:
+        """Given an instance, return when it starts (UTC), or itself when the repeat is all-day."""
+        return naive if self.tz is None else naive.replace(tzinfo=self.tz, fold=0).astimezone(UTC)  # resolve's instant
+
+    def _iter(self) -> Iterator[datetime]:
+        recent: deque[tuple[datetime, datetime]] = deque()  # (instance, start) of the last two days
+        starts: set[datetime] = set()
+        left = self.times
+        for naive in self.generated:
+            if left is not None and left <= 0:
+                return
+            at = self.place(naive)
+            if self.until is not None and at > self.until:
+                if at > self.until + timedelta(days=2):  # a gap moves a start by less than a day
+                    return
+                continue
+            if self.distinct and at in starts:
+                continue
+            while recent and recent[0][0] < naive - timedelta(days=2):  # a gap moves a start less
+                starts.discard(recent.popleft()[1])
+            recent.append((naive, at))
+            starts.add(at)
+            yield naive
+            left = None if left is None else left - 1
+
+    def collides(self) -> bool:
+        """Return whether COUNT counts a different set than a reader that counts every generated
+        instance would (a gap moved one instance onto another); computed once."""
+        if self.times is None or self.tz is None:
+            return False
+        if self._collides is None:
+            raw = list(islice(self.generated, self.times))
+            self._collides = len({self.place(n) for n in raw}) != len(raw)
+        return self._collides
 
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_OCCURRENCES = 100_000  # of one repeat rule: its expansion (checks, last end) stays well under a second
 
 
-def _bounded(rule: rrule, parts: dict[str, str], text: str) -> None:
+def _bounded(rule: Repeat, parts: dict[str, str], text: str) -> None:
     """Raise TimeError when the rule has more than MAX_OCCURRENCES occurrences (COUNT or UNTIL)."""
     count = parts.get("COUNT", "")
     if count.isascii() and count.isdigit() and int(count) > MAX_OCCURRENCES:
@@ -313,31 +393,44 @@ def _bounded(rule: rrule, parts: dict[str, str], text: str) -> None:
                         "split the window or repeat less often")
 
 
-def parse_rrule(text: str, dtstart: datetime, all_day: bool = False) -> rrule:
-    """Given an RFC 5545 RRULE value and the naive local first start, return the rule.
+def parse_rrule(text: str, dtstart: datetime, tz: ZoneInfo, all_day: bool = False) -> Repeat:
+    """Given an RFC 5545 RRULE value, the naive local first start and its zone, return the repeat.
 
-    UNTIL is local wall time (see :func:`local_until`). Raise TimeError for anything dateutil
-    refuses or that is not a single RRULE.
+    UNTIL is read as :func:`until_instant` says (``Z`` is UTC, else local wall time). Raise
+    TimeError for anything dateutil refuses or that is not a single RRULE.
     """
     parts = rule_parts(text)
+    until: datetime | None = None
+    count = parts.pop("COUNT", None)
     if "UNTIL" in parts:
-        parts["UNTIL"] = f"{local_until(parts['UNTIL'], all_day):%Y%m%dT%H%M%S}"
+        value = parts["UNTIL"]
+        if all_day:  # whole days: compared as local dates, as readers compare VALUE=DATE
+            parts["UNTIL"] = f"{until_day(value, tz):%Y%m%d}T000000"
+        else:  # generate a day past it; :class:`Repeat` compares each start with the instant
+            until = until_instant(value, tz)
+            parts["UNTIL"] = f"{until.astimezone(tz).replace(tzinfo=None) + timedelta(days=1):%Y%m%dT%H%M%S}"
     body = ";".join(f"{key}={value}" for key, value in parts.items())
     try:
-        rule = rrulestr(body, dtstart=dtstart)
-        next(iter(rule), None)  # dateutil validates some parts lazily
+        generated = rrulestr(body, dtstart=dtstart)
+        if count is not None and not (count.isascii() and count.isdigit()):
+            raise ValueError(f"COUNT={count} is not a number")
+        next(iter(generated), None)  # dateutil validates some parts lazily
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise TimeError(f"bad repeat rule {text!r}: {exc}") from exc
-    if not isinstance(rule, rrule):
+    if not isinstance(generated, rrule):
         raise TimeError(f"bad repeat rule {text!r}: one RRULE only")
+    if count is not None:
+        parts["COUNT"] = count
+    rule = Repeat(generated, None if all_day else tz, until, int(count) if count is not None else None)
     _bounded(rule, parts, text)
     return rule
 
 
 def instances_between(
-    rule: rrule, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
+    rule: rrulebase, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int | None = 10_000
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Given a rule over naive local starts, yield (naive instance, aware start) in ``[lo, hi]``.
+    """Given a rule over naive local starts, yield (naive instance, aware start) in ``[lo, hi]``,
+    at most ``limit`` (None: all of them).
 
     The aware start is placed as RFC 5545 does (:func:`resolve`); the naive instance is what
     ``except:`` entries and EXDATEs name (a 02:30 in a DST gap starts at 03:30).
@@ -346,7 +439,7 @@ def instances_between(
     hi_local = hi.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
     count = 0
     for naive in rule.xafter(lo_local, inc=True):
-        if naive > hi_local or count >= limit:
+        if naive > hi_local or (limit is not None and count >= limit):
             return
         start = resolve(naive, tz)
         if lo <= start <= hi:
@@ -355,7 +448,7 @@ def instances_between(
 
 
 def occurrences_between(
-    rule: rrule, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
+    rule: rrulebase, tz: ZoneInfo, lo: datetime, hi: datetime, limit: int = 10_000
 ) -> Iterator[datetime]:
     """Given a rule over naive local starts, yield aware starts in ``[lo, hi]`` (aware bounds).
 

@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event, vDatetime, vDuration, vRecur, vTex
 from outage_daemon.core import addresses, i18n
 from outage_daemon.core.model import Config, Feed, Maintnote, Window
 from outage_daemon.core.records import Revision
-from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, local_until, resolve, rule_parts
+from outage_daemon.core.timerules import UTC, add_absolute, is_ambiguous, rule_parts, until_day, until_instant
 from outage_daemon.formats.base import FeedFormat
 from outage_daemon.formats.text import clean, status_link, summary
 from outage_daemon.formats.vtimezone import vtimezone
@@ -94,9 +94,14 @@ def _rrule(window: Window) -> vRecur | None:
     body = body[6:] if body.upper().startswith("RRULE:") else body
     recur: vRecur = vRecur.from_ical(body)
     until = rule_parts(body).get("UNTIL")
-    if until is not None:  # ours is local wall time; RFC 5545 wants UTC (or a DATE for all-day)
-        naive = local_until(until, window.all_day)
-        recur["UNTIL"] = [naive.date() if window.all_day else resolve(naive, window.tz).astimezone(UTC)]
+    if until is not None:  # RFC 5545 wants UTC (or a DATE for all-day); ours may be local wall time
+        recur["UNTIL"] = [until_day(until, window.tz) if window.all_day else until_instant(until, window.tz)]
+    if window.rule is not None and window.rule.collides():
+        # Readers that count each generated instance would spend COUNT on a duplicate: say when
+        # the last occurrence starts instead.
+        last = list(window.rule)[-1]
+        del recur["COUNT"]
+        recur["UNTIL"] = [window.rule.place(last)]
     return recur
 
 
@@ -193,15 +198,21 @@ def add_maintnote(ev: Event, window: Window, config: Config, maintnote: Maintnot
     ev.add("organizer", f"mailto:{sender.address}", parameters={"CN": clean(sender.name)} if sender.name else {})
 
 
+HORIZON_YEARS = 10
+"""A repeat without end has its zone described through this many years after ``now`` (or after its
+first year, if later): clients that place times by the VTIMEZONE are right that far."""
+
+
 def zone_years(windows: Iterable[Window], now: datetime) -> dict[str, tuple[int, int]]:
-    """Given windows, return each TZID their times are written with and the years to describe."""
+    """Given windows, return each TZID their times are written with and the years to describe:
+    every year an occurrence reaches, or :data:`HORIZON_YEARS` for a repeat without end."""
     spans: dict[str, tuple[int, int]] = {}
     for window in windows:
         key = zone_key(window.start)
         if window.all_day or (key == _ETC_UTC and window.rule is None):
             continue  # a one-off UTC time is written with Z
         last = window.last_end()
-        last_year = last.year if last is not None else max(now.year + 1, window.start.year)
+        last_year = last.year if last is not None else max(now.year, window.start.year) + HORIZON_YEARS
         lo, hi = spans.get(key, (window.start.year, last_year))
         spans[key] = (min(lo, window.start.year), max(hi, last_year))
     return spans
@@ -251,7 +262,7 @@ def _head(config: Config, name: str, zones: tuple[tuple[str, tuple[int, int]], .
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", vText(name))  # vText: the library writes X- values unescaped
-    cal.add("name", name)
+    cal.add("name", vText(name))  # RFC 7986 TEXT; the library does not know NAME
     if config.calendar.description:
         cal.add("x-wr-caldesc", vText(clean(config.calendar.description)))
         cal.add("description", clean(config.calendar.description))
