@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smtpsink import free_port
+from smtpsink import end, free_port
 
 CONFIG = """\
 route:
@@ -107,10 +107,5 @@ class AlertmanagerProcess:
         return [s for s in found if state is None or s["status"]["state"] == state]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        end(self.process)
         self.log.close()

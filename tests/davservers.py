@@ -13,16 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from caldav.davclient import DAVClient
+from smtpsink import end, free_port
 
 USER, PASSWORD = "finance", "s3cret pass"
 SERVERS = ("radicale", "xandikos")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -42,12 +36,7 @@ class DavServer:
         return self.client().calendar(url=self.url)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        end(self.process)
 
 
 def start(kind: str, folder: Path) -> DavServer:

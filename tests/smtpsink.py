@@ -25,6 +25,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def end(process: subprocess.Popen[Any], grace: float = 10) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)
+
+
 def make_cert(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command."""
     cert, key = folder / "cert.pem", folder / "key.pem"
@@ -120,4 +130,4 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> bool:
     return False
 
 
-__all__ = ["SMTPServer", "Server", "Sink", "free_port", "make_cert", "wait_for"]
+__all__ = ["SMTPServer", "Server", "Sink", "end", "free_port", "make_cert", "wait_for"]
