@@ -213,7 +213,7 @@ class Daemon:
         self.state.config = config
         self.state.acks = self.desk(config)
         metrics = self.state.metrics
-        metrics.windows.set(len(config.windows))
+        metrics.windows.set(sum(1 for w in config.windows if config.is_public(w)))  # as /healthz: no private hint
         metrics.reload_ok.set(1)
         metrics.reload_time.set(time.time())
         metrics.config_hash.set(int(config.digest[:12] or "0", 16))

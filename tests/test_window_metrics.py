@@ -86,3 +86,23 @@ def test_metrics_follow_the_clock_and_read_with_prometheus_parser(config_of: Cal
         assert ("vat-upgrade", "vat") not in during["outage_window_next_start_timestamp_seconds"]
     finally:
         server.close()
+
+
+def test_a_window_only_private_audiences_see_is_not_on_metrics(config_of: Callable[[str], Config]) -> None:
+    config = config_of("""
+timezone: Asia/Shanghai
+audiences:
+  board: {email: [board@example.com], public: false}
+  finance: {email: [fin@example.com]}
+windows:
+  - {id: merger-cutover, system: secret-erp, start: 2026-03-28 22:00, end: 2026-03-29 06:00, audiences: [board]}
+  - {id: vat-upgrade, system: vat, start: 2026-03-28 22:00, end: 2026-03-29 06:00, audiences: [finance]}
+""")
+    server = Server(config, at("2026-03-28T22:30:00+08:00"))
+    try:
+        with urllib.request.urlopen(server.url + "metrics", timeout=10) as answer:  # noqa: S310 - loopback
+            text = answer.read().decode()
+        assert ("vat-upgrade", "vat") in scrape(server.url)["outage_window_active"]
+        assert "merger-cutover" not in text and "secret-erp" not in text
+    finally:
+        server.close()

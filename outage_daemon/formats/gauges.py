@@ -29,10 +29,13 @@ def next_change(gauges: list[WindowGauge], now: datetime) -> datetime:
 
 
 def window_gauges(config: Config, now: datetime) -> list[WindowGauge]:
-    """Given the config and ``now``, return every window's gauges in config order; a cancelled window
-    is never active and has no next start."""
+    """Given the config and ``now``, return every public window's gauges in config order (a window only
+    private audiences see is left out: /metrics is as open as the page); a cancelled window is never
+    active and has no next start."""
     out = []
     for window in config.windows:
+        if not config.is_public(window):
+            continue
         if window.status == "cancelled":
             out.append(WindowGauge(window.id, window.system, False, None))
             continue
