@@ -264,7 +264,8 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
         notifier = Notifier.open(config, directory, wall_clock, ledger_url(args), args.node)
         silencer = Silencer(Db(notifier.ledger, notifier.db))
         try:
-            return await notifier.run_once(), await silencer.run(config, wall_clock()) or []
+            tally = await notifier.run_once()
+            return tally, await silencer.run(config, notifier.clock()) or []
         finally:
             await silencer.close()
             await notifier.close()

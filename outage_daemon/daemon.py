@@ -341,9 +341,12 @@ class Daemon:
         except CredentialError as exc:
             self.refuse([f"{self.config.path}: {exc}"])
             return
-        except LedgerError as exc:
+        except LedgerError as exc:  # applied by the next poll that reaches the ledger; not reloaded yet
             self.unapplied = config
             self.ledger_failed(exc)
+            log.warning("reload of %s waits for the ledger: the previous config runs until it answers", config.path)
+            sd_notify("READY=1\n" + self.status())
+            return
         except Exception as exc:  # noqa: BLE001 - any failure is refused and reported, never silent
             self.refuse([f"{self.config.path}: reload failed: {type(exc).__name__}: {exc}"])
             return
@@ -477,10 +480,7 @@ class Daemon:
     async def _watch(self) -> None:
         try:
             if self.unapplied is not None:
-                async with self.busy:  # its own channels: those built for the failed try were closed
-                    await self.apply(self.unapplied, self.notifier.build(self.unapplied))
-                self.unapplied = None
-                log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
+                await self.apply_postponed(self.unapplied)
             await self.notifier.measure()  # right before the timers are set on it: a pass they start finds due
             await self.replan()            # what they were set for (a newer measure could put it a moment later)
             await self.beat()
@@ -498,9 +498,26 @@ class Daemon:
         self._spawn(self.silence)
         sd_notify(self.status())
 
+    async def apply_postponed(self, config: Config) -> None:
+        """Apply the reload the ledger was unreachable for; raise LedgerError while it still is. Any
+        other failure refuses that config (the previous one runs on) instead of failing every poll."""
+        try:
+            async with self.busy:  # its own channels: those built for the failed try were closed
+                await self.apply(config, self.notifier.build(config))
+        except LedgerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - refused and reported, as a reload's failure is
+            self.unapplied = None
+            self.refuse([f"{config.path}: reload failed: {type(exc).__name__}: {exc}"])
+            return
+        self.unapplied = None
+        log.info("reloaded %s: %s", self.config.path, plural(len(self.config.windows), "window"))
+
     async def silence(self) -> None:
         """Bring the Alertmanagers' silences in step with the windows (one replica at a time); a
         failed request is recorded and logged, and the next poll tries again."""
+        if self.notifier.outdated:  # peers run a newer config: theirs decides the silences
+            return
         try:
             await self.silencer.run(self.config, self.clock())
         except LedgerError as exc:
