@@ -73,6 +73,8 @@ MISTAKES = [
         "acknowledge: [before_stop]", "public: true"), 12, 5, "needs an audience with acknowledge",
      "acknowledge: true"),
     ("escalate-needs-to", ACK_TOP.replace(", to: [managers]", ""), 12, 5, "missing (required)", "to"),
+    ("escalate-at-restore-never-fires", ACK_TOP.replace("before_stop 2h", "at_restore"), 12, 13,
+     "at the restore the window is over", "or at_stop"),
 ]
 
 

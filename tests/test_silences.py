@@ -365,3 +365,27 @@ def test_run_once_from_cron_also_brings_the_silences_in_step(am: AlertmanagerPro
     am.stop()
     down = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and "failed 1" in down.stdout and am.url in down.stdout
+
+
+def test_a_url_holding_a_password_is_refused_where_it_is_written(errors_of: Callable[[str], list[str]]) -> None:
+    errors = errors_of("""
+windows:
+  - {id: db, system: core-db, start: 2026-03-22 02:00, end: 2026-03-22 04:00}
+monitoring:
+  alertmanager:
+    - {url: "http://ops:hunter2@am:9093", systems: {core-db: ['job="postgres"']}}
+""")
+    assert any(e.startswith("cfg.yaml:5: monitoring.alertmanager[0].url: the URL holds a password") for e in errors), \
+        errors
+    assert not any("hunter2" in e for e in errors)
+
+
+def test_a_private_windows_silence_says_nothing_of_it_but_its_times(config_of: Callable[[str], Config]) -> None:
+    config = config_of(BERLIN.replace("windows:\n  - {id: db-weekly", """audiences:
+  board: {email: [board@example.com], public: false}
+windows:
+  - {id: db-weekly, audiences: [board], title: Merger cut-over""", 1))
+    silences = desired(config, config.alertmanagers[0], at("2026-03-22T03:00:00+01:00"))
+    assert [s.window_id for s in silences] == ["db-weekly"]  # still silenced: the monitoring must not page
+    assert "Merger" not in silences[0].comment and "core-db" not in silences[0].comment
+    assert silences[0].comment.startswith("Planned outage of a private window, 2026-03-22 02:00 to 2026-03-22 04:00")

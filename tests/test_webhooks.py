@@ -254,3 +254,13 @@ def test_url_and_secret_from_systemd_credentials(robots: Robots, config_of: Call
     [(_, _, headers, _, body)] = [h for h in robots.hits if h[0] == "credential"]
     expected = hmac.new(SECRET.encode(), headers["X-Outage-Timestamp"].encode() + b"." + body, hashlib.sha256)
     assert headers["X-Outage-Signature"] == f"sha256={expected.hexdigest()}"
+
+
+def test_names_and_repeat_words_are_inert_in_chat_markdown() -> None:
+    from outage_daemon.channels.webhook.base import markdown_safe
+
+    safe = markdown_safe({"missing": ["Eve [click](https://evil.example)", "<b>x</b>"], "rule": "每周日 *01:00*",
+                          "repeat_until": "[2026-12-31](https://evil.example)", "ack_url": "https://s.example.com/ack/t"})
+    text = " ".join([*map(str, safe["missing"]), str(safe["rule"]), str(safe["repeat_until"])])
+    assert not any(ch in text for ch in "[]()<>*"), text
+    assert safe["ack_url"] == "https://s.example.com/ack/t"  # links the templates make stay links

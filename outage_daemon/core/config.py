@@ -610,9 +610,16 @@ def _matches_empty(m: Matcher) -> bool:
     return hit == m.is_equal
 
 
+def _no_password_in_url(b: _Builder, url_item: Item | None, instead: str) -> None:
+    """Record an error for a URL that holds a password (it would be logged, recorded and printed)."""
+    if url_item is not None and isinstance(url_item.value, str) and urlsplit(url_item.value).password is not None:
+        b.error(url_item, "the URL holds a password", f"remove user:password@ from it; {instead}")
+
+
 def _alertmanager(b: _Builder, item: Item, windows: list[Window]) -> Alertmanager:
     """Given one ``monitoring.alertmanager`` entry, return it; unknown window ids are errors, systems
     no window has are warnings (a typo silences nothing)."""
+    _no_password_in_url(b, item.get("url"), "set username: and password_file:")
     _one_of(b, item, ("password_file", "password_env", "password_credential", "token_file", "token_env",
                       "token_credential"), required=False)
     f = _plain(item)
@@ -654,9 +661,7 @@ def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[
                 b.error(ref, f"unknown audience {ref.value!r}" + _known(audiences),
                         "define it under audiences:, or correct the name")
         f = _plain(item)
-        url_item = item.get("url")
-        if url_item is not None and isinstance(url_item.value, str) and urlsplit(url_item.value).password is not None:
-            b.error(url_item, "the URL holds a password", "remove user:password@ from it; set user: and password_file:")
+        _no_password_in_url(b, item.get("url"), "set user: and password_file:")
         if f.get("user") is None and any(f.get(k) for k in ("password_file", "password_env", "password_credential")):
             b.error(item, f"calendar {name!r} has a password but no user", "add user: NAME")
         out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),

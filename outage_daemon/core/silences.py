@@ -91,7 +91,8 @@ def desired(config: Config, target: Alertmanager, now: datetime) -> list[Silence
             if ends <= now or starts > now + target.ahead:
                 continue
             stop, restore = occ.start.astimezone(window.tz), occ.end.astimezone(window.tz)
-            said = _printable(f"Planned outage of {window.system}: {window.title or window.id}, "
+            what = f"{window.system}: {window.title or window.id}" if config.is_public(window) else "a private window"
+            said = _printable(f"Planned outage of {what}, "
                               f"{stop:%Y-%m-%d %H:%M} to {restore:%Y-%m-%d %H:%M} {window.tz.key}")
             comment = f"{said} [outage-daemon {window.id}/{occ.key}]"
             out.append(Silence(window.id, occ.key, matchers, starts, ends, comment))

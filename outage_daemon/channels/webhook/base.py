@@ -30,7 +30,8 @@ HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 _MARKDOWN = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "(": "（", ")": "）", "<": "＜",
                            ">": "＞", "#": "＃", "~": "～", "|": "｜", "!": "！"})
 _TEXT_FIELDS = ("system", "title", "start", "end", "duration", "description", "alternatives", "contacts",
-                "previous_start", "previous_end", "zone", "services", "when", "previous_when", "preheader")
+                "previous_start", "previous_end", "zone", "services", "when", "previous_when", "preheader",
+                "missing", "rule", "repeat_until")
 
 
 @dataclass(frozen=True)
