@@ -52,7 +52,8 @@ def secret(file: str | None, env: str | None, credential: str | None = None) -> 
 
 def named(config: Config) -> list[tuple[str, Source]]:
     """Given a config, return every secret it names, with its config key: SMTP password, webhook URLs
-    and signing secrets, feed tokens."""
+    and signing secrets, feed tokens, the acknowledgement links' key, pushed calendars' passwords and
+    Alertmanagers' passwords or tokens."""
     found: list[tuple[str, Source]] = []
     smtp = config.email.smtp
     if smtp is not None:
@@ -62,6 +63,16 @@ def named(config: Config) -> list[tuple[str, Source]]:
         found.append((f"webhooks.{name}.secret", (hook.secret_file, hook.secret_env, hook.secret_credential)))
     for feed in config.calendar.feeds:
         found.append((f"calendar.feeds[{feed.name}].token", (feed.token_file, feed.token_env, None)))
+    if config.ack_key is not None:
+        key = config.ack_key
+        found.append(("acknowledge.key", (key.key_file, key.key_env, key.key_credential)))
+    for name, target in config.calendars.items():
+        found.append((f"calendars.{name}.password",
+                      (target.password_file, target.password_env, target.password_credential)))
+    for i, am in enumerate(config.alertmanagers):
+        found.append((f"monitoring.alertmanager[{i}].password", (am.password_file, am.password_env,
+                                                                   am.password_credential)))
+        found.append((f"monitoring.alertmanager[{i}].token", (am.token_file, am.token_env, am.token_credential)))
     return [(key + ("_file" if s[0] else "_env" if s[1] else "_credential"), s) for key, s in found if any(s)]
 
 

@@ -42,7 +42,7 @@ from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Decision, Delivery, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.timerules import UTC
-from outage_daemon.credentials import secret
+from outage_daemon.credentials import named, secret
 from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
@@ -161,7 +161,10 @@ class Notifier:
             raise
 
     def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
-        """Given a config, return its templates and channels (secrets read now); raise CredentialError."""
+        """Given a config, return its templates and channels (every secret it names read now, so that a
+        reload with one unreadable is refused whole); raise CredentialError."""
+        for _, source in named(config):
+            secret(*source)
         if config.ack_key is not None:
             self.keys.pop(config.ack_key, None)  # read again: the file may have changed
         self.signing_key(config)

@@ -48,3 +48,33 @@ calendar:
     plain = subprocess.run([sys.executable, "-m", "outage_daemon", "check", "-c", str(path)],
                            capture_output=True, text=True, timeout=60, check=False, env=env)
     assert plain.returncode == 0, plain.stderr  # without --secrets, check reads no secret (as before)
+
+
+def test_check_secrets_covers_the_ack_key_calendars_and_alertmanagers(write: Callable[..., Path],
+                                                                      tmp_path: Path) -> None:
+    (tmp_path / "ack.key").write_text("0123456789abcdef0123456789abcdef\n")
+    path = write(f"""
+timezone: Asia/Shanghai
+calendar: {{base_url: https://status.example.com}}
+acknowledge: {{key_file: {tmp_path}/ack.key}}
+audiences:
+  finance: {{email: [a@example.com], acknowledge: true}}
+calendars:
+  shared: {{kind: caldav, url: "https://dav.example.com/c/", user: fin, password_env: CALDAV_PW}}
+monitoring:
+  alertmanager:
+    - {{url: "http://am.example.com:9093", token_file: {tmp_path}/am-token, systems: {{db: ['job="pg"']}}}}
+windows:
+  - {{id: db, system: db, start: 2030-03-22 02:00, end: 2030-03-22 04:00, audiences: [finance]}}
+""")
+    env = {**os.environ}
+    env.pop("CALDAV_PW", None)
+    result = subprocess.run([sys.executable, "-m", "outage_daemon", "check", "-c", str(path), "--secrets"],
+                            capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"{path}: acknowledge.key_file: {tmp_path}/ack.key: readable"]
+    errors = result.stderr.splitlines()
+    assert f"{path}: calendars.shared.password_env: environment variable CALDAV_PW: environment variable " \
+           "CALDAV_PW is not set" in errors
+    assert f"{path}: monitoring.alertmanager[0].token_file: {tmp_path}/am-token: cannot read secret file " \
+           f"{tmp_path}/am-token: No such file or directory" in errors

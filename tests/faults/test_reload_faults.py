@@ -100,3 +100,22 @@ def test_a_failure_after_the_swap_swaps_back(tmp_path: Path, monkeypatch: pytest
 
     asyncio.run(scenario())
     assert notices(state) == 0
+
+
+def test_a_reload_naming_an_unreadable_alertmanager_token_is_refused_whole(tmp_path: Path) -> None:
+    """Every secret the new config names is read before it is adopted (the Alertmanager's token was
+    read only at each silence pass: the reload was taken, then every pass failed)."""
+    path, state = tmp_path / "c.yaml", tmp_path / "state"
+    path.write_text(config_text(5))
+    daemon = Daemon(path, state, watchdog_usec=None)
+    try:
+        assert daemon.read_notify("READY=1"), daemon.output()
+        path.write_text(config_text(6) + "monitoring:\n  alertmanager:\n    - {url: 'http://127.0.0.1:9/', "
+                        f"token_file: {tmp_path}/missing-token, systems: {{s: ['job=\"s\"']}}}}\n")
+        daemon.signal(signal.SIGHUP)
+        assert wait_for(lambda: "still running on the previous config" in daemon.output(), 30), daemon.output()
+        assert "missing-token" in daemon.output()
+        assert len(json.loads(daemon.get("/api/windows")[2])["windows"]) == 5
+        assert notices(state) == 0
+    finally:
+        assert daemon.stop() == 0
