@@ -211,6 +211,12 @@ class Maintnote:
     impact: str = "OUTAGE"
 
 
+def filters_keep(audiences: tuple[str, ...], systems: tuple[str, ...], window: Window) -> bool:
+    """Given ``audiences`` and ``systems`` filters (empty: any), return whether they keep ``window``."""
+    return ((not audiences or bool(set(audiences) & set(window.audiences)))
+            and (not systems or window.system in systems))
+
+
 @dataclass(frozen=True)
 class Feed:
     name: str
@@ -229,8 +235,7 @@ class Feed:
     def selects(self, window: Window) -> bool:
         """Given a window, return whether this feed's ``audiences``/``systems`` filters keep it
         (whether it may show it at all is :meth:`Config.shows`)."""
-        return ((not self.audiences or bool(set(self.audiences) & set(window.audiences)))
-                and (not self.systems or window.system in self.systems))
+        return filters_keep(self.audiences, self.systems, window)
 
 
 @dataclass(frozen=True)
@@ -371,6 +376,13 @@ class Config:
         if (feed is None or not feed.private) and not self.is_public(window):
             return False
         return feed is None or feed.selects(window)
+
+    def carries(self, target: CalendarTarget, window: Window) -> bool:
+        """Given a pushed calendar and a window, return whether the calendar holds it: its audiences
+        and systems filters keep it, and a private window only when the target names one of its
+        audiences (the calendar is authenticated, as a feed with a token is)."""
+        named = bool(set(window.audiences) & set(target.audiences))
+        return filters_keep(target.audiences, target.systems, window) and (self.is_public(window) or named)
 
     def window(self, window_id: str) -> Window | None:
         """Given an id, return that window or None."""

@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from icalendar import Calendar
 
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import CalendarTarget, Config, Feed, Window
+from outage_daemon.core.model import CalendarTarget, Config, Window
 from outage_daemon.core.records import Decision, Delivery, Revision
 from outage_daemon.core.timerules import UTC, add_absolute
 from outage_daemon.formats.ical import event, kept, prodid, uid, zone_years
@@ -90,9 +90,7 @@ def carried(config: Config, target: CalendarTarget, now: datetime) -> list[Windo
     """Given a target, return the windows it should hold at ``now``: those of its audiences and
     systems (every one, when it names none) that the feed still shows, private windows only when the
     target names one of their audiences."""
-    feed = Feed(target.name, None, target.audiences, target.systems, None, None)
-    return [w for w in kept(config, now)
-            if feed.selects(w) and (config.is_public(w) or set(w.audiences) & set(target.audiences))]
+    return [w for w in kept(config, now) if config.carries(target, w)]
 
 
 @cache
