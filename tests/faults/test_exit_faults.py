@@ -10,13 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from daemonproc import Daemon
-from smtpsink import wait_for
+from smtpsink import Server, Sink, wait_for
 
 from faults.peers import Peer
 from outage_daemon.core.timerules import UTC
@@ -87,3 +89,68 @@ def test_the_daemon_exits_promptly_on_sigterm_while_apprise_drips(tmp_path: Path
         assert daemon.proc.returncode == 0 and "Traceback" not in daemon.output()
     finally:
         daemon.stop()
+
+
+@dataclass
+class Counting(Sink):
+    """A sink that counts the MAIL commands it was given (a delivery has begun)."""
+
+    mails: int = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        self.mails += 1
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+
+def smtp_config_text(port: int, timeout: str) -> str:
+    """One reminder due now to one address, through the relay on ``port`` with ``timeout``."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1) - timedelta(seconds=5)
+    return f"""
+timezone: UTC
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
+email:
+  from: ops@example.com
+  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout: {timeout}, retry: 10m, connections: 1}}
+audiences: {{team: {{email: [ops@example.com]}}}}
+windows:
+  - {{id: w, system: s, title: t, audiences: [team], start: "{start:%Y-%m-%dT%H:%M:%S}Z",
+     end: "{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z"}}
+"""
+
+
+@pytest.mark.parametrize("command", ["run-once", "send-test"])
+def test_a_relay_slow_at_every_command_does_not_hold_a_delivery_past_its_timeout(command: str,
+                                                                                  tmp_path: Path) -> None:
+    """Issue 22, point 3: a relay answering MAIL, RCPT and DATA each 1.5 s late, within the 2 s
+    command timeout, used to take 4.5 s for one message; the whole delivery now ends within 2 s."""
+    box = Sink(step=1.5)
+    with Server(box) as smtp:
+        path = tmp_path / "c.yaml"
+        path.write_text(smtp_config_text(smtp.port, "2s"))
+        args = ["run", "--once"] if command == "run-once" else ["send-test", "--to", "ops@example.com"]
+        seconds, done = timed([*args, "-c", str(path), "--state-dir", str(tmp_path / "state")], {})
+    assert box.transactions == 0 and not box.received, done  # given up before the message's end
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done
+    assert "no delivery within 2s" in done.stdout + done.stderr, done
+    assert seconds < 12, f"{command} lived {seconds:.0f} s"
+
+
+def test_the_daemon_exits_promptly_on_sigterm_while_a_relay_is_slow_at_every_command(tmp_path: Path) -> None:
+    """A relay answering each command 3.5 s late (timeout 4 s) held one message for over 10 s: past
+    SIGTERM's 10 s grace. The delivery now ends within its 4 s, and the daemon with it."""
+    box = Counting(step=3.5)
+    with Server(box) as smtp:
+        path = tmp_path / "c.yaml"
+        path.write_text(smtp_config_text(smtp.port, "4s"))
+        daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
+        try:
+            assert daemon.read_notify("READY=1"), daemon.output()
+            assert wait_for(lambda: box.mails > 0, 30), daemon.output()  # the message is on the wire
+            t0 = time.monotonic()
+            daemon.signal(signal.SIGTERM)
+            daemon.proc.wait(30)
+            assert time.monotonic() - t0 < 8, daemon.output()
+            assert daemon.proc.returncode == 0 and "Traceback" not in daemon.output()
+            assert not box.received
+        finally:
+            daemon.stop()
