@@ -154,3 +154,34 @@ def test_the_daemon_exits_promptly_on_sigterm_while_a_relay_is_slow_at_every_com
             assert not box.received
         finally:
             daemon.stop()
+
+
+def caldav_config_text(port: int) -> str:
+    """One window to push into a CalDAV calendar on ``port`` (the peer that drips)."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    return f"""
+timezone: UTC
+notify: {{before_stop: [], at_stop: false, before_restore: [], at_restore: false}}
+calendars:
+  cal: {{kind: caldav, url: "http://127.0.0.1:{port}/cal/", timeout: 2s, retry: 10m}}
+windows:
+  - {{id: w, system: s, title: t, start: "{start:%Y-%m-%dT%H:%M:%S}Z",
+     end: "{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z"}}
+"""
+
+
+@pytest.mark.parametrize("command", ["run-once", "send-test"])
+def test_a_dripping_caldav_server_does_not_keep_a_command_alive(command: str, tmp_path: Path,
+                                                                 peer: Callable[..., Peer]) -> None:
+    """A CalDAV server that answers a write's headers and then drips its body passed the library's
+    per-read timeout, and the write ran on a thread that exit waited for: the whole write now ends
+    within the calendar's `timeout`, on a thread exit does not wait for."""
+    server = peer(drip)
+    path = tmp_path / "c.yaml"
+    path.write_text(caldav_config_text(server.port))
+    args = ["run", "--once"] if command == "run-once" else ["send-test", "--calendar", "cal"]
+    seconds, done = timed([*args, "-c", str(path), "--state-dir", str(tmp_path / "state")], {})
+    assert server.hits, done
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done
+    assert "no answer within 2s" in done.stdout + done.stderr, done
+    assert seconds < 20, f"{command} lived {seconds:.0f} s"
