@@ -185,3 +185,62 @@ def test_a_dripping_caldav_server_does_not_keep_a_command_alive(command: str, tm
     assert done.returncode == 1 and "Traceback" not in done.stderr, done
     assert "no answer within 2s" in done.stdout + done.stderr, done
     assert seconds < 20, f"{command} lived {seconds:.0f} s"
+
+
+def http_config_text(port: int) -> str:
+    """A generic webhook and an Alertmanager, both on ``port`` (the peer that drips), timeout 2s."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1) - timedelta(seconds=5)
+    return f"""
+timezone: UTC
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
+webhooks:
+  hook: {{kind: generic, url_env: DRIP_URL, timeout: 2s, retry: 10m}}
+audiences: {{team: {{webhooks: [hook]}}}}
+monitoring:
+  alertmanager:
+    - {{url: "http://127.0.0.1:{port}", timeout: 2s, retry: 1s, systems: {{s: ['job="s"']}}}}
+windows:
+  - {{id: w, system: s, title: t, audiences: [team], start: "{start:%Y-%m-%dT%H:%M:%S}Z",
+     end: "{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z"}}
+"""
+
+
+def test_dripping_webhook_and_alertmanager_answers_end_within_their_timeouts(tmp_path: Path,
+                                                                              peer: Callable[..., Peer]) -> None:
+    """aiohttp's ``total`` timeout covers reading the body: a generic webhook and an Alertmanager
+    that drip their answers end within their 2 s (the Alertmanager after its three tries a pass)."""
+    server = peer(drip)
+    path = tmp_path / "c.yaml"
+    path.write_text(http_config_text(server.port))
+    seconds, done = timed(["run", "--once", "-c", str(path), "--state-dir", str(tmp_path / "state")],
+                          {"DRIP_URL": f"http://127.0.0.1:{server.port}/hook"})
+    output = done.stdout + done.stderr
+    assert len(server.hits) >= 2, done  # the webhook and the Alertmanager's listing
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done
+    assert "no answer within 2s" in output and "TimeoutError" in output, done
+    assert seconds < 30, f"run --once lived {seconds:.0f} s"
+
+
+async def alertmanager_in_two_writes(request: web.Request) -> web.StreamResponse:
+    """An Alertmanager that sends its (empty) listing in two writes, and accepts a new silence."""
+    if request.method == "POST":
+        return web.json_response({"silenceID": "made-here"})
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    await response.write(b"[")
+    await asyncio.sleep(0.3)
+    await response.write(b"]")
+    return response
+
+
+def test_an_alertmanager_listing_sent_in_two_writes_is_read_whole(tmp_path: Path,
+                                                                  peer: Callable[..., Peer]) -> None:
+    """The listing was read with one ``read(n)``, which returns the first chunk: "[" alone, and the
+    pass failed ("cannot list silences"); it is now read to its end (or to its limit, said so)."""
+    server = peer(alertmanager_in_two_writes)
+    path = tmp_path / "c.yaml"
+    path.write_text(http_config_text(server.port).replace("audiences: [team], ", ""))
+    _, done = timed(["run", "--once", "-c", str(path), "--state-dir", str(tmp_path / "state")],
+                    {"DRIP_URL": "http://127.0.0.1:9/"})
+    assert "silences: created 1, updated 0, expired 0, failed 0" in done.stdout, done
+    assert "cannot list" not in done.stderr and "Traceback" not in done.stderr, done
