@@ -244,3 +244,22 @@ def test_an_alertmanager_listing_sent_in_two_writes_is_read_whole(tmp_path: Path
                     {"DRIP_URL": "http://127.0.0.1:9/"})
     assert "silences: created 1, updated 0, expired 0, failed 0" in done.stdout, done
     assert "cannot list" not in done.stderr and "Traceback" not in done.stderr, done
+
+
+def test_the_daemon_exits_promptly_on_sigterm_while_a_caldav_server_drips(tmp_path: Path,
+                                                                          peer: Callable[..., Peer]) -> None:
+    """The daemon's CalDAV write on a thread that asyncio joined at exit kept it alive after "stopped"."""
+    server = peer(drip)
+    path = tmp_path / "c.yaml"
+    path.write_text(caldav_config_text(server.port).replace("timeout: 2s", "timeout: 60s"))
+    daemon = Daemon(path, tmp_path / "state", watchdog_usec=None)
+    try:
+        assert daemon.read_notify("READY=1"), daemon.output()
+        assert wait_for(lambda: bool(server.hits), 20), daemon.output()
+        t0 = time.monotonic()
+        daemon.signal(signal.SIGTERM)
+        daemon.proc.wait(60)
+        assert time.monotonic() - t0 < 15, daemon.output()
+        assert daemon.proc.returncode == 0 and "Traceback" not in daemon.output()
+    finally:
+        daemon.stop()
