@@ -33,6 +33,7 @@ log = logging.getLogger("outage_daemon")
 
 JOB = "silences"
 TRIES = 3
+MAX_ANSWER = 1 << 22  # bytes of an answer read at most (a listing of thousands of silences fits)
 
 
 class Db:
@@ -81,7 +82,7 @@ class Client:
                 async with session.request(method, f"{self.url}/api/v2{path}", json=doc, headers=self.headers,
                                            timeout=aiohttp.ClientTimeout(total=self.timeout),
                                            allow_redirects=False) as response:
-                    text = (await response.content.read(1 << 22)).decode(errors="replace")
+                    text = (await _answer(response.content, method, path)).decode(errors="replace")
                     status = response.status
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = f"{method} {path}: {type(exc).__name__}: {exc}".strip().rstrip(":")
@@ -93,6 +94,17 @@ class Client:
                 raise Failed(f"{method} {path}: HTTP {status}: {text[:200]}")
             return json.loads(text) if text.strip() else None
         raise Failed(error)
+
+
+async def _answer(content: aiohttp.StreamReader, method: str, path: str) -> bytes:
+    """Return an answer's body read to its end (a listing sent in several writes is read whole);
+    raise Failed when it is longer than MAX_ANSWER."""
+    data = bytearray()
+    async for chunk in content.iter_chunked(1 << 16):
+        data += chunk
+        if len(data) > MAX_ANSWER:
+            raise Failed(f"{method} {path}: the answer is larger than {MAX_ANSWER >> 20} MiB")
+    return bytes(data)
 
 
 async def sync(config: Config, now: datetime, db: Db, session: aiohttp.ClientSession,

@@ -56,6 +56,8 @@ LIMITS = [
     pytest.param("teams", False, 28_000, id="teams-message-28KB"),
     pytest.param("feishu", False, 19_800, id="feishu-body-20KB-less-signature"),
     pytest.param("slack", False, 3000, id="slack-section-3000"),
+    pytest.param("dingtalk", False, 20_000, id="dingtalk-body-20000-bytes"),
+    pytest.param("dingtalk", True, 20_000, id="dingtalk-mention-body-20000-bytes"),
 ]
 
 
@@ -71,3 +73,12 @@ def test_every_payload_fits_its_service_and_says_it_was_cut(kind: str, mention: 
     assert all(len(t.encode()) <= limit for t in texts), [len(t.encode()) for t in texts]
     assert any("…" in t for t in texts), "a cut must be visible"
     assert "核心数据库" in data.decode()  # what matters most survives the cut
+
+
+def test_a_cut_dingtalk_message_still_mentions_everyone(config_of: Callable[[str], Config]) -> None:
+    """The "@所有人" that makes DingTalk notify everyone is kept after the cut text, not cut off."""
+    config = config_of(config_text("zh-CN"))
+    window = config.windows[0]
+    n = Notification("db/test", Kind.AT_STOP, window, window.start, window.end)
+    doc = json.loads(KINDS["dingtalk"].payload(n, config, ENV, window.start, True))
+    assert doc["markdown"]["text"].endswith("…\n\n@所有人") and doc["at"] == {"isAtAll": True}, doc["markdown"]["text"][-40:]

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from outage_daemon.channels import blocking
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.calendar.caldav import Failure, Stored, Writer, apply, client, href_of
 from outage_daemon.core.decide import Notification
@@ -115,6 +116,20 @@ class CalendarChannel:
             dav = self.clients[target.name] = client(target, self.passwords.get(target.name))
         return Writer(dav)
 
+    async def apply(self, target: CalendarTarget, push: Push, href: str,
+                    stored: Stored | None) -> tuple[Outcome, Stored | None]:
+        """Given a target and a write, make it on a thread within the target's ``timeout`` for the whole
+        write (the library's is per socket read: a server that drips its answer passes it); return what
+        :func:`apply` returns, or a temporary failure past the deadline. A write past its deadline keeps
+        its client to itself (the next write gets a new one) and is never waited for, at exit neither."""
+        try:
+            return await blocking.call(target.timeout.approx.total_seconds(), apply, self.writer(target), push,
+                                       href, stored)
+        except asyncio.TimeoutError:
+            self.clients.pop(target.name, None)
+            late = f"no answer within {target.timeout.text} (the whole write)"
+            return Outcome(False, temporary=True, error=late), stored
+
     async def send(self, recipient: str, payload: bytes) -> Outcome:
         """Given a calendar's name and a push, make the write and remember what it got back."""
         target = self.targets.get(recipient)
@@ -128,7 +143,7 @@ class CalendarChannel:
         stored = load_stored(await self.memo.get(name))
         href = stored.href if stored else href_of(target, push.uid)
         try:
-            outcome, after = await asyncio.to_thread(apply, self.writer(target), push, href, stored)
+            outcome, after = await self.apply(target, push, href, stored)
         except Failure as exc:
             return self.noted(recipient, Outcome(False, temporary=exc.status >= 500, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - the library's network and rate-limit errors, said as they are
@@ -154,11 +169,10 @@ class CalendarChannel:
         create = Push("put", "test", test_uid, 0, body)
         href = href_of(target, test_uid)
         try:
-            writer = self.writer(target)
-            made, stored = await asyncio.to_thread(apply, writer, create, href, None)
+            made, stored = await self.apply(target, create, href, None)
             if not made.ok or stored is None:
                 return made
-            gone, _ = await asyncio.to_thread(apply, writer, replace(create, op="delete"), href, stored)
+            gone, _ = await self.apply(target, replace(create, op="delete"), href, stored)
         except Exception as exc:  # noqa: BLE001 - said as it is, like a failed send
             return Outcome(False, error=f"{type(exc).__name__}: {exc}")
         return gone if not gone.ok else Outcome(True)

@@ -2,6 +2,10 @@
 
 Each ``send`` returns an :class:`Outcome` for one recipient: accepted, failed for good (a 5xx
 reply), or worth another try (4xx, garbled replies, protocol errors, network errors, timeouts).
+``email.smtp.timeout`` bounds each command (aiosmtplib's timeout) and the whole delivery too:
+connecting, every command and the message. A relay that answers each command just in time would
+otherwise hold one message for as many timeouts as there are commands, and a send could outlive
+the lease (at least twice that timeout) that the ledger gives it.
 """
 
 from __future__ import annotations
@@ -70,10 +74,10 @@ class SmtpPool:
         """Send ``payload`` to one recipient; a send cancelled midway drops its connection (never
         returned to the pool out of step with the relay)."""
         client = await self.idle.get()
+        deadline = self.smtp.timeout
         try:
-            if not client.is_connected:
-                await client.connect()
-            errors, _ = await client.sendmail(envelope(sender), [envelope(recipient)], payload)
+            errors = await asyncio.wait_for(_deliver(client, sender, recipient, payload),
+                                            deadline.approx.total_seconds())
             refused = errors.get(envelope(recipient))
             if refused is not None:  # aiosmtplib reports some refusals without raising
                 return refusal(refused.code, refused.message)
@@ -87,7 +91,13 @@ class SmtpPool:
             else:
                 await _drop(client)  # a 4xx or a garbled reply: start afresh next time
             return refusal(exc.code, exc.message)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except aiosmtplib.SMTPException as exc:  # one command's timeout among them
+            await _drop(client)
+            return Outcome(False, True, f"{type(exc).__name__}: {exc}")
+        except asyncio.TimeoutError:  # the whole delivery's: the connection is out of step with the relay
+            await _drop(client)
+            return Outcome(False, True, f"no delivery within {deadline.text} (connecting, commands and message)")
+        except OSError as exc:
             await _drop(client)
             return Outcome(False, True, f"{type(exc).__name__}: {exc}")
         except asyncio.CancelledError:
@@ -102,6 +112,15 @@ class SmtpPool:
         while not self.idle.empty():
             clients.append(self.idle.get_nowait())
         await asyncio.gather(*(_quit(c) for c in clients if c.is_connected))
+
+
+async def _deliver(client: aiosmtplib.SMTP, sender: str, recipient: str,
+                   payload: bytes) -> dict[str, aiosmtplib.SMTPResponse]:
+    """Connect if need be and send one message to one recipient; return the refusals reported without raising."""
+    if not client.is_connected:
+        await client.connect()
+    errors, _ = await client.sendmail(envelope(sender), [envelope(recipient)], payload)
+    return errors
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
