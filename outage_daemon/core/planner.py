@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from outage_daemon.core.acks import escalation_due
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config, Escalation, Notify, Occurrence, Window
-from outage_daemon.core.timerules import Offset, before
+from outage_daemon.core.timerules import UTC, Offset, before
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,25 @@ def _asking(config: Config, window: Window) -> bool:
                                          if a in config.audiences)
 
 
-def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
-    """Given an occurrence and its rules, return all its reminders in due order.
+QUIET = timedelta(minutes=15)  # reminders of one occurrence closer than this are one message: the later
 
-    A ``before_restore`` reminder that would fall before the stop is dropped (see :func:`dropped`).
+
+def merged(reminders: list[Reminder]) -> list[Reminder]:
+    """Given one occurrence's reminders in due order, return those sent: a reminder due less than
+    :data:`QUIET` before the next one sent is not sent itself (the later one carries the newer truth),
+    so nobody gets two messages about one occurrence within a quarter of an hour."""
+    out: list[Reminder] = []
+    for r in reversed(reminders):
+        if not out or out[-1].due.astimezone(UTC) - r.due.astimezone(UTC) >= QUIET:  # real time, not wall
+            out.append(r)
+    return out[::-1]
+
+
+def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
+    """Given an occurrence and its rules, return the reminders sent, in due order.
+
+    A ``before_restore`` reminder that would fall at or before the stop is dropped (see
+    :func:`dropped`); of reminders closer than :data:`QUIET`, only the later is kept (:func:`merged`).
     """
     out = [Reminder(window, occurrence, Kind.BEFORE_STOP, o, before(occurrence.start, o))
            for o in rules.before_stop]
@@ -76,18 +91,19 @@ def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[
         out.append(Reminder(window, occurrence, Kind.AT_STOP, None, occurrence.start))
     for o in rules.before_restore:
         due = before(occurrence.end, o)
-        if due >= occurrence.start:
+        if due > occurrence.start:
             out.append(Reminder(window, occurrence, Kind.BEFORE_RESTORE, o, due))
     if rules.at_restore:
         out.append(Reminder(window, occurrence, Kind.AT_RESTORE, None, occurrence.end))
-    return sorted(out, key=lambda r: (r.due, r.kind.order))
+    # in UTC: within one zone, datetimes compare by wall time, which misorders a fall-back night
+    return merged(sorted(out, key=lambda r: (r.due.astimezone(UTC), r.kind.order)))
 
 
 def dropped(window: Window) -> list[Offset]:
-    """Given a window, return its ``before_restore`` offsets that fall before its (first) stop."""
+    """Given a window, return its ``before_restore`` offsets that fall at or before its (first) stop."""
     if window.notify is None:
         return []
-    return [o for o in window.notify.before_restore if before(window.end, o) < window.start]
+    return [o for o in window.notify.before_restore if before(window.end, o) <= window.start]
 
 
 def _lead(rules: Notify) -> timedelta:
@@ -114,7 +130,7 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
                        if now <= r.due < until)
             if asking:
                 out.extend(r for r in escalations_of(config, window, occurrence) if now <= r.due < until)
-    out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))
+    out.sort(key=lambda r: (r.due.astimezone(UTC), r.window.id, r.kind.order))
     return out
 
 
