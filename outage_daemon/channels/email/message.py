@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -19,7 +20,7 @@ from outage_daemon.core.addresses import envelope
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
-from outage_daemon.core.records import Revision, Schedule
+from outage_daemon.core.records import Revision
 
 
 def message_id(key: str, recipient: str, domain: str) -> str:
@@ -43,6 +44,8 @@ def compose(notification: Notification, config: Config, now: datetime, env: Temp
     msg["Date"] = format_datetime(now)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Outage-Key"] = notification.key
+    if notification.kind is not Kind.TEST:  # Outlook groups a conversation by it; a test stands alone
+        msg["Thread-Topic"] = str(values["topic"])
     msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values))
     msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html")
     method = notification.kind.invite
@@ -80,13 +83,6 @@ def list_id(audience: str, domain: str) -> str:
     return f"<{name}.outages.{domain}>"
 
 
-def thread_root(notification: Notification, recipient: str, domain: str) -> str:
-    """Given a notification and a recipient, return the Message-ID of the window's announcement to
-    them (of its current schedule), which every later message of the window replies to."""
-    key = f"{notification.window.id}/notice/{Kind.ANNOUNCED}/{Schedule.of(notification.window).digest}"
-    return message_id(key, recipient, domain)
-
-
 def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
     """Given a notification, return for each bare address (lower case) the first of the window's
     audiences that lists it (for its List-Id)."""
@@ -99,9 +95,10 @@ def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
 
 
 def payloads(notification: Notification, config: Config, recipients: list[str], now: datetime, env: Templates,
-             revision: Revision | None = None) -> dict[str, bytes]:
-    """Given what to send and its recipients, return each recipient's message bytes. The body is
-    composed once, unless it carries an invite naming the recipient."""
+             revision: Revision | None = None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Given what to send, its recipients and, per recipient, the Message-ID of the first notice about
+    the window really sent to them (``threads``: it replies to that one, else to none), return each
+    recipient's message bytes. The body is composed once, unless it carries an invite naming the recipient."""
     per_person = revision is not None and notification.kind.invite is not None
     shared = None if per_person else compose(notification, config, now, env).as_bytes(policy=SMTP)
     out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
@@ -110,6 +107,6 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
         body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
-                                     None if test else thread_root(notification, recipient, domain),
+                                     None if test else (threads or {}).get(recipient),
                                      list_id(audience, domain) if audience else None)
     return out
