@@ -4,12 +4,11 @@ read from real messages received by a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 import pytest
 from ledgers import ledger_in
@@ -66,20 +65,20 @@ def every_kind(config: Config) -> dict[str, Notification]:
     return out
 
 
-def received(config: Config, notifications: list[Notification], sink: Sink, folder: Path) -> list[EmailMessage]:
-    """Send each notification to its one recipient through the real relay; return what arrived."""
+def received(config: Config, notifications: list[Notification], sink: Sink, folder: Path,
+             recipients: tuple[str, ...] | list[str] = ("zhang@example.com",)) -> list[EmailMessage]:
+    """Send each notification to its recipients through the real relay; return what arrived."""
     async def go() -> None:
         channel = EmailChannel(config, ENV, str(folder))
         try:
             for n in notifications:
-                for recipient, payload in channel.render(n, ["zhang@example.com"], n.due, None).items():
+                for recipient, payload in channel.render(n, list(recipients), n.due, None).items():
                     assert (await channel.send(recipient, payload)).ok
         finally:
             await channel.close()
 
     asyncio.run(go())
-    return [email.message_from_bytes(m.as_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for _, m in sink.received]
+    return [cast(EmailMessage, m) for _, m in sink.received]  # as the server parsed it (policy.default)
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
@@ -141,8 +140,7 @@ def test_a_reply_names_only_a_notice_that_was_sent(config_of: Callable[[str], Co
         for step, windows in enumerate([*history, WINDOW]):  # each a config the daemon saw, a minute apart
             run_at(cfg(windows), tmp_path, START - timedelta(hours=10) + timedelta(minutes=step))
         run_at(cfg(WINDOW), tmp_path, START - timedelta(hours=2))
-    messages = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default)  # type: ignore[misc]
-                for _, m in sink.received]
+    messages = [cast(EmailMessage, m) for _, m in sink.received]
     *notices, reminder = messages
     assert reminder["X-Outage-Key"].endswith("/before_stop/2h")
     assert [m["X-Outage-Key"].split("/")[2] for m in notices] == kinds
@@ -150,3 +148,57 @@ def test_a_reply_names_only_a_notice_that_was_sent(config_of: Callable[[str], Co
     assert reminder["In-Reply-To"] == reminder["References"] == first
     with ledger_in(tmp_path) as ledger:
         assert {d.message_id for d in ledger.deliveries() if d.state == "sent"} >= {m["Message-ID"] for m in messages}
+
+
+OPT_OUT = """
+timezone: UTC
+email:
+  from: "运维 <ops@example.com>"
+  reply_to: "IT 服务台 <help@example.com>"
+  smtp: {{host: 127.0.0.1, port: {port}, security: none, retry: 1s}}
+audiences:
+  finance:
+    email: [a@example.com, "Bo <B@example.com>", c@example.com]
+    exclude: [b@example.com]
+  财务部: {{email: [b@example.com]}}
+windows:
+  - {{id: only-finance, system: x, start: 2026-12-06T02:00Z, end: 2026-12-06T04:00Z, audiences: [finance]}}
+  - {{id: both, system: y, start: 2026-12-06T02:00Z, end: 2026-12-06T04:00Z, audiences: [finance, 财务部]}}
+"""
+
+
+def test_an_excluded_address_gets_none_of_its_audiences_mail_and_every_mail_says_how_to_leave(
+        config_of: Callable[[str], Config], tmp_path: Path) -> None:
+    sink = Sink()
+    with Server(sink) as server:
+        config = config_of(OPT_OUT.format(port=server.port))
+        channel = EmailChannel(config, ENV, str(tmp_path))
+        try:
+            assert channel.recipients(("finance",)) == ["a@example.com", "c@example.com"]
+        finally:
+            asyncio.run(channel.close())
+        announce = [Notification(f"{w.id}/notice/announced/{Schedule.of(w).digest}", Kind.ANNOUNCED, w, NOW,
+                                 NOW + timedelta(days=1)) for w in config.windows]
+        got = {}
+        for n in announce:
+            sink.received.clear()
+            messages = received(config, [n], sink, tmp_path, channel.recipients(n.window.audiences))
+            got[n.window.id] = {str(m["To"]): m for m in messages}
+    assert sorted(got["only-finance"]) == ["a@example.com", "c@example.com"]
+    assert sorted(got["both"]) == ["a@example.com", "b@example.com", "c@example.com"]  # 财务部 still lists b
+    leave = "<mailto:help@example.com?subject=unsubscribe%20finance>"
+    assert [m["List-Unsubscribe"] for m in got["only-finance"].values()] == [leave, leave]
+    b = got["both"]["b@example.com"]
+    assert b["List-Unsubscribe"] == "<mailto:help@example.com?subject=unsubscribe%20%E8%B4%A2%E5%8A%A1%E9%83%A8>"
+    assert b["List-Unsubscribe-Post"] is None  # no one-click endpoint: a mail to people, not a fake POST
+
+
+def test_exclude_entries_are_checked_where_they_are_written(errors_of: Callable[[str], list[str]],
+                                                            config_of: Callable[[str], Config]) -> None:
+    text = "audiences:\n  finance:\n    email: [a@example.com]\n    exclude: [a@example.com, 'x, y <z@example.com>']\n"
+    [error] = errors_of(text)
+    assert error.startswith("cfg.yaml:4:") and "exclude[1]" in error, error
+    config = config_of(text.replace(", 'x, y <z@example.com>'", ", z@example.com"))
+    [note] = [p for p in config.notes if "excludes nobody" in p.message]
+    assert (note.loc.line, note.message) == (4, "'z@example.com' is not in audiences.finance.email: it excludes nobody")
+    assert config.audiences["finance"].emails == ()

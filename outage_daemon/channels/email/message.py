@@ -13,6 +13,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from urllib.parse import quote
 
 from outage_daemon.channels.email.invite import invite
 from outage_daemon.channels.render import Templates, context
@@ -59,15 +60,17 @@ _BARE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 
 
 def personalise(composed: bytes, recipient: str, msgid: str, thread: str | None = None,
-                list_id: str | None = None) -> bytes:
+                list_id: str | None = None, unsubscribe: str | None = None) -> bytes:
     """Given a composed message's bytes, return them addressed to one recipient with its Message-ID,
-    a reply to ``thread`` (the announcement's Message-ID) and the audience's ``List-Id`` when given."""
+    a reply to ``thread`` (the announcement's Message-ID), the audience's ``List-Id`` and
+    ``List-Unsubscribe`` when given."""
     if _BARE.match(recipient):  # nothing to quote or encode: skip the email package's header parser
         to = f"To: {recipient}\r\n"
     else:
         to = SMTP.fold("To", SMTP.header_factory("To", recipient))
     extra = f"In-Reply-To: {thread}\r\nReferences: {thread}\r\n" if thread and thread != msgid else ""
     extra += f"List-Id: {list_id}\r\n" if list_id else ""
+    extra += f"List-Unsubscribe: {unsubscribe}\r\n" if unsubscribe else ""
     return f"{to}Message-ID: {msgid}\r\n{extra}".encode("ascii") + composed
 
 
@@ -81,6 +84,13 @@ def list_id(audience: str, domain: str) -> str:
     if not name:
         name = "a" + hashlib.sha256(audience.encode()).hexdigest()[:12]
     return f"<{name}.outages.{domain}>"
+
+
+def unsubscribe(audience: str, config: Config) -> str:
+    """Given an audience's name, return its ``List-Unsubscribe``: a mail to the operators (``reply_to``,
+    else ``from``) asking to leave it, which they grant with ``audiences.NAME.exclude``. ASCII only."""
+    to = quote(envelope(config.email.reply_to or config.email.from_addr), safe="@")
+    return f"<mailto:{to}?subject={quote(f'unsubscribe {audience}', safe='')}>"
 
 
 def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
@@ -108,5 +118,6 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
                                      None if test else (threads or {}).get(recipient),
-                                     list_id(audience, domain) if audience else None)
+                                     list_id(audience, domain) if audience else None,
+                                     unsubscribe(audience, config) if audience else None)
     return out
