@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,6 +16,7 @@ from ledgers import ledger_in
 from smtpsink import Server, Sink
 
 from outage_daemon.channels.email import EmailChannel
+from outage_daemon.channels.email.message import payloads
 from outage_daemon.channels.render import templates
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
@@ -191,6 +193,10 @@ def test_an_excluded_address_gets_none_of_its_audiences_mail_and_every_mail_says
     b = got["both"]["b@example.com"]
     assert b["List-Unsubscribe"] == "<mailto:help@example.com?subject=unsubscribe%20%E8%B4%A2%E5%8A%A1%E9%83%A8>"
     assert b["List-Unsubscribe-Post"] is None  # no one-click endpoint: a mail to people, not a fake POST
+    quiet = config_of(OPT_OUT.format(port=1).replace('  reply_to: "IT 服务台 <help@example.com>"\n', ""))
+    n = replace(announce[0], window=quiet.windows[0])
+    [alone] = payloads(n, quiet, ["a@example.com"], NOW, ENV).values()
+    assert b"List-Unsubscribe" not in alone  # without reply_to nobody would read the request
 
 
 def test_exclude_entries_are_checked_where_they_are_written(errors_of: Callable[[str], list[str]],

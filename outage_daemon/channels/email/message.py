@@ -86,10 +86,13 @@ def list_id(audience: str, domain: str) -> str:
     return f"<{name}.outages.{domain}>"
 
 
-def unsubscribe(audience: str, config: Config) -> str:
-    """Given an audience's name, return its ``List-Unsubscribe``: a mail to the operators (``reply_to``,
-    else ``from``) asking to leave it, which they grant with ``audiences.NAME.exclude``. ASCII only."""
-    to = quote(envelope(config.email.reply_to or config.email.from_addr), safe="@")
+def unsubscribe(audience: str, config: Config) -> str | None:
+    """Given an audience's name, return its ``List-Unsubscribe``: a mail to the operators at ``reply_to``
+    asking to leave it, which they grant with ``audiences.NAME.exclude``; None without a ``reply_to``
+    (``from`` is often a mailbox nobody reads). ASCII only."""
+    if not config.email.reply_to:
+        return None
+    to = quote(envelope(config.email.reply_to), safe="@")
     return f"<mailto:{to}?subject={quote(f'unsubscribe {audience}', safe='')}>"
 
 
