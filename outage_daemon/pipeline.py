@@ -101,8 +101,8 @@ def first_notices(told: Sequence[Entry], channel: Channel) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in sorted(told, key=lambda e: e.updated or e.decided_at):
         msgid = channel.message_id(e.key, e.recipient) if e.channel == channel.name and e.recipient else None
-        if msgid and e.recipient:
-            out.setdefault(e.recipient, msgid)
+        if msgid:
+            out.setdefault(str(e.recipient), msgid)
     return out
 
 
