@@ -156,3 +156,12 @@ def test_defaults_merge_reminders_closer_than_a_quarter_hour(
     assert [r.offset.text if r.offset else str(r.kind) for r in got] == expected
     assert all(b.due.astimezone(UTC) - a.due.astimezone(UTC) >= timedelta(minutes=15)
                for a, b in pairwise(got))
+
+
+def test_close_stop_offsets_stay_only_those_near_the_restore_go(config_of: Callable[[str], Config]) -> None:
+    """20m and 12m, 8 minutes apart, both stay; 9m and at_stop, within 15 minutes of the restore, go."""
+    config = config_of(DEFAULTS.replace("TZ", "Asia/Shanghai").replace("START", "2026-05-01 10:00")
+                       .replace("END", "2026-05-01 10:05")
+                       .replace("end: 2026-05-01 10:05}", "end: 2026-05-01 10:05, notify: {before_stop: [20m, 12m, 9m]}}"))
+    got = plan(config, t("2026-01-01T00:00Z"), t("2027-01-01T00:00Z"))
+    assert [r.offset.text if r.offset else str(r.kind) for r in got] == ["20m", "12m", "at_restore"]

@@ -65,25 +65,26 @@ def _asking(config: Config, window: Window) -> bool:
                                          if a in config.audiences)
 
 
-QUIET = timedelta(minutes=15)  # reminders of one occurrence closer than this are one message: the later
+QUIET = timedelta(minutes=15)  # a stop message this close before a restore message is merged into it
+RESTORE_SIDE = (Kind.BEFORE_RESTORE, Kind.AT_RESTORE)
 
 
 def merged(reminders: list[Reminder]) -> list[Reminder]:
-    """Given one occurrence's reminders in due order, return those sent: a reminder due less than
-    :data:`QUIET` before the next one sent is not sent itself (the later one carries the newer truth),
-    so nobody gets two messages about one occurrence within a quarter of an hour."""
-    out: list[Reminder] = []
-    for r in reversed(reminders):
-        if not out or out[-1].due.astimezone(UTC) - r.due.astimezone(UTC) >= QUIET:  # real time, not wall
-            out.append(r)
-    return out[::-1]
+    """Given one occurrence's reminders in due order, return those sent: a stop-side one (``before_stop``,
+    ``at_stop``) due less than :data:`QUIET` before the first restore-side one is not sent (the later
+    one carries the newer truth). Offsets written for one milestone are kept as written."""
+    first = next((r for r in reminders if r.kind in RESTORE_SIDE), None)
+    if first is None:
+        return reminders
+    cut = first.due.astimezone(UTC) - QUIET  # real time, not wall time
+    return [r for r in reminders if r.kind in RESTORE_SIDE or r.due.astimezone(UTC) <= cut]
 
 
 def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
     """Given an occurrence and its rules, return the reminders sent, in due order.
 
     A ``before_restore`` reminder that would fall at or before the stop is dropped (see
-    :func:`dropped`); of reminders closer than :data:`QUIET`, only the later is kept (:func:`merged`).
+    :func:`dropped`); a stop message just before a restore message is merged into it (:func:`merged`).
     """
     out = [Reminder(window, occurrence, Kind.BEFORE_STOP, o, before(occurrence.start, o))
            for o in rules.before_stop]
