@@ -39,7 +39,7 @@ from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import AckKey, Config
 from outage_daemon.core.planner import Reminder, plan
-from outage_daemon.core.records import Attempt, Decision, Delivery, Peer, Revision, Schedule
+from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import named, secret
@@ -93,6 +93,17 @@ def elapsed() -> float:
 def node_name() -> str:
     """Return this process's default name as a sender: host name and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def first_notices(told: Sequence[Entry], channel: Channel) -> dict[str, str]:
+    """Given the ledger's sent announcements and reschedules of one window, return for each recipient
+    on the channel the id of the first one it carried to them (what later messages reply to)."""
+    out: dict[str, str] = {}
+    for e in sorted(told, key=lambda e: e.updated or e.decided_at):
+        msgid = channel.message_id(e.key, e.recipient) if e.channel == channel.name and e.recipient else None
+        if msgid:
+            out.setdefault(str(e.recipient), msgid)
+    return out
 
 
 def backoff(attempts: int, base: timedelta) -> timedelta:
@@ -355,14 +366,17 @@ class Notifier:
         """Given a notification, return its pending deliveries on every channel, payloads rendered
         (each with its own confirmation link for the recipients who acknowledge it)."""
         revision = self.revisions.get(notification.window.id)
+        told = [e for e in self.ledger.history(notification.window.id)
+                if e.state == "sent" and e.kind in (Kind.ANNOUNCED, Kind.RESCHEDULED)]
         out = []
         for channel in self.channels.values():
             people = channel.recipients(notification.audiences or notification.window.audiences)
             asked = self.asked(notification, channel.name, people)
-            bodies = channel.render(notification, [p for p in people if p not in asked], now, revision) \
+            threads = first_notices(told, channel)
+            bodies = channel.render(notification, [p for p in people if p not in asked], now, revision, threads) \
                 if len(asked) < len(people) else {}
             for person, personal in asked.items():
-                bodies.update(channel.render(personal, [person], now, revision))
+                bodies.update(channel.render(personal, [person], now, revision, threads))
             out += [Delivery(notification.key, person, channel.name, "pending", 0, None,
                              channel.message_id(notification.key, person), bodies[person], notification.expires, now)
                     for person in people]

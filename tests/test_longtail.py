@@ -137,7 +137,7 @@ def test_teams_adaptive_card_shape_and_202(service: Callable[..., Service], deli
     card = card_of(hit)
     title, facts = card["body"][0], card["body"][1]
     # issue 14: the subject carries the absolute time after the countdown
-    assert title["text"].startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in title["text"]
+    assert title["text"].startswith("【停机提醒】西安增值税发票管理系统「系统升级停机」将于2小时后停机：") and "（周" in title["text"]
     assert title == {"type": "TextBlock", "text": title["text"], "wrap": True, "size": "Medium", "weight": "Bolder"}
     assert facts["type"] == "FactSet"
     named = {f["title"]: f["value"] for f in facts["facts"]}
@@ -219,7 +219,7 @@ OK_JSON = (200, {}, '{"id": 1}')
 
 def check_message(title: str, body: str) -> None:
     """The same content as every other kind: subject, times with weekday and zone, duration, services, links."""
-    assert title.startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in title  # issue 14: absolute time
+    assert title.startswith("【停机提醒】西安增值税发票管理系统「系统升级停机」将于2小时后停机：") and "（周" in title  # issue 14: absolute time
     assert body.startswith("系统：西安增值税发票管理系统（系统升级停机）\n停机时间：") and "（周" in body
     assert "时长：8小时（时区 Asia/Shanghai）" in body and "影响业务：发票开具、发票查询" in body
     assert "状态页：https://status.example.com/#vat" in body and "订阅日历：https://status.example.com/#_subscribe" in body

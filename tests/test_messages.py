@@ -110,7 +110,8 @@ def test_every_email_kind_threads_under_the_announcement_with_a_list_id(cfg: Cal
     assert root["In-Reply-To"] is None and root["List-Id"] == list_id("finance", config.calendar.domain)
     for kind, offset in ((Kind.BEFORE_STOP, "1d"), (Kind.AT_STOP, None), (Kind.AT_RESTORE, None)):
         n = reminder(config, kind, offset)
-        data = payloads(n, config, ["zhang@example.com"], n.due, ENV)["zhang@example.com"]
+        threads = {"zhang@example.com": root["Message-ID"]}  # what the ledger says was sent to them
+        data = payloads(n, config, ["zhang@example.com"], n.due, ENV, None, threads)["zhang@example.com"]
         msg = email.message_from_bytes(data, policy=email.policy.default)
         assert msg["In-Reply-To"] == msg["References"] == root["Message-ID"]
         assert msg["Message-ID"] == message_id(n.key, "zhang@example.com", config.calendar.domain)

@@ -153,7 +153,8 @@ def test_hostile_title_is_one_wellformed_message(config_of: Callable[[str], Conf
     msg = email.message_from_bytes(raw.as_bytes(), policy=email.policy.default)
     assert rcpt == "a@example.com" and msg["Bcc"] is None and len(msg.get_all("Subject")) == 1
     subject = str(msg["Subject"])
-    assert "\n" not in subject and subject.startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机")
+    assert "\n" not in subject and subject.startswith(
+        "【停机提醒】西安增值税发票管理系统「x Bcc: victim@example.com  <s…」将于2小时后停机：")  # title cut at 30
     html = msg.get_body(("html",)).get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     text = msg.get_body(("plain",)).get_content()

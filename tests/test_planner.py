@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -91,15 +92,18 @@ def test_before_restore_longer_than_window_is_dropped_and_warned(config_of: Call
           - id: short
             system: s
             start: 2026-05-01 10:00
-            end: 2026-05-01 10:20
-            notify: {before_restore: [30m, 10m]}
+            end: 2026-05-01 10:40
+            notify: {before_restore: [50m, 40m, 20m]}
         """)
     kinds = [(r.kind, r.offset.text if r.offset else None)
              for r in plan(config, t("2026-05-01T09:00Z"), t("2026-05-02T00:00Z"))]
-    assert ("before_restore", "10m") in kinds and ("before_restore", "30m") not in kinds
+    assert ("before_restore", "20m") in kinds
+    assert ("before_restore", "50m") not in kinds and ("before_restore", "40m") not in kinds  # 40m: at the stop
     # (issue 15: no timezone and no audience are warned about too; those notes are not this test's)
-    [warning] = [p for p in warnings(config, t("2026-04-01T00:00Z")) if p not in config.notes]
-    assert "before_restore 30m is longer than the window" in warning.message and warning.loc.line == 2
+    found = [p for p in warnings(config, t("2026-04-01T00:00Z")) if p not in config.notes]
+    assert sorted(p.message.split(":")[0] for p in found) == ["before_restore 40m is not shorter than the window",
+                                                              "before_restore 50m is not shorter than the window"]
+    assert {p.loc.line for p in found} == {2}
 
 
 def test_warnings(config_of: Callable[[str], Config]) -> None:
@@ -118,5 +122,46 @@ def test_warnings(config_of: Callable[[str], Config]) -> None:
         (3, "system 'vat' has 2 differing schedules"),
         (4, "window 'b' overlaps 'a' of the same system"),
         (5, "window 'c' is entirely in the past"),
+        (7, "before_restore 30m is not shorter than the window"),  # the default 30m of a 30-minute window
         (7, "window 'e' overlaps 'd' of the same system"),
     ]
+
+
+DEFAULTS = """
+audiences: {finance: {email: [f@example.com]}}
+windows:
+  - {id: w, system: s, timezone: TZ, start: START, end: END}
+"""
+
+
+@pytest.mark.parametrize(("zone", "start", "end", "expected"), [
+    pytest.param("Asia/Shanghai", "2026-05-01 10:00", "2026-05-01 10:12",
+                 ["7d", "1d", "2h", "15m", "at_restore"], id="12-minutes-stop-merged-into-restore"),
+    pytest.param("Asia/Shanghai", "2026-05-01 10:00", "2026-05-01 10:30",
+                 ["7d", "1d", "2h", "15m", "at_stop", "at_restore"], id="30-minutes-before-restore-at-the-stop"),
+    pytest.param("Asia/Shanghai", "2026-05-01 10:00", "2026-05-01 10:40",
+                 ["7d", "1d", "2h", "15m", "30m", "at_restore"], id="40-minutes-stop-merged-into-30m-left"),
+    pytest.param("Asia/Shanghai", "2026-05-01 10:00", "2026-05-01 12:00",
+                 ["7d", "1d", "2h", "15m", "at_stop", "30m", "at_restore"], id="2-hours-all-seven"),
+    pytest.param("Europe/London", "2026-03-29 00:50", "2026-03-29 02:04",
+                 ["7d", "1d", "2h", "15m", "at_restore"], id="london-spring-forward-74-wall-minutes-are-14"),
+    pytest.param("Europe/London", "2026-10-25T01:50+01:00", "2026-10-25T01:10+00:00",
+                 ["7d", "1d", "2h", "15m", "at_stop", "at_restore"], id="london-fall-back-20-minutes"),
+])
+def test_defaults_merge_reminders_closer_than_a_quarter_hour(
+        config_of: Callable[[str], Config], zone: str, start: str, end: str, expected: list[str]) -> None:
+    """With the default reminders, no two messages of one occurrence come less than 15 minutes apart."""
+    config = config_of(DEFAULTS.replace("TZ", zone).replace("START", start).replace("END", end))
+    got = plan(config, t("2026-01-01T00:00Z"), t("2027-01-01T00:00Z"))
+    assert [r.offset.text if r.offset else str(r.kind) for r in got] == expected
+    assert all(b.due.astimezone(UTC) - a.due.astimezone(UTC) >= timedelta(minutes=15)
+               for a, b in pairwise(got))
+
+
+def test_close_stop_offsets_stay_only_those_near_the_restore_go(config_of: Callable[[str], Config]) -> None:
+    """20m and 12m, 8 minutes apart, both stay; 9m and at_stop, within 15 minutes of the restore, go."""
+    config = config_of(DEFAULTS.replace("TZ", "Asia/Shanghai").replace("START", "2026-05-01 10:00")
+                       .replace("END", "2026-05-01 10:05")
+                       .replace("end: 2026-05-01 10:05}", "end: 2026-05-01 10:05, notify: {before_stop: [20m, 12m, 9m]}}"))
+    got = plan(config, t("2026-01-01T00:00Z"), t("2027-01-01T00:00Z"))
+    assert [r.offset.text if r.offset else str(r.kind) for r in got] == ["20m", "12m", "at_restore"]

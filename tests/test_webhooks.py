@@ -130,7 +130,7 @@ def test_generic_payload_and_signature(hook: Callable[..., Any]) -> None:
     assert signature == f"sha256={expected}" and abs(int(stamp) - time.time()) < 60
     doc = json.loads(body)
     assert doc["kind"] == "before_stop" and doc["offset"] == "2h" and doc["key"].startswith("vat/")
-    assert doc["window"]["id"] == "vat" and doc["subject"].startswith("【停机提醒】西安增值税发票管理系统将于2小时后停机：") and "（周" in doc["subject"]
+    assert doc["window"]["id"] == "vat" and doc["subject"].startswith("【停机提醒】西安增值税发票管理系统「系统升级停机」将于2小时后停机：") and "（周" in doc["subject"]
 
 
 def test_restart_does_not_resend_what_was_accepted(
@@ -164,7 +164,7 @@ def test_slack_payload(hook: Callable[..., Any]) -> None:
     doc = json.loads(body)
     assert tally.sent == 1 and "X-Outage-Signature" not in headers
     assert doc["text"].startswith("【停机提醒】") and doc["blocks"][0]["type"] == "section"
-    assert "&lt;!channel&gt; &amp; co" not in doc["text"]  # the subject has no title; the body block is plain_text
+    assert "<!channel>" not in doc["text"] and "「&lt;!channel&gt; &amp; co」" in doc["text"]  # title escaped
     assert doc["blocks"][1]["text"]["type"] == "plain_text" and "<!channel> & co" in doc["blocks"][1]["text"]["text"]
 
 
@@ -173,7 +173,8 @@ def test_wecom_markdown_cannot_be_injected(hook: Callable[..., Any]) -> None:
     doc = json.loads(body)
     content = doc["markdown"]["content"]
     assert tally.sent == 1 and doc["msgtype"] == "markdown"
-    assert content.startswith("**【停机提醒】西安增值税发票管理系统将于2小时后停机：")  # issue 14: absolute time follows
+    assert content.startswith(  # issue 14: absolute time follows; issue 23: the title, cut at 30, inert
+        "**【停机提醒】西安增值税发票管理系统「［点我］（http://evil.example） ＊＊急…」将于2小时后停机：")
     assert "［点我］（http://evil.example） ＊＊急＊＊" in content and "](http://evil" not in content
     assert "[状态页](https://status.example.com/#vat)" in content
 

@@ -16,7 +16,7 @@ import jinja2
 from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import Config
+from outage_daemon.core.model import Config, Window
 from outage_daemon.core.records import Schedule
 from outage_daemon.core.timerules import add_absolute
 from outage_daemon.formats.text import clean, status_link
@@ -126,6 +126,17 @@ def _links(notification: Notification, config: Config) -> dict[str, object]:
             "notice_url": quote(window.url, safe=_URL_SAFE) if window.url else ""}
 
 
+TOPIC_TITLE = 30  # a longer title is cut in subjects, so the kind and the time stay in sight on a phone
+
+
+def topic(window: Window, language: str) -> str:
+    """Given a window, return the part every subject about it shares, its ``Thread-Topic``: the system,
+    and the title when there is one (``核心数据库「每周例行维护」``), cut to :data:`TOPIC_TITLE` characters."""
+    system, title = clean(window.system), clean(window.title or "")
+    title = title if len(title) <= TOPIC_TITLE else title[:TOPIC_TITLE - 1].rstrip() + "…"
+    return i18n.label(language, "topic").format(system=system, title=title) if title else system
+
+
 def context(notification: Notification, config: Config, env: Templates, channel: str,
             now: datetime | None = None) -> dict[str, object]:
     """Given what to send, the channel ("email" or "chat") and when it is rendered (None: at its due
@@ -144,6 +155,7 @@ def context(notification: Notification, config: Config, env: Templates, channel:
         "ack_url": notification.ack_url, "missing": [clean(m) for m in notification.missing],
         **_times(notification, config), **_countdown(notification, config, now), **_links(notification, config),
     }
+    values["topic"] = topic(window, lang)
     sep = i18n.label(lang, "list_sep")
     values["preheader"] = " · ".join(str(v) for v in (values["when"], values["duration"],
                                                        sep.join(services)) if v)

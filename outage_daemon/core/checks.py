@@ -56,8 +56,8 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
     live = [w for w in config.windows if w.status != "cancelled"]
     for window in config.windows:
         for offset in dropped(window):
-            out.append(Problem(_loc(window), f"before_restore {offset.text} is longer than the "
-                               "window: that reminder would come before the stop and is dropped"))
+            out.append(Problem(_loc(window), f"before_restore {offset.text} is not shorter than "
+                               "the window: that reminder would come at or before the stop and is dropped"))
         for ex in window.unmatched():
             out.append(Problem(_loc(window), f"except {ex.isoformat(sep=' ') if isinstance(ex, datetime) else ex} "
                                "is not an occurrence of the repeat: it skips nothing (check the date "

@@ -103,12 +103,20 @@ def build(main: Item, included: list[Item], earlier: list[Problem] | None = None
     for name, aud in audience_items.items():
         for entry in aud.entries("email"):
             _address(b, entry, recipient=True)
+        listed = {_bare(str(e.value)) for e in aud.entries("email")}
+        for entry in aud.entries("exclude"):
+            _address(b, entry)
+            if _bare(str(entry.value)) not in listed:
+                b.note(entry, f"{entry.value!r} is not in audiences.{name}.email: it excludes nobody",
+                       "remove it, or correct the address")
         for ref in aud.entries("webhooks"):
             if ref.value not in webhooks:
                 b.error(ref, f"unknown webhook {ref.value!r}" + _known(webhooks),
                         "define it under webhooks:, or correct the name")
         public = aud.get("public")
-        audiences[name] = Audience(name, _texts(aud.get("email")), _texts(aud.get("webhooks")),
+        excluded = {_bare(str(e.value)) for e in aud.entries("exclude")}
+        emails = tuple(a for a in _texts(aud.get("email")) if _bare(a) not in excluded)
+        audiences[name] = Audience(name, emails, _texts(aud.get("webhooks")),
                                    public is None or public.value is not False, _acknowledged(aud.get("acknowledge")))
 
     notify = _notify(b, _sub(main, "notify"), _NO_RULES)  # the schema filled every default
@@ -508,6 +516,14 @@ def _webhook(b: _Builder, name: str, item: Item) -> Webhook:
                    _file(item, "secret_file"), f.get("secret_env"), _duration(_sub(item, "timeout")),
                    _duration(_sub(item, "retry")), f.get("mention_all") is True, f.get("url_credential"),
                    f.get("secret_credential"))
+
+
+def _bare(text: str) -> str:
+    """Given an address as written, return its bare address in lower case (itself when unparsable)."""
+    try:
+        return addresses.parse(text).address.lower()
+    except addresses.AddressError:
+        return text.strip().lower()
 
 
 def _address(b: _Builder, item: Item | None, recipient: bool = False) -> None:

@@ -14,7 +14,7 @@ LABELS: dict[str, dict[str, str]] = {
         "when": "停机时间", "to": "至", "duration": "时长", "services": "影响业务",
         "alternatives": "替代方案", "contacts": "联系方式", "status_page": "状态页",
         "notice": "原通知", "cancelled": "已取消", "tentative": "待定",
-        "sep": "：", "list_sep": "、",
+        "sep": "：", "list_sep": "、", "topic": "{system}「{title}」",
         # the status page
         "subscribe": "订阅日历", "apple_outlook": "Apple 日历 / Outlook", "google": "Google 日历（从网址添加）",
         "current": "正在停机", "upcoming": "即将停机", "past": "近期已结束", "none": "无",
@@ -43,7 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "when": "Downtime", "to": "to", "duration": "Duration", "services": "Affected services",
         "alternatives": "Alternatives", "contacts": "Contacts", "status_page": "Status page",
         "notice": "Original notice", "cancelled": "Cancelled",
-        "tentative": "Tentative", "sep": ": ", "list_sep": ", ",
+        "tentative": "Tentative", "sep": ": ", "list_sep": ", ", "topic": "{system} ({title})",
         # the status page
         "subscribe": "Subscribe", "apple_outlook": "Apple Calendar / Outlook", "google": "Google Calendar (From URL)",
         "current": "Down now", "upcoming": "Upcoming", "past": "Recently ended", "none": "None",

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from outage_daemon.core.acks import escalation_due
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config, Escalation, Notify, Occurrence, Window
-from outage_daemon.core.timerules import Offset, before
+from outage_daemon.core.timerules import UTC, Offset, before
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,26 @@ def _asking(config: Config, window: Window) -> bool:
                                          if a in config.audiences)
 
 
-def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
-    """Given an occurrence and its rules, return all its reminders in due order.
+QUIET = timedelta(minutes=15)  # a stop message this close before a restore message is merged into it
+RESTORE_SIDE = (Kind.BEFORE_RESTORE, Kind.AT_RESTORE)
 
-    A ``before_restore`` reminder that would fall before the stop is dropped (see :func:`dropped`).
+
+def merged(reminders: list[Reminder]) -> list[Reminder]:
+    """Given one occurrence's reminders in due order, return those sent: a stop-side one (``before_stop``,
+    ``at_stop``) due less than :data:`QUIET` before the first restore-side one is not sent (the later
+    one carries the newer truth). Offsets written for one milestone are kept as written."""
+    first = next((r for r in reminders if r.kind in RESTORE_SIDE), None)
+    if first is None:
+        return reminders
+    cut = first.due.astimezone(UTC) - QUIET  # real time, not wall time
+    return [r for r in reminders if r.kind in RESTORE_SIDE or r.due.astimezone(UTC) <= cut]
+
+
+def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[Reminder]:
+    """Given an occurrence and its rules, return the reminders sent, in due order.
+
+    A ``before_restore`` reminder that would fall at or before the stop is dropped (see
+    :func:`dropped`); a stop message just before a restore message is merged into it (:func:`merged`).
     """
     out = [Reminder(window, occurrence, Kind.BEFORE_STOP, o, before(occurrence.start, o))
            for o in rules.before_stop]
@@ -76,18 +92,19 @@ def reminders_of(window: Window, occurrence: Occurrence, rules: Notify) -> list[
         out.append(Reminder(window, occurrence, Kind.AT_STOP, None, occurrence.start))
     for o in rules.before_restore:
         due = before(occurrence.end, o)
-        if due >= occurrence.start:
+        if due > occurrence.start:
             out.append(Reminder(window, occurrence, Kind.BEFORE_RESTORE, o, due))
     if rules.at_restore:
         out.append(Reminder(window, occurrence, Kind.AT_RESTORE, None, occurrence.end))
-    return sorted(out, key=lambda r: (r.due, r.kind.order))
+    # in UTC: within one zone, datetimes compare by wall time, which misorders a fall-back night
+    return merged(sorted(out, key=lambda r: (r.due.astimezone(UTC), r.kind.order)))
 
 
 def dropped(window: Window) -> list[Offset]:
-    """Given a window, return its ``before_restore`` offsets that fall before its (first) stop."""
+    """Given a window, return its ``before_restore`` offsets that fall at or before its (first) stop."""
     if window.notify is None:
         return []
-    return [o for o in window.notify.before_restore if before(window.end, o) < window.start]
+    return [o for o in window.notify.before_restore if before(window.end, o) <= window.start]
 
 
 def _lead(rules: Notify) -> timedelta:
@@ -114,7 +131,7 @@ def plan(config: Config, now: datetime, until: datetime) -> list[Reminder]:
                        if now <= r.due < until)
             if asking:
                 out.extend(r for r in escalations_of(config, window, occurrence) if now <= r.due < until)
-    out.sort(key=lambda r: (r.due, r.window.id, r.kind.order))
+    out.sort(key=lambda r: (r.due.astimezone(UTC), r.window.id, r.kind.order))
     return out
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from urllib.parse import quote
 
 from outage_daemon.channels.email.invite import invite
 from outage_daemon.channels.render import Templates, context
@@ -19,7 +21,7 @@ from outage_daemon.core.addresses import envelope
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
-from outage_daemon.core.records import Revision, Schedule
+from outage_daemon.core.records import Revision
 
 
 def message_id(key: str, recipient: str, domain: str) -> str:
@@ -43,6 +45,8 @@ def compose(notification: Notification, config: Config, now: datetime, env: Temp
     msg["Date"] = format_datetime(now)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Outage-Key"] = notification.key
+    if notification.kind is not Kind.TEST:  # Outlook groups a conversation by it; a test stands alone
+        msg["Thread-Topic"] = str(values["topic"])
     msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values))
     msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html")
     method = notification.kind.invite
@@ -56,15 +60,17 @@ _BARE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 
 
 def personalise(composed: bytes, recipient: str, msgid: str, thread: str | None = None,
-                list_id: str | None = None) -> bytes:
+                list_id: str | None = None, unsubscribe: str | None = None) -> bytes:
     """Given a composed message's bytes, return them addressed to one recipient with its Message-ID,
-    a reply to ``thread`` (the announcement's Message-ID) and the audience's ``List-Id`` when given."""
+    a reply to ``thread`` (the announcement's Message-ID), the audience's ``List-Id`` and
+    ``List-Unsubscribe`` when given."""
     if _BARE.match(recipient):  # nothing to quote or encode: skip the email package's header parser
         to = f"To: {recipient}\r\n"
     else:
         to = SMTP.fold("To", SMTP.header_factory("To", recipient))
     extra = f"In-Reply-To: {thread}\r\nReferences: {thread}\r\n" if thread and thread != msgid else ""
     extra += f"List-Id: {list_id}\r\n" if list_id else ""
+    extra += f"List-Unsubscribe: {unsubscribe}\r\n" if unsubscribe else ""
     return f"{to}Message-ID: {msgid}\r\n{extra}".encode("ascii") + composed
 
 
@@ -80,11 +86,14 @@ def list_id(audience: str, domain: str) -> str:
     return f"<{name}.outages.{domain}>"
 
 
-def thread_root(notification: Notification, recipient: str, domain: str) -> str:
-    """Given a notification and a recipient, return the Message-ID of the window's announcement to
-    them (of its current schedule), which every later message of the window replies to."""
-    key = f"{notification.window.id}/notice/{Kind.ANNOUNCED}/{Schedule.of(notification.window).digest}"
-    return message_id(key, recipient, domain)
+def unsubscribe(audience: str, config: Config) -> str | None:
+    """Given an audience's name, return its ``List-Unsubscribe``: a mail to the operators at ``reply_to``
+    asking to leave it, which they grant with ``audiences.NAME.exclude``; None without a ``reply_to``
+    (``from`` is often a mailbox nobody reads). ASCII only."""
+    if not config.email.reply_to:
+        return None
+    to = quote(envelope(config.email.reply_to), safe="@")
+    return f"<mailto:{to}?subject={quote(f'unsubscribe {audience}', safe='')}>"
 
 
 def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
@@ -99,9 +108,10 @@ def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
 
 
 def payloads(notification: Notification, config: Config, recipients: list[str], now: datetime, env: Templates,
-             revision: Revision | None = None) -> dict[str, bytes]:
-    """Given what to send and its recipients, return each recipient's message bytes. The body is
-    composed once, unless it carries an invite naming the recipient."""
+             revision: Revision | None = None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Given what to send, its recipients and, per recipient, the Message-ID of the first notice about
+    the window really sent to them (``threads``: it replies to that one, else to none), return each
+    recipient's message bytes. The body is composed once, unless it carries an invite naming the recipient."""
     per_person = revision is not None and notification.kind.invite is not None
     shared = None if per_person else compose(notification, config, now, env).as_bytes(policy=SMTP)
     out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
@@ -110,6 +120,7 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
         body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
-                                     None if test else thread_root(notification, recipient, domain),
-                                     list_id(audience, domain) if audience else None)
+                                     None if test else (threads or {}).get(recipient),
+                                     list_id(audience, domain) if audience else None,
+                                     unsubscribe(audience, config) if audience else None)
     return out

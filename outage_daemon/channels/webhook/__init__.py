@@ -4,7 +4,7 @@ aiohttp session. Adding a kind: a module with ``KIND = HookKind(...)`` and one l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -93,7 +93,7 @@ class WebhookChannel:
                                   for h in self.config.audiences[name].webhooks))
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None) -> dict[str, bytes]:
+               revision: Revision | None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
         at_stop = notification.kind is Kind.AT_STOP
         return {name: KINDS[self.hooks[name].kind].payload(notification, self.config, self.env, now,
                                                           at_stop and self.hooks[name].mention_all)
