@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from smtpsink import Server, Sink
-
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import default_url, open_ledger
@@ -58,59 +56,3 @@ windows:
     assert sent == 2 and len(list((tmp_path / "outbox" / "new").iterdir())) == 2
     assert ledger.threads and loop_thread not in ledger.threads
     assert all(name.startswith("ledger") for name in ledger.threads), ledger.threads
-
-
-class Ordered(Watched):
-    """A ledger that also notes, in order, each claim and each outcome marked (by recipient)."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.calls: list[tuple[str, list[str]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.inner, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            if name == "claim":
-                self.calls.append(("claim", [d.recipient for d in result]))
-            elif name == "mark":
-                self.calls.append(("mark", [a.delivery.recipient for a in args[0]]))
-            return result
-
-        return call
-
-
-def test_the_next_batch_is_claimed_while_the_last_sends_of_one_are_on_the_wire(
-        config_of: Callable[[str], Config], tmp_path: Path) -> None:
-    """One SMTP connection, so a claim is 8 deliveries (PIPELINE): the ninth recipient's claim is
-    taken while the eighth is still being sent, not after its outcome is written (the connection
-    would idle through every batch's last send, its marks and the next claim)."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    box = Sink(step=0.05)
-    with Server(box) as smtp:
-        people = ", ".join(f"p{i}@example.com" for i in range(9))
-        config = config_of(f"""
-timezone: UTC
-notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
-email: {{from: ops@example.com, smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none, connections: 1}}}}
-audiences: {{team: {{email: [{people}]}}}}
-windows:
-  - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
-     end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
-""")
-        ledger = Ordered(open_ledger(default_url(str(tmp_path))))
-
-        async def go() -> int:
-            notifier = Notifier(config, ledger, str(tmp_path), lambda: datetime.now(UTC))  # type: ignore[arg-type]
-            try:
-                return (await notifier.run_once(timedelta(seconds=5))).sent
-            finally:
-                await notifier.close()
-
-        assert asyncio.run(go()) == 9 and sorted(box.recipients()) == sorted(f"p{i}@example.com" for i in range(9))
-    claims = [i for i, (what, who) in enumerate(ledger.calls) if what == "claim" and who]
-    assert [len(ledger.calls[i][1]) for i in claims] == [8, 1], ledger.calls
-    first = ledger.calls[claims[0]][1]
-    last_marked = max(i for i, (what, who) in enumerate(ledger.calls) if what == "mark" and first[-1] in who)
-    assert claims[1] < last_marked, ledger.calls
