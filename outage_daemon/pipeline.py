@@ -78,8 +78,6 @@ class Hold:
     open: dict[tuple[str, str, str], Delivery]
     lost: set[tuple[str, str, str]] = field(default_factory=set)
     late: list[Delivery] = field(default_factory=list)
-    queued: int = 0  # deliveries not yet past the channel's gate
-    started: asyncio.Event = field(default_factory=asyncio.Event)  # set once none is queued: claim the next
 
 
 def _ident(d: Delivery) -> tuple[str, str, str]:
@@ -421,74 +419,45 @@ class Notifier:
 
     async def _pump(self, name: str, tally: Tally) -> None:
         """Claim up to PIPELINE × ``concurrency`` due deliveries of channel ``name`` and send them,
-        ``concurrency`` at once; repeat until nothing is due. The next batch is claimed as soon as every
-        delivery of the current one has started sending, so the connections never wait for a claim
-        (at most two batches are held at once: the last sends of one, the next one). On a shared
-        ledger the claim is taken on the database's clock and renewed every quarter lease while the
-        batch sends (:meth:`_renew`); a delivery is sent only while at least half its lease is left
-        (at least one send's timeout: the config refuses a shorter lease), else it is given back for
-        whoever holds it next."""
+        ``concurrency`` at once; repeat until nothing is due (a claim stays small, and the connections
+        never wait for the next claim in between). On a shared ledger the claim is taken on the
+        database's clock and renewed every quarter lease while the batch sends (:meth:`_renew`); a
+        delivery is sent only while at least half its lease is left (at least one send's timeout:
+        the config refuses a shorter lease), else it is given back for whoever holds it next."""
         options, shared = self.config.ledger, self.ledger.shared
-        running: list[asyncio.Future[None]] = []
-        gates: dict[int, asyncio.Semaphore] = {}  # one per channel object: a reload's new one starts afresh
-        try:
-            while not self.stopping:
-                self.again.discard(name)
-                channel = self.channels.get(name)
-                if channel is None:
-                    break
-                width = max(channel.concurrency, 1)
-                start = elapsed()
-                claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(),
-                                        options.lease, limit=min(width * PIPELINE, options.batch), channel=name)
-                for done in [b for b in running if b.done()]:
-                    running.remove(done)
-                    done.result()  # raises what the batch raised
-                if not claimed:
-                    if running:  # what they retry may be due at once: look again once they are done
-                        await asyncio.gather(*running)
-                        continue
-                    if name in self.again:
-                        continue
-                    break
-                hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
-                            {_ident(d): d for d in claimed}, queued=len(claimed))
-                channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
-                gate = gates.setdefault(id(channel), asyncio.Semaphore(width))
-                batch = asyncio.ensure_future(self._batch(channel, claimed, tally, gate, hold, options.lease))
-                running.append(batch)
-                started = asyncio.ensure_future(hold.started.wait())
-                try:
-                    await asyncio.wait((batch, started), return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    started.cancel()
-            await asyncio.gather(*running)
-        except BaseException:
-            for unfinished in running:
-                unfinished.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            raise
-
-    async def _batch(self, channel: Channel, claimed: list[Delivery], tally: Tally, gate: asyncio.Semaphore,
-                     hold: Hold, lease: timedelta) -> None:
-        """Send one claimed batch through ``channel`` (renewing its claims on a shared ledger); give
-        back those not sent in time."""
-        batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, hold)
-                                                       for d in claimed)))
-        renewer = asyncio.ensure_future(self._renew(hold, lease)) if self.ledger.shared else None
-        self.sending[batch] = channel
-        try:
-            await batch
-        finally:
-            del self.sending[batch]
-            if renewer is not None:
-                renewer.cancel()
-                await asyncio.gather(renewer, return_exceptions=True)
-        if hold.late:  # given back at once, unless another replica holds them already (fencing)
-            await self.db(self.ledger.release, self.owner, hold.late)
-            log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
-                        "ledger unreachable?); given back, unless another replica holds them already",
-                        len(hold.late))
+        while not self.stopping:
+            self.again.discard(name)
+            channel = self.channels.get(name)
+            if channel is None:
+                return
+            width = max(channel.concurrency, 1)
+            start = elapsed()
+            claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
+                                    limit=min(width * PIPELINE, options.batch), channel=name)
+            if not claimed:
+                if name in self.again:
+                    continue
+                return
+            hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
+                        {_ident(d): d for d in claimed})
+            channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
+            gate = asyncio.Semaphore(width)
+            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, hold)
+                                                           for d in claimed)))
+            renewer = asyncio.ensure_future(self._renew(hold, options.lease)) if shared else None
+            self.sending[batch] = channel
+            try:
+                await batch
+            finally:
+                del self.sending[batch]
+                if renewer is not None:
+                    renewer.cancel()
+                    await asyncio.gather(renewer, return_exceptions=True)
+            if hold.late:  # given back at once, unless another replica holds them already (fencing)
+                await self.db(self.ledger.release, self.owner, hold.late)
+                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
+                            "ledger unreachable?); given back, unless another replica holds them already",
+                            len(hold.late))
 
     async def _renew(self, hold: Hold, lease: timedelta) -> None:
         """Every quarter ``lease``, renew the claims of ``hold`` not yet done (fenced, on the ledger's
@@ -522,9 +491,6 @@ class Notifier:
     async def _attempt_held(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
                             hold: Hold) -> None:
         async with gate:
-            hold.queued -= 1
-            if hold.queued <= 0:
-                hold.started.set()
             if self.stopping or _ident(d) in hold.lost:
                 return  # left claimed: released at close, sent by the next start; or another's now
             if elapsed() > hold.deadline:
