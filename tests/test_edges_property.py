@@ -98,8 +98,9 @@ def _repeat(draw: st.DrawFn, start: datetime, lead: int, quarter: timedelta) -> 
         rule += f";UNTIL={(local + step * (reach + draw(st.integers(0, 20)))).date():%Y%m%d}"
     elif end == "until-time":
         rule += f";UNTIL={local + step * (reach + draw(st.integers(0, 20))):%Y%m%dT%H%M%S}"
-    elif end == "until-utc":  # RFC 5545's own form, a quarter-hour either side of an instance
-        until = resolve(local + step * (reach + draw(st.integers(0, 20))), start.tzinfo) + quarter  # type: ignore[arg-type]
+    elif end == "until-utc":  # RFC 5545's own form, a quarter-hour either side of an instance (after the first)
+        n = reach + draw(st.integers(0, 20))
+        until = resolve(local + step * n, start.tzinfo) + (quarter if n else abs(quarter))  # type: ignore[arg-type]
         rule += f";UNTIL={until.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     skips = [local + step * n for n in draw(st.lists(st.integers(1, 20), max_size=3, unique=True))]
     if reach and draw(st.booleans()):
