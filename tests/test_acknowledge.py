@@ -34,6 +34,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import default_url, open_ledger
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Notifier
+from outage_daemon.web import Published
 
 ACK_TOP = """\
 timezone: Asia/Shanghai
@@ -158,6 +159,15 @@ def test_the_json_schema_knows_acknowledge(value: object, valid: bool) -> None:
                 "acknowledge": {"key_file": "ack.key"}, "escalate": [{"after": "before_stop 2h", "to": ["f"]}]}
     errors = list(jsonschema.Draft7Validator(json_schema()).iter_errors(document))
     assert not errors if valid else errors
+
+
+def _fetch(url: str) -> tuple[int, dict[str, str], str]:
+    """GET ``url``: its status, headers and text."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http on loopback
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
 
 
 def _http(url: str, method: str = "GET") -> tuple[int, str]:
@@ -440,6 +450,73 @@ def test_the_status_page_counts_confirmations_without_names(config_of: Callable[
              for card in page.split('<div class="w ')[1:]}
     assert shown in cards["vat"] and "acked" not in cards["db"]  # db's audience does not acknowledge
     assert "li.na" not in page and "cash@" not in page and "zhang.wei" not in page  # never who
+
+
+FEEDS = ACK_TOP.replace('calendar: {base_url: "https://status.example.com"}', """calendar:
+  base_url: "https://status.example.com"
+  feeds:
+    - {name: finance, token_env: FIN_FEED_TOKEN, audiences: [finance]}
+    - {name: ops, token_env: OPS_FEED_TOKEN, audiences: [managers]}""") + (
+    "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n")
+
+
+def _named_server(config: Config) -> PageServer:
+    """The app with one confirmation recorded for vat, and the feeds' tokens as the daemon sets them."""
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    recorded = [acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW)]
+
+    async def record(ack: acks.Acknowledgement) -> bool:
+        return False
+
+    async def earlier(window: str | None) -> list[acks.Acknowledgement]:
+        return recorded
+
+    server = PageServer(config, NOW)
+    server.state.acks = Desk(KEY, record, earlier)
+    server.state.feeds = {"finance.ics": Published.of(b"", NOW, "fin-secret"),
+                          "ops.ics": Published.of(b"", NOW, "ops-secret")}
+    return server
+
+
+@pytest.mark.parametrize(("language", "named"), [
+    ("en", '<dt>Confirmed by</dt><dd class="named">Li Na &lt;li.na@example.com&gt;</dd>'
+           '<dt>Not yet confirmed</dt><dd class="named">zhang.wei@example.com, cash@example.com, chat fin-chat</dd>'),
+    ("zh-CN", '<dt>已确认的人</dt><dd class="named">Li Na &lt;li.na@example.com&gt;</dd>'
+              '<dt>尚未确认</dt><dd class="named">zhang.wei@example.com、cash@example.com、群聊 fin-chat</dd>')])
+def test_a_feeds_token_shows_who_has_confirmed_and_who_has_not(config_of: Callable[[str], Config], language: str,
+                                                               named: str) -> None:
+    server = _named_server(config_of(FEEDS.replace("language: en", f"language: {language}")))
+    try:
+        pages = {token: _fetch(server.url + (f"?token={token}" if token else ""))
+                 for token in ("", "fin-secret", "ops-secret", "fin-secre", "fin-secretx")}
+    finally:
+        server.close()
+    public, finance, ops = pages[""], pages["fin-secret"], pages["ops-secret"]
+    assert public[0] == finance[0] == ops[0] == 200
+    assert named in finance[2]
+    assert finance[1]["Cache-Control"] == "private, no-store" and public[1]["Cache-Control"] == "no-cache"
+    for page in (public[2], ops[2]):  # the public page never names; the ops feed does not keep vat
+        assert "named" not in page and "li.na" not in page and "zhang.wei" not in page
+    for wrong in ("fin-secre", "fin-secretx"):
+        assert pages[wrong][0] == 403 and "li.na" not in pages[wrong][2]
+
+
+@pytest.mark.skipif(CHROMIUM is None or not AXE.exists(), reason="chromium or axe-core is not installed")
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_named_status_page_reads_well_on_a_phone(config_of: Callable[[str], Config], language: str) -> None:
+    server = _named_server(config_of(FEEDS.replace("language: en", f"language: {language}")))
+    browser = Browser()
+    try:
+        browser.tab()
+        browser.size(390, 844)
+        browser.open(server.url + "?token=fin-secret")
+        facts = browser.facts()
+        assert facts["scrollWidth"] <= facts["innerWidth"] and facts["narrow"] == [], facts
+        assert browser.axe() == [], language
+        assert browser.run("document.querySelectorAll('dd.named').length") == 2
+    finally:
+        browser.close()
+        server.close()
 
 
 def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path: Path,
