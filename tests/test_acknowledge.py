@@ -356,6 +356,15 @@ def test_an_escalation_names_who_has_not_confirmed_once(write: Callable[..., Pat
     at = lines.index("acknowledgements of vat stopping 2030-03-08 10:00:")
     assert lines[at + 1:at + 4] == ["confirmed Li Na <li.na@example.com> via email at 2030-03-08 08:30",
                                     "not confirmed zhang.wei@example.com (email)", ""]
+    assert main(["history", "-c", config.path, "--state-dir", str(state), "--window", "vat", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i for i in items if i["kind"] != "acknowledgement"] == items[:-2]  # the entries first, as they were
+    assert all(set(i) == set(items[0]) for i in items)  # every item has the keys an entry has
+    assert [(i["state"], i["recipient"], i["channel"], i["decided_at"], i["due"], i["key"]) for i in items[-2:]] == [
+        ("acknowledged", "Li Na <li.na@example.com>", "email", "2030-03-08T08:30:00+00:00", "2030-03-08T10:00:00+00:00",
+         "vat/20300308T100000Z/acknowledgement"),
+        ("unacknowledged", "zhang.wei@example.com", "email", None, "2030-03-08T10:00:00+00:00",
+         "vat/20300308T100000Z/acknowledgement")]
 
 
 def test_two_replicas_send_one_escalation(write: Callable[..., Path], tmp_path: Path, pg_url: str) -> None:
