@@ -9,9 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +23,8 @@ from pageserver import Server as PageServer
 from smtpsink import Server, Sink, free_port, wait_for
 
 from outage_daemon.ackweb import Desk
+from outage_daemon.channels.email import message
+from outage_daemon.channels.render import templates
 from outage_daemon.cli import main
 from outage_daemon.core import acks
 from outage_daemon.core.decide import decide
@@ -562,6 +565,36 @@ def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path
             else:
                 assert tokens == [], recipient  # cashiers confirm only before_stop reminders
         assert set(links) == asked and len(set(links.values())) == len(asked)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_personal_emails_are_composed_once_and_read_as_if_composed_each(
+        config_of: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}").replace(
+        "system: VAT", "system: 增值税发票系统"))
+    window = config.windows[0]
+    [reminder] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+    [n], _ = decide([reminder], set(), reminder.due)
+    people = ["zhang.wei@example.com", "Li Na <li.na@example.com>", "cash@example.com"]
+    links = {p: acks.link(config, acks.sign(KEY, acks.ticket(n.occurrence, p, "email")))  # type: ignore[arg-type]
+             for p in people}
+    env, composed = templates(None), []
+    real = message.compose
+
+    def counted(*args: object, **kwargs: object) -> EmailMessage:
+        composed.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(message, "compose", counted)
+    sent = message.payloads(n, config, people, reminder.due, env, None, links)
+    assert len(composed) == 1  # one body for everyone, each link put in afterwards
+    for person in people:
+        got = message_from_bytes(sent[person], policy=policy.default)
+        alone = real(replace(n, ack_url=links[person]), config, reminder.due, env)
+        for part in ("plain", "html"):
+            assert _body(got, part) == alone.get_body((part,)).get_content(), (person, part)  # type: ignore[union-attr]
+        assert links[person] in _body(got, "plain") and links[person] in _body(got, "html")
+        assert message.STAND_IN not in sent[person].decode() and got["To"] == person
 
 
 @pytest.mark.parametrize(("later", "cancel", "status", "heading"), [

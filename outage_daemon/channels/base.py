@@ -7,6 +7,7 @@ each is the ledger's ``channel`` column.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -38,8 +39,9 @@ class Channel(Protocol):
         """Given audience names, return this channel's recipients, each once, in order."""
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None) -> dict[str, bytes]:
-        """Given a notification and recipients, return each recipient's payload as it will be sent."""
+               revision: Revision | None, links: Mapping[str, str] | None = None) -> dict[str, bytes]:
+        """Given a notification and recipients, return each recipient's payload as it will be sent;
+        with ``links``, each carries its recipient's confirmation link (every recipient has one)."""
 
     def message_id(self, key: str, recipient: str) -> str | None:
         """Given a delivery's key and recipient, return the id the message carries, if any."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,7 +99,7 @@ class CalendarChannel:
         return []
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None) -> dict[str, bytes]:
+               revision: Revision | None, links: Mapping[str, str] | None = None) -> dict[str, bytes]:
         return {}
 
     def message_id(self, key: str, recipient: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from outage_daemon.channels.base import Outcome
@@ -46,8 +47,8 @@ class EmailChannel:
         return list(seen.values())
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None) -> dict[str, bytes]:
-        return payloads(notification, self.config, recipients, now, self.env, revision)
+               revision: Revision | None, links: Mapping[str, str] | None = None) -> dict[str, bytes]:
+        return payloads(notification, self.config, recipients, now, self.env, revision, links)
 
     def message_id(self, key: str, recipient: str) -> str | None:
         return message_id(key, recipient, self.config.calendar.domain)
