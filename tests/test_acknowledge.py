@@ -567,6 +567,42 @@ def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path
         assert set(links) == asked and len(set(links.values())) == len(asked)
 
 
+@pytest.mark.parametrize(("language", "title"), [("en", "I have read this"), ("zh-CN", "确认已阅")])
+def test_slack_and_teams_carry_the_confirmation_link_as_a_button(config_of: Callable[[str], Config], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, language: str,
+                                                                 title: str) -> None:
+    monkeypatch.setenv("OUTAGE_ACK_KEY", "0123456789abcdef")
+    monkeypatch.setenv("FIN_CHAT_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("FIN_TEAMS_URL", "http://127.0.0.1:9/teams")
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}").replace(
+        "webhooks: [fin-chat]", "webhooks: [fin-chat, fin-teams]").replace(
+        "  fin-chat: {kind: slack, url_env: FIN_CHAT_URL}\n",
+        "  fin-chat: {kind: slack, url_env: FIN_CHAT_URL}\n  fin-teams: {kind: teams, url_env: FIN_TEAMS_URL}\n"))
+    window = config.windows[0]
+    [reminder] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+
+    async def chats() -> dict[str, dict[str, object]]:
+        notifier = Notifier.open(config, str(tmp_path), lambda: reminder.due)
+        try:
+            [n], _ = decide([reminder], set(), reminder.due)
+            return {d.recipient: json.loads(d.payload or b"") for d in notifier.deliveries(n, reminder.due)
+                    if d.channel == "webhook"}
+        finally:
+            await notifier.close()
+
+    found = asyncio.run(chats())
+    key = acks.signing_key("0123456789abcdef")
+    slack, teams = found["fin-chat"], found["fin-teams"]
+    [actions] = [b for b in slack["blocks"] if b["type"] == "actions"]  # type: ignore[attr-defined]
+    button = actions["elements"][0]
+    assert (button["text"]["text"], button.get("style")) == (title, "primary")
+    assert acks.read(key, button["url"].rsplit("/", 1)[1], reminder.due).recipient == "fin-chat"
+    assert "/ack/" not in json.dumps(slack["blocks"][:-1])  # a button, not a long URL in the text
+    action = teams["attachments"][0]["content"]["actions"][0]  # type: ignore[index]
+    assert (action["type"], action["title"], action.get("style")) == ("Action.OpenUrl", title, "positive")
+    assert acks.read(key, action["url"].rsplit("/", 1)[1], reminder.due).recipient == "fin-teams"
+
+
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_personal_emails_are_composed_once_and_read_as_if_composed_each(
         config_of: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch, language: str) -> None:
