@@ -435,15 +435,8 @@ def test_the_pages_read_well_on_a_phone(config_of: Callable[[str], Config], lang
         server.close()
 
 
-@pytest.mark.parametrize(("language", "shown"), [("en", "<dt>Confirmed</dt><dd class=\"acked\">1 of 4</dd>"),
-                                                 ("zh-CN", "<dt>已确认</dt><dd class=\"acked\">1/4人</dd>")])
-def test_the_status_page_counts_confirmations_without_names(config_of: Callable[[str], Config], language: str,
-                                                            shown: str) -> None:
-    config = config_of(ACK_TOP.replace("language: en", f"language: {language}") + (
-        "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n"))
-    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
-    recorded = [acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW),
-                acks.Acknowledgement("vat", "20300101T000000Z", "cash@example.com", "email", NOW)]  # another time
+def _recorded_server(config: Config, recorded: list[acks.Acknowledgement]) -> PageServer:
+    """The app at NOW whose ledger holds ``recorded`` (and records nothing more)."""
 
     async def record(ack: acks.Acknowledgement) -> bool:
         return False
@@ -453,6 +446,19 @@ def test_the_status_page_counts_confirmations_without_names(config_of: Callable[
 
     server = PageServer(config, NOW)
     server.state.acks = Desk(KEY, record, earlier)
+    return server
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "<dt>Confirmed</dt><dd class=\"acked\">1 of 4</dd>"),
+                                                 ("zh-CN", "<dt>已确认</dt><dd class=\"acked\">1/4人</dd>")])
+def test_the_status_page_counts_confirmations_without_names(config_of: Callable[[str], Config], language: str,
+                                                            shown: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}") + (
+        "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n"))
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    server = _recorded_server(config, [
+        acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW),
+        acks.Acknowledgement("vat", "20300101T000000Z", "cash@example.com", "email", NOW)])  # another time
     try:
         status, page = _http(server.url)
     finally:
@@ -475,16 +481,8 @@ FEEDS = ACK_TOP.replace('calendar: {base_url: "https://status.example.com"}', ""
 def _named_server(config: Config) -> PageServer:
     """The app with one confirmation recorded for vat, and the feeds' tokens as the daemon sets them."""
     occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
-    recorded = [acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW)]
-
-    async def record(ack: acks.Acknowledgement) -> bool:
-        return False
-
-    async def earlier(window: str | None) -> list[acks.Acknowledgement]:
-        return recorded
-
-    server = PageServer(config, NOW)
-    server.state.acks = Desk(KEY, record, earlier)
+    server = _recorded_server(config, [
+        acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW)])
     server.state.feeds = {"finance.ics": Published.of(b"", NOW, "fin-secret"),
                           "ops.ics": Published.of(b"", NOW, "ops-secret")}
     return server
