@@ -1,5 +1,6 @@
-"""What personal confirmation links cost when a reminder is recorded: one email composed per recipient
-instead of one shared body. Baseline: the same audience without ``acknowledge``, in the same run.
+"""What personal confirmation links cost when a reminder is recorded: one body composed around a stand-in
+link, each recipient's link signed and put in. Baseline: the same audience without ``acknowledge``
+(one shared body, no link), in the same run.
 
     python bench/acks_bench.py [RECIPIENTS]
 
@@ -57,7 +58,7 @@ def main() -> None:
     personal = asyncio.run(median_render(recipients, True))
     print(f"{recipients} recipients, one at_stop email: shared body {shared * 1000:.1f} ms, "
           f"personal links {personal * 1000:.1f} ms ({personal / recipients * 1000:.2f} ms each), "
-          f"ratio {personal / shared:.0f}x")
+          f"ratio {personal / shared:.1f}x")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from outage_daemon.core import acks, i18n
-from outage_daemon.core.model import Config, Occurrence, Window
+from outage_daemon.core.model import Config, Feed, Occurrence, Window
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -42,6 +42,7 @@ WORDS = {
         "gone_text": "The window was removed or rescheduled; a new message will carry a new link. "
                      "Nothing was recorded.",
         "chat": "chat {name}", "count_label": "Confirmed", "count": "{done} of {expected}",
+        "confirmed_by": "Confirmed by", "not_yet": "Not yet confirmed", "nobody": "nobody", "sep": ", ",
     },
     "zh-CN": {
         "confirm": "确认已阅停机通知", "done": "谢谢，已确认", "already": "此前已确认", "forged": "链接无效",
@@ -52,6 +53,7 @@ WORDS = {
         "expired_text": "所涉停机已经结束。未作任何记录。",
         "gone_text": "该停机已取消或改期，新的通知会附上新的链接。未作任何记录。", "chat": "群聊 {name}",
         "count_label": "已确认", "count": "{done}/{expected}人",
+        "confirmed_by": "已确认的人", "not_yet": "尚未确认", "nobody": "无", "sep": "、",
     },
 }
 
@@ -74,6 +76,34 @@ def counter(config: Config, recorded: list[acks.Acknowledgement]) -> Count:
         return words["count_label"], words["count"].format(done=done, expected=len(expected))
 
     return count
+
+
+def _who(words: dict[str, str], channel: str, recipient: str) -> str:
+    """Given a channel and a recipient, return how a page names them (an address as written, or the chat)."""
+    return recipient if channel == acks.EMAIL else words["chat"].format(name=recipient)
+
+
+Names = Callable[[Window, datetime], "list[tuple[str, str]]"]
+
+
+def roll(config: Config, recorded: list[acks.Acknowledgement], feed: Feed | None) -> Names:
+    """Given the config, every confirmation recorded and the feed whose token the viewer gave (None:
+    the public page), return what a window occurrence's card lists (by its start): who has confirmed
+    and who has not, as (label, names) rows, for a window that feed's filters keep; nothing for the
+    public page or a window whose audiences do not acknowledge."""
+    words = WORDS[config.language if config.language in WORDS else "en"]
+
+    def names(window: Window, start: datetime) -> list[tuple[str, str]]:
+        expected = acks.expected(config, window)
+        if feed is None or not expected or not feed.selects(window):
+            return []
+        key = Occurrence(window.id, start, start).key
+        missing = acks.missing(config, window, key, recorded)
+        done = [who for who in expected if who not in missing]
+        return [(label, words["sep"].join(_who(words, *who) for who in people) or words["nobody"])
+                for label, people in ((words["confirmed_by"], done), (words["not_yet"], missing))]
+
+    return names
 
 
 def _occurrence(config: Config, ticket: acks.Ticket) -> Occurrence | None:
@@ -116,7 +146,7 @@ async def answer(request: web.Request, config: Config, desk: Desk | None, now: d
 
     shown: dict[str, object] = {
         "window": window, "when": i18n.format_short(occurrence.start, occurrence.end, lang, window.all_day),
-        "who": ticket.recipient if ticket.channel == acks.EMAIL else w["chat"].format(name=ticket.recipient)}
+        "who": _who(w, ticket.channel, ticket.recipient)}
 
     async def earlier() -> list[acks.Acknowledgement]:
         return [a for a in await desk.recorded(ticket.window_id) if (a.occurrence, a.channel, a.recipient) ==

@@ -455,12 +455,17 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
         confirmed = ledger.acknowledgements(args.window) if args.window else []
     finally:
         ledger.close()
-    if args.json:
-        print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
-        return 0
     window = config.window(args.window) if args.window else None
-    if window is not None and acks.expected(config, window):
-        print_acknowledgements(config, window, entries, confirmed)
+    states = acknowledgement_states(config, window, entries, confirmed) \
+        if window is not None and acks.expected(config, window) else []
+    if args.json:
+        items = [entry_json(e) for e in entries]
+        if window is not None:
+            items += [item for state in states for item in ack_json(window, *state)]
+        print(json.dumps(items, ensure_ascii=False, indent=1))
+        return 0
+    if window is not None and states:
+        print_acknowledgements(config, window, states)
     rows = [("decided", "window", "kind", "offset", "due", "late", "state", "last try", "to", "channel", "note")]
     for e in entries:
         rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind, e.offset or "-",
@@ -483,20 +488,46 @@ def late_text(late: timedelta) -> str:
     return "+" + (f"{minutes // 60}h" if minutes >= 60 else "") + (f"{minutes % 60}m" if minutes % 60 else "")
 
 
-def print_acknowledgements(config: Config, window: Window, entries: list[Entry],
-                           confirmed: list[acks.Acknowledgement]) -> None:
-    """Print, per occurrence that reminders went out for, who has confirmed (when, how) and who has not."""
-    occurrences = dict.fromkeys(sorted({e.key.split("/")[1] for e in entries if Kind(e.kind).is_reminder}
-                                       | {a.occurrence for a in confirmed}))
-    for occurrence in occurrences:
+AckState = tuple[str, list[acks.Acknowledgement], list[tuple[str, str]]]
+
+
+def acknowledgement_states(config: Config, window: Window, entries: list[Entry],
+                           confirmed: list[acks.Acknowledgement]) -> list[AckState]:
+    """Given a window, its history and its confirmations, return per occurrence that reminders went
+    out for (or that has confirmations) its key, who has confirmed and who has not (channel, recipient)."""
+    occurrences = sorted({e.key.split("/")[1] for e in entries if Kind(e.kind).is_reminder}
+                         | {a.occurrence for a in confirmed})
+    return [(o, mine, acks.missing(config, window, o, mine))
+            for o in occurrences for mine in [[a for a in confirmed if a.occurrence == o]]]
+
+
+def print_acknowledgements(config: Config, window: Window, states: list[AckState]) -> None:
+    """Print, per occurrence, who has confirmed (when, how) and who has not."""
+    for occurrence, mine, missing in states:
         start = datetime.strptime(occurrence, "%Y%m%dT%H%M%S%z").astimezone(window.tz)
         print(f"acknowledgements of {window.id} stopping {start:%Y-%m-%d %H:%M}:")
-        mine = [a for a in confirmed if a.occurrence == occurrence]
         for a in mine:
             print(f"  confirmed      {a.recipient}  via {a.channel}  at {a.at.astimezone(config.tz):%Y-%m-%d %H:%M}")
-        for channel, recipient in acks.missing(config, window, occurrence, mine):
+        for channel, recipient in missing:
             print(f"  not confirmed  {recipient}  ({channel})")
     print()
+
+
+def ack_json(window: Window, occurrence: str, mine: list[acks.Acknowledgement],
+             missing: list[tuple[str, str]]) -> list[dict[str, object]]:
+    """Given one occurrence's acknowledgement state, return its ``history --json`` items: one per
+    recipient asked, of kind ``acknowledgement``, with every key an entry has (state ``acknowledged``
+    or ``unacknowledged``; ``due`` the occurrence's stop; ``decided_at``/``updated`` when confirmed)."""
+    due = datetime.strptime(occurrence, "%Y%m%dT%H%M%S%z").isoformat()
+
+    def item(state: str, recipient: str, channel: str, at: datetime | None) -> dict[str, object]:
+        when = at.isoformat() if at else None
+        return {"key": f"{window.id}/{occurrence}/acknowledgement", "window": window.id, "kind": "acknowledgement",
+                "offset": None, "late_seconds": 0, "due": due, "decided_at": when, "state": state,
+                "recipient": recipient, "channel": channel, "attempts": 0, "note": "", "updated": when}
+
+    return [item("acknowledged", a.recipient, a.channel, a.at) for a in mine] + [
+        item("unacknowledged", recipient, channel, None) for channel, recipient in missing]
 
 
 def entry_json(e: Entry) -> dict[str, object]:

@@ -375,8 +375,8 @@ class Notifier:
             threads = first_notices(told, channel)
             bodies = channel.render(notification, [p for p in people if p not in asked], now, revision, threads) \
                 if len(asked) < len(people) else {}
-            for person, personal in asked.items():
-                bodies.update(channel.render(personal, [person], now, revision, threads))
+            if asked:
+                bodies.update(channel.render(notification, list(asked), now, revision, threads, asked))
             out += [Delivery(notification.key, person, channel.name, "pending", 0, None,
                              channel.message_id(notification.key, person), bodies[person], notification.expires, now)
                     for person in people]
@@ -408,15 +408,15 @@ class Notifier:
             self.keys[where] = acks.signing_key(secret(where.key_file, where.key_env, where.key_credential) or "")
         return self.keys[where]
 
-    def asked(self, notification: Notification, channel: str, people: list[str]) -> dict[str, Notification]:
+    def asked(self, notification: Notification, channel: str, people: list[str]) -> dict[str, str]:
         """Given a reminder and its recipients on a channel, return, for those who acknowledge it,
-        the reminder carrying their own signed link."""
+        their own signed link."""
         key, occurrence = self.signing_key(self.config), notification.occurrence
         if key is None or occurrence is None or not notification.kind.is_reminder:
             return {}
-        return {person: replace(notification, ack_url=acks.link(
-                    self.config, acks.sign(key, acks.ticket(occurrence, person, channel))))
-                for person in people if acks.asks(self.config, notification.window, notification.kind, channel, person)}
+        askers = acks.askers(self.config, notification.window, notification.kind, channel)
+        return {person: acks.link(self.config, acks.sign(key, acks.ticket(occurrence, person, channel)))
+                for person in people if acks.who(channel, person) in askers}
 
     async def deliver(self, tally: Tally) -> None:
         """Attempt every pending delivery due now, each channel in its own loop of bounded batches;

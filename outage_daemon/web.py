@@ -25,9 +25,9 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from outage_daemon.ackweb import Desk, answer, counter
+from outage_daemon.ackweb import Desk, Names, answer, counter, roll
 from outage_daemon.core import i18n
-from outage_daemon.core.model import Config, Window
+from outage_daemon.core.model import Config, Feed, Window
 from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.gauges import WindowGauge, next_change, window_gauges
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
@@ -183,20 +183,42 @@ def _span(config: Config, lang: str) -> Callable[[Card], Markup]:
     return span
 
 
+def token_feed(state: State, given: str) -> Feed | None:
+    """Given a ``?token=``, return the feed with a token it matches (compared in constant time), or None."""
+    found = None
+    for feed in state.config.calendar.feeds:
+        published = state.feeds.get(f"{feed.name}.ics")
+        token = published.token if published is not None else None
+        if token is not None and hmac.compare_digest(given.encode(), token.encode()):
+            found = feed
+    return found
+
+
 async def status_page(request: web.Request) -> web.Response:
-    """/: the status page, rendered at most once per RENDER_TTL per config, off the event loop."""
+    """/: the status page, rendered at most once per RENDER_TTL per config, off the event loop. With
+    a feed's ``?token=``, the cards of the windows that feed keeps also name who has confirmed and who
+    has not (a wrong token: 403)."""
     state = request.app[STATE]
+    feed = None
+    if "token" in request.query:
+        feed = token_feed(state, request.query["token"])
+        if feed is None:
+            raise web.HTTPForbidden(text="this view needs a feed's ?token=\n")
     recorded = await state.acks.recorded(None) if state.acks is not None else []
-    published = await rendered(state, "page", lambda config, now: Published.of(
-        render_page(config, now, counter(config, recorded)).encode(), now, media_type="text/html; charset=utf-8"))
+    published = await rendered(state, "page" if feed is None else f"page {feed.name}", lambda config, now: Published.of(
+        render_page(config, now, counter(config, recorded), roll(config, recorded, feed)).encode(), now,
+        media_type="text/html; charset=utf-8"))
     return web.Response(body=published.data, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+                        headers={"Content-Security-Policy": _CSP,
+                                 "Cache-Control": "no-cache" if feed is None else "private, no-store"})
 
 
 def render_page(config: Config, now: datetime,
-                acked: Callable[[Window, datetime], tuple[str, str] | None] = lambda window, start: None) -> str:
-    """Given the config, ``now`` and how many have confirmed a window occurrence (``acked``: a label and
-    a count, or None), return the status page's HTML (links from calendar.base_url only)."""
+                acked: Callable[[Window, datetime], tuple[str, str] | None] = lambda window, start: None,
+                named: Names = lambda window, start: []) -> str:
+    """Given the config, ``now``, how many have confirmed a window occurrence (``acked``: a label and
+    a count, or None) and who (``named``: label and names rows; none on the public page), return the
+    status page's HTML (links from calendar.base_url only)."""
     lang = config.language if config.language in i18n.LABELS else "en"
     t = i18n.LABELS[lang]
     base = _base(config)
@@ -212,7 +234,7 @@ def render_page(config: Config, now: datetime,
         sep=i18n.label(lang, "sep"), list_sep=i18n.label(lang, "list_sep"), span=_span(config, lang), qr=qr_svg,
         fmt=lambda dt, all_day: i18n.format_time(dt.astimezone(config.tz), lang, all_day),
         short=lambda a, b, all_day: i18n.format_short(a.astimezone(config.tz), b.astimezone(config.tz), lang, all_day),
-        dayname=lambda d: i18n.format_date_short(d, lang), acked=acked,
+        dayname=lambda d: i18n.format_date_short(d, lang), acked=acked, named=named,
         now_left=_now_left(shown, now))
 
 

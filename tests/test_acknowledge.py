@@ -9,9 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +23,8 @@ from pageserver import Server as PageServer
 from smtpsink import Server, Sink, free_port, wait_for
 
 from outage_daemon.ackweb import Desk
+from outage_daemon.channels.email import message
+from outage_daemon.channels.render import templates
 from outage_daemon.cli import main
 from outage_daemon.core import acks
 from outage_daemon.core.decide import decide
@@ -34,6 +37,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger import default_url, open_ledger
 from outage_daemon.loader import load
 from outage_daemon.pipeline import Notifier
+from outage_daemon.web import Published
 
 ACK_TOP = """\
 timezone: Asia/Shanghai
@@ -160,6 +164,15 @@ def test_the_json_schema_knows_acknowledge(value: object, valid: bool) -> None:
                 "acknowledge": {"key_file": "ack.key"}, "escalate": [{"after": "before_stop 2h", "to": ["f"]}]}
     errors = list(jsonschema.Draft7Validator(json_schema()).iter_errors(document))
     assert not errors if valid else errors
+
+
+def _fetch(url: str) -> tuple[int, dict[str, str], str]:
+    """GET ``url``: its status, headers and text."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http on loopback
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
 
 
 def _http(url: str, method: str = "GET") -> tuple[int, str]:
@@ -348,6 +361,15 @@ def test_an_escalation_names_who_has_not_confirmed_once(write: Callable[..., Pat
     at = lines.index("acknowledgements of vat stopping 2030-03-08 10:00:")
     assert lines[at + 1:at + 4] == ["confirmed Li Na <li.na@example.com> via email at 2030-03-08 08:30",
                                     "not confirmed zhang.wei@example.com (email)", ""]
+    assert main(["history", "-c", config.path, "--state-dir", str(state), "--window", "vat", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i for i in items if i["kind"] != "acknowledgement"] == items[:-2]  # the entries first, as they were
+    assert all(set(i) == set(items[0]) for i in items)  # every item has the keys an entry has
+    assert [(i["state"], i["recipient"], i["channel"], i["decided_at"], i["due"], i["key"]) for i in items[-2:]] == [
+        ("acknowledged", "Li Na <li.na@example.com>", "email", "2030-03-08T08:30:00+00:00", "2030-03-08T10:00:00+00:00",
+         "vat/20300308T100000Z/acknowledgement"),
+        ("unacknowledged", "zhang.wei@example.com", "email", None, "2030-03-08T10:00:00+00:00",
+         "vat/20300308T100000Z/acknowledgement")]
 
 
 def test_two_replicas_send_one_escalation(write: Callable[..., Path], tmp_path: Path, pg_url: str) -> None:
@@ -415,15 +437,8 @@ def test_the_pages_read_well_on_a_phone(config_of: Callable[[str], Config], lang
         server.close()
 
 
-@pytest.mark.parametrize(("language", "shown"), [("en", "<dt>Confirmed</dt><dd class=\"acked\">1 of 4</dd>"),
-                                                 ("zh-CN", "<dt>已确认</dt><dd class=\"acked\">1/4人</dd>")])
-def test_the_status_page_counts_confirmations_without_names(config_of: Callable[[str], Config], language: str,
-                                                            shown: str) -> None:
-    config = config_of(ACK_TOP.replace("language: en", f"language: {language}") + (
-        "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n"))
-    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
-    recorded = [acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW),
-                acks.Acknowledgement("vat", "20300101T000000Z", "cash@example.com", "email", NOW)]  # another time
+def _recorded_server(config: Config, recorded: list[acks.Acknowledgement]) -> PageServer:
+    """The app at NOW whose ledger holds ``recorded`` (and records nothing more)."""
 
     async def record(ack: acks.Acknowledgement) -> bool:
         return False
@@ -433,6 +448,19 @@ def test_the_status_page_counts_confirmations_without_names(config_of: Callable[
 
     server = PageServer(config, NOW)
     server.state.acks = Desk(KEY, record, earlier)
+    return server
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "<dt>Confirmed</dt><dd class=\"acked\">1 of 4</dd>"),
+                                                 ("zh-CN", "<dt>已确认</dt><dd class=\"acked\">1/4人</dd>")])
+def test_the_status_page_counts_confirmations_without_names(config_of: Callable[[str], Config], language: str,
+                                                            shown: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}") + (
+        "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n"))
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    server = _recorded_server(config, [
+        acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW),
+        acks.Acknowledgement("vat", "20300101T000000Z", "cash@example.com", "email", NOW)])  # another time
     try:
         status, page = _http(server.url)
     finally:
@@ -442,6 +470,65 @@ def test_the_status_page_counts_confirmations_without_names(config_of: Callable[
              for card in page.split('<div class="w ')[1:]}
     assert shown in cards["vat"] and "acked" not in cards["db"]  # db's audience does not acknowledge
     assert "li.na" not in page and "cash@" not in page and "zhang.wei" not in page  # never who
+
+
+FEEDS = ACK_TOP.replace('calendar: {base_url: "https://status.example.com"}', """calendar:
+  base_url: "https://status.example.com"
+  feeds:
+    - {name: finance, token_env: FIN_FEED_TOKEN, audiences: [finance]}
+    - {name: ops, token_env: OPS_FEED_TOKEN, audiences: [managers]}""") + (
+    "  - {id: db, system: DB, start: 2030-10-15 22:00, end: 2030-10-16 06:00, audiences: [managers]}\n")
+
+
+def _named_server(config: Config) -> PageServer:
+    """The app with one confirmation recorded for vat, and the feeds' tokens as the daemon sets them."""
+    occurrence = config.windows[0].occurrences(config.windows[0].start, config.windows[0].start)[0]
+    server = _recorded_server(config, [
+        acks.Acknowledgement("vat", occurrence.key, "Li Na <li.na@example.com>", "email", NOW)])
+    server.state.feeds = {"finance.ics": Published.of(b"", NOW, "fin-secret"),
+                          "ops.ics": Published.of(b"", NOW, "ops-secret")}
+    return server
+
+
+@pytest.mark.parametrize(("language", "named"), [
+    ("en", '<dt>Confirmed by</dt><dd class="named">Li Na &lt;li.na@example.com&gt;</dd>'
+           '<dt>Not yet confirmed</dt><dd class="named">zhang.wei@example.com, cash@example.com, chat fin-chat</dd>'),
+    ("zh-CN", '<dt>已确认的人</dt><dd class="named">Li Na &lt;li.na@example.com&gt;</dd>'
+              '<dt>尚未确认</dt><dd class="named">zhang.wei@example.com、cash@example.com、群聊 fin-chat</dd>')])
+def test_a_feeds_token_shows_who_has_confirmed_and_who_has_not(config_of: Callable[[str], Config], language: str,
+                                                               named: str) -> None:
+    server = _named_server(config_of(FEEDS.replace("language: en", f"language: {language}")))
+    try:
+        pages = {token: _fetch(server.url + (f"?token={token}" if token else ""))
+                 for token in ("", "fin-secret", "ops-secret", "fin-secre", "fin-secretx")}
+    finally:
+        server.close()
+    public, finance, ops = pages[""], pages["fin-secret"], pages["ops-secret"]
+    assert public[0] == finance[0] == ops[0] == 200
+    assert named in finance[2]
+    assert finance[1]["Cache-Control"] == "private, no-store" and public[1]["Cache-Control"] == "no-cache"
+    for page in (public[2], ops[2]):  # the public page never names; the ops feed does not keep vat
+        assert "named" not in page and "li.na" not in page and "zhang.wei" not in page
+    for wrong in ("fin-secre", "fin-secretx"):
+        assert pages[wrong][0] == 403 and "li.na" not in pages[wrong][2]
+
+
+@pytest.mark.skipif(CHROMIUM is None or not AXE.exists(), reason="chromium or axe-core is not installed")
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_named_status_page_reads_well_on_a_phone(config_of: Callable[[str], Config], language: str) -> None:
+    server = _named_server(config_of(FEEDS.replace("language: en", f"language: {language}")))
+    browser = Browser()
+    try:
+        browser.tab()
+        browser.size(390, 844)
+        browser.open(server.url + "?token=fin-secret")
+        facts = browser.facts()
+        assert facts["scrollWidth"] <= facts["innerWidth"] and facts["narrow"] == [], facts
+        assert browser.axe() == [], language
+        assert browser.run("document.querySelectorAll('dd.named').length") == 2
+    finally:
+        browser.close()
+        server.close()
 
 
 def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path: Path,
@@ -478,6 +565,72 @@ def test_each_recipient_and_each_chat_gets_its_own_link(config: Config, tmp_path
             else:
                 assert tokens == [], recipient  # cashiers confirm only before_stop reminders
         assert set(links) == asked and len(set(links.values())) == len(asked)
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "I have read this"), ("zh-CN", "确认已阅")])
+def test_slack_and_teams_carry_the_confirmation_link_as_a_button(config_of: Callable[[str], Config], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, language: str,
+                                                                 title: str) -> None:
+    monkeypatch.setenv("OUTAGE_ACK_KEY", "0123456789abcdef")
+    monkeypatch.setenv("FIN_CHAT_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("FIN_TEAMS_URL", "http://127.0.0.1:9/teams")
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}").replace(
+        "webhooks: [fin-chat]", "webhooks: [fin-chat, fin-teams]").replace(
+        "  fin-chat: {kind: slack, url_env: FIN_CHAT_URL}\n",
+        "  fin-chat: {kind: slack, url_env: FIN_CHAT_URL}\n  fin-teams: {kind: teams, url_env: FIN_TEAMS_URL}\n"))
+    window = config.windows[0]
+    [reminder] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+
+    async def chats() -> dict[str, dict[str, object]]:
+        notifier = Notifier.open(config, str(tmp_path), lambda: reminder.due)
+        try:
+            [n], _ = decide([reminder], set(), reminder.due)
+            return {d.recipient: json.loads(d.payload or b"") for d in notifier.deliveries(n, reminder.due)
+                    if d.channel == "webhook"}
+        finally:
+            await notifier.close()
+
+    found = asyncio.run(chats())
+    key = acks.signing_key("0123456789abcdef")
+    slack, teams = found["fin-chat"], found["fin-teams"]
+    [actions] = [b for b in slack["blocks"] if b["type"] == "actions"]  # type: ignore[attr-defined]
+    button = actions["elements"][0]
+    assert (button["text"]["text"], button.get("style")) == (title, "primary")
+    assert acks.read(key, button["url"].rsplit("/", 1)[1], reminder.due).recipient == "fin-chat"
+    assert "/ack/" not in json.dumps(slack["blocks"][:-1])  # a button, not a long URL in the text
+    action = teams["attachments"][0]["content"]["actions"][0]  # type: ignore[index]
+    assert (action["type"], action["title"], action.get("style")) == ("Action.OpenUrl", title, "positive")
+    assert acks.read(key, action["url"].rsplit("/", 1)[1], reminder.due).recipient == "fin-teams"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_personal_emails_are_composed_once_and_read_as_if_composed_each(
+        config_of: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+    config = config_of(ACK_TOP.replace("language: en", f"language: {language}").replace(
+        "system: VAT", "system: 增值税发票系统"))
+    window = config.windows[0]
+    [reminder] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+    [n], _ = decide([reminder], set(), reminder.due)
+    people = ["zhang.wei@example.com", "Li Na <li.na@example.com>", "cash@example.com"]
+    links = {p: acks.link(config, acks.sign(KEY, acks.ticket(n.occurrence, p, "email")))  # type: ignore[arg-type]
+             for p in people}
+    env, composed = templates(None), []
+    real = message.compose
+
+    def counted(*args: object, **kwargs: object) -> EmailMessage:
+        composed.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(message, "compose", counted)
+    sent = message.payloads(n, config, people, reminder.due, env, None, links=links)
+    assert len(composed) == 1  # one body for everyone, each link put in afterwards
+    for person in people:
+        got = message_from_bytes(sent[person], policy=policy.default)
+        alone = real(replace(n, ack_url=links[person]), config, reminder.due, env)
+        for part in ("plain", "html"):
+            assert _body(got, part) == alone.get_body((part,)).get_content(), (person, part)  # type: ignore[union-attr]
+        assert links[person] in _body(got, "plain") and links[person] in _body(got, "html")
+        assert message.STAND_IN not in sent[person].decode() and got["To"] == person
 
 
 @pytest.mark.parametrize(("later", "cancel", "status", "heading"), [

@@ -39,9 +39,12 @@ class Channel(Protocol):
         """Given audience names, return this channel's recipients, each once, in order."""
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
+               revision: Revision | None, threads: Mapping[str, str] | None = None,
+               links: Mapping[str, str] | None = None) -> dict[str, bytes]:
         """Given a notification and recipients (and, per recipient, the id of the first notice about
-        the window the ledger holds as sent to them: ``threads``), return each recipient's payload."""
+        the window the ledger holds as sent to them: ``threads``), return each recipient's payload as
+        it will be sent; with ``links``, each carries its recipient's confirmation link (every
+        recipient has one)."""
 
     def message_id(self, key: str, recipient: str) -> str | None:
         """Given a delivery's key and recipient, return the id the message carries, if any."""

@@ -100,18 +100,27 @@ def link(config: Config, token: str) -> str:
     return f"{(config.calendar.base_url or '').rstrip('/')}{PATH}{token}"
 
 
+def who(channel: str, recipient: str) -> str:
+    """Given a recipient on a channel, return who it is: an address's bare form in lower case, a chat's name."""
+    return envelope(recipient).lower() if channel == EMAIL else recipient
+
+
+def askers(config: Config, window: Window, kind: str, channel: str) -> set[str]:
+    """Given a reminder of ``kind`` on a channel, return who (:func:`who`) its messages ask to
+    confirm: those reached through one of the window's audiences that acknowledges ``kind``."""
+    found: set[str] = set()
+    for name in window.audiences:
+        audience = config.audiences.get(name)
+        if audience is not None and kind in audience.acknowledge:
+            found.update(who(channel, r) for r in (audience.emails if channel == EMAIL else
+                                                    audience.webhooks if channel == WEBHOOK else ()))
+    return found
+
+
 def asks(config: Config, window: Window, kind: str, channel: str, recipient: str) -> bool:
     """Given a reminder of ``kind`` to a recipient on a channel, return whether its message carries
     a confirmation link: one of the window's audiences that reaches the recipient acknowledges it."""
-    for name in window.audiences:
-        audience = config.audiences.get(name)
-        if audience is None or kind not in audience.acknowledge:
-            continue
-        if channel == EMAIL and any(envelope(a).lower() == envelope(recipient).lower() for a in audience.emails):
-            return True
-        if channel == WEBHOOK and recipient in audience.webhooks:
-            return True
-    return False
+    return who(channel, recipient) in askers(config, window, kind, channel)
 
 
 def expected(config: Config, window: Window) -> list[tuple[str, str]]:
@@ -132,10 +141,9 @@ def expected(config: Config, window: Window) -> list[tuple[str, str]]:
 def missing(config: Config, window: Window, occurrence: str,
             done: list[Acknowledgement]) -> list[tuple[str, str]]:
     """Given a window occurrence and the acknowledgements recorded, return who has not confirmed."""
-    have = {(a.channel, envelope(a.recipient).lower() if a.channel == EMAIL else a.recipient)
-            for a in done if a.window_id == window.id and a.occurrence == occurrence}
-    return [(c, r) for c, r in expected(config, window)
-            if (c, envelope(r).lower() if c == EMAIL else r) not in have]
+    have = {(a.channel, who(a.channel, a.recipient)) for a in done if a.window_id == window.id
+            and a.occurrence == occurrence}
+    return [(c, r) for c, r in expected(config, window) if (c, who(c, r)) not in have]
 
 
 def escalation_due(rule: Escalation, occurrence: Occurrence) -> datetime:

@@ -12,7 +12,7 @@ WEEKDAYS = {
 LABELS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "when": "停机时间", "to": "至", "duration": "时长", "services": "影响业务",
-        "alternatives": "替代方案", "contacts": "联系方式", "status_page": "状态页",
+        "alternatives": "替代方案", "contacts": "联系方式", "status_page": "状态页", "read_it": "确认已阅",
         "notice": "原通知", "cancelled": "已取消", "tentative": "待定",
         "sep": "：", "list_sep": "、", "topic": "{system}「{title}」",
         # the status page
@@ -42,6 +42,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "when": "Downtime", "to": "to", "duration": "Duration", "services": "Affected services",
         "alternatives": "Alternatives", "contacts": "Contacts", "status_page": "Status page",
+        "read_it": "I have read this",
         "notice": "Original notice", "cancelled": "Cancelled",
         "tentative": "Tentative", "sep": ": ", "list_sep": ", ", "topic": "{system} ({title})",
         # the status page

@@ -100,7 +100,8 @@ class CalendarChannel:
         return []
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
+               revision: Revision | None, threads: Mapping[str, str] | None = None,
+               links: Mapping[str, str] | None = None) -> dict[str, bytes]:
         return {}
 
     def message_id(self, key: str, recipient: str) -> str | None:

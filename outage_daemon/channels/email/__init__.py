@@ -47,8 +47,9 @@ class EmailChannel:
         return list(seen.values())
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
-        return payloads(notification, self.config, recipients, now, self.env, revision, threads)
+               revision: Revision | None, threads: Mapping[str, str] | None = None,
+               links: Mapping[str, str] | None = None) -> dict[str, bytes]:
+        return payloads(notification, self.config, recipients, now, self.env, revision, threads, links)
 
     def message_id(self, key: str, recipient: str) -> str | None:
         return message_id(key, recipient, self.config.calendar.domain)

@@ -1,19 +1,24 @@
 """Email messages: subject, text and HTML from the templates, and an iTIP invite. Pure.
 
 A message is composed once per notification and addressed per recipient (To, Message-ID), unless
-it carries an invite naming the recipient.
+it carries an invite naming the recipient. A reminder with personal confirmation links is composed
+once around a stand-in link; each recipient's link then replaces it in the text and HTML parts.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from urllib.parse import quote
+
+from markupsafe import escape
 
 from outage_daemon.channels.email.invite import invite
 from outage_daemon.channels.render import Templates, context
@@ -31,10 +36,11 @@ def message_id(key: str, recipient: str, domain: str) -> str:
 
 
 def compose(notification: Notification, config: Config, now: datetime, env: Templates, revision: Revision | None = None,
-            attendee: str | None = None) -> EmailMessage:
+            attendee: str | None = None, cte: str | None = None) -> EmailMessage:
     """Given what to send and ``now``, return the email without its per-recipient headers (To,
     Message-ID). Lifecycle notices carry an iTIP invite (REQUEST, or CANCEL for a cancellation)
-    for ``attendee`` when the window's ``revision`` is given."""
+    for ``attendee`` when the window's ``revision`` is given. ``cte`` forces the text and HTML
+    parts' transfer encoding (else the email package picks one)."""
     values = context(notification, config, env, "email", now)
     lang, subject = config.language, str(values["subject"])
     msg = EmailMessage()
@@ -47,8 +53,8 @@ def compose(notification: Notification, config: Config, now: datetime, env: Temp
     msg["X-Outage-Key"] = notification.key
     if notification.kind is not Kind.TEST:  # Outlook groups a conversation by it; a test stands alone
         msg["Thread-Topic"] = str(values["topic"])
-    msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values))
-    msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html")
+    msg.set_content(env.text.get_template(f"{lang}/body.txt").render(values), cte=cte)
+    msg.add_alternative(env.html.get_template(f"{lang}/body.html").render(values), subtype="html", cte=cte)
     method = notification.kind.invite
     if revision is not None and attendee is not None and method is not None:
         data = invite(notification.window, config, revision, method, config.email.from_addr, attendee)
@@ -108,19 +114,55 @@ def audiences_of(notification: Notification, config: Config) -> dict[str, str]:
 
 
 def payloads(notification: Notification, config: Config, recipients: list[str], now: datetime, env: Templates,
-             revision: Revision | None = None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
-    """Given what to send, its recipients and, per recipient, the Message-ID of the first notice about
-    the window really sent to them (``threads``: it replies to that one, else to none), return each
-    recipient's message bytes. The body is composed once, unless it carries an invite naming the recipient."""
+             revision: Revision | None = None, threads: Mapping[str, str] | None = None,
+             links: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Given what to send, its recipients, per recipient the Message-ID of the first notice about
+    the window really sent to them (``threads``: it replies to that one, else to none) and, with
+    ``links``, each one's confirmation link, return each recipient's message bytes. The body is
+    composed once, unless it carries an invite naming the recipient."""
     per_person = revision is not None and notification.kind.invite is not None
-    shared = None if per_person else compose(notification, config, now, env).as_bytes(policy=SMTP)
+    linked = None if per_person or not links else _linked(notification, config, now, env)
+    shared = None if per_person or links else compose(notification, config, now, env).as_bytes(policy=SMTP)
     out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
     test = notification.kind is Kind.TEST  # a test stands alone: never in a real window's thread
     for recipient in recipients:
-        body = shared or compose(notification, config, now, env, revision, recipient).as_bytes(policy=SMTP)
+        if linked is not None and links:
+            body = linked(links[recipient])
+        else:
+            body = shared or compose(replace(notification, ack_url=links[recipient]) if links else notification,
+                                     config, now, env, revision, recipient).as_bytes(policy=SMTP)
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
                                      None if test else (threads or {}).get(recipient),
                                      list_id(audience, domain) if audience else None,
                                      unsubscribe(audience, config) if audience else None)
     return out
+
+
+STAND_IN = "https://outage-daemon.invalid/ack/stand-in"  # composed once in place of every recipient's link
+
+
+def _base64(text: str) -> bytes:
+    """Given a text part's content, return its base64 body as the email package writes it under the
+    SMTP policy (lines of 76, CRLF): what ``cte="base64"`` gave the composed message."""
+    return base64.encodebytes(b"\n".join(text.encode().splitlines()) + b"\n").replace(b"\n", b"\r\n")
+
+
+def _linked(notification: Notification, config: Config, now: datetime, env: Templates) -> Callable[[str], bytes]:
+    """Given a reminder, compose it once around a stand-in link (its text and HTML parts in base64)
+    and return what gives its bytes carrying one recipient's link."""
+    composed = compose(replace(notification, ack_url=STAND_IN), config, now, env, cte="base64")
+    shared = composed.as_bytes(policy=SMTP)
+    parts = [(str(part.get_content()), part.get_content_subtype() == "html")
+             for part in composed.walk() if part.get_content_subtype() in ("plain", "html")]
+    blocks = [(_base64(content), content, html) for content, html in parts]
+    if not all(shared.count(block) == 1 for block, _, _ in blocks):  # not as expected: the slow way
+        return lambda link: compose(replace(notification, ack_url=link), config, now, env).as_bytes(policy=SMTP)
+
+    def linked(link: str) -> bytes:
+        body = shared
+        for block, content, html in blocks:
+            body = body.replace(block, _base64(content.replace(STAND_IN, str(escape(link)) if html else link)), 1)
+        return body
+
+    return linked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -93,9 +94,11 @@ class WebhookChannel:
                                   for h in self.config.audiences[name].webhooks))
 
     def render(self, notification: Notification, recipients: list[str], now: datetime,
-               revision: Revision | None, threads: Mapping[str, str] | None = None) -> dict[str, bytes]:
+               revision: Revision | None, threads: Mapping[str, str] | None = None,
+               links: Mapping[str, str] | None = None) -> dict[str, bytes]:
         at_stop = notification.kind is Kind.AT_STOP
-        return {name: KINDS[self.hooks[name].kind].payload(notification, self.config, self.env, now,
+        return {name: KINDS[self.hooks[name].kind].payload(replace(notification, ack_url=links[name]) if links
+                                                          else notification, self.config, self.env, now,
                                                           at_stop and self.hooks[name].mention_all)
                 for name in recipients}
 

@@ -1,5 +1,5 @@
 """Slack incoming webhooks: the subject in bold, the body as plain text (no mrkdwn from fields), the
-links as buttons."""
+links as buttons (the confirmation link first, a primary button)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from outage_daemon.core import i18n
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import Config
 
-_LINKS = (("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
+_LINKS = (("read_it", "ack_url"), ("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
 _CALENDAR = {"zh-CN": "订阅日历", "en": "Subscribe"}
 SECTION_LIMIT = 3000  # Slack refuses a section text over 3,000 characters (cut here in bytes: never more)
 
@@ -21,11 +21,13 @@ def _escaped(text: str) -> str:
 
 
 def _buttons(values: dict[str, object], language: str) -> list[dict[str, object]]:
-    """Given template values, return a link button per link (status page, calendar, notice), http(s) only."""
+    """Given template values, return a link button per link (confirmation, status page, calendar,
+    notice), http(s) only; the confirmation one is the primary button."""
     def title(word: str) -> str:
         return _CALENDAR.get(language, _CALENDAR["en"]) if word == "calendar" else i18n.label(language, word)
 
-    return [{"type": "button", "text": {"type": "plain_text", "text": title(word)}, "url": str(values[key])}
+    return [{"type": "button", "text": {"type": "plain_text", "text": title(word)}, "url": str(values[key]),
+             **({"style": "primary"} if key == "ack_url" else {})}
             for word, key in _LINKS if str(values[key]).startswith(("https://", "http://"))]
 
 

@@ -116,9 +116,11 @@ def _body(values: dict[str, object], language: str, limit: int) -> list[dict[str
 
 
 def _actions(values: dict[str, object], language: str) -> list[dict[str, str]]:
-    """Given template values, return an Action.OpenUrl per link (status page, feed, notice), http(s) only."""
-    links = (("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
-    return [{"type": "Action.OpenUrl", "title": _word(language, word), "url": str(values[key])}
+    """Given template values, return an Action.OpenUrl per link (confirmation, status page, feed,
+    notice), http(s) only; the confirmation one styled ``positive``."""
+    links = (("read_it", "ack_url"), ("status_page", "status_url"), ("calendar", "feed_url"), ("notice", "notice_url"))
+    return [{"type": "Action.OpenUrl", "title": _word(language, word), "url": str(values[key]),
+             **({"style": "positive"} if key == "ack_url" else {})}
             for word, key in links if str(values[key]).startswith(("https://", "http://"))]
 
 
