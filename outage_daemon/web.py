@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,11 +28,13 @@ from prometheus_client.registry import Collector
 
 from outage_daemon.ackweb import Desk, Names, answer, counter, roll
 from outage_daemon.core import i18n
+from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.model import Config, Feed, Window
 from outage_daemon.formats import FORMATS, MAIN
 from outage_daemon.formats.gauges import WindowGauge, next_change, window_gauges
 from outage_daemon.formats.status import TIMELINE, Card, Page, api, page, qr_svg
 from outage_daemon.formats.text import inert
+from outage_daemon.ledger import LedgerError
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class State:
     pass_error: str | None = None  # why the last pass failed, while passes fail
     rendered: dict[str, tuple[Config, int, Published]] = field(default_factory=dict)  # page: (config, slot, body)
     render_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    confirmations: tuple[int, list[Acknowledgement]] | None = None  # (render slot, read then): see confirmations()
     published: asyncio.Event = field(default_factory=asyncio.Event)  # set once the first feeds are rendered
     ledger_error: str | None = None  # the ledger is unreachable: serving from memory, retrying
     divergent: dict[str, str] = field(default_factory=dict)  # node -> config hash, when replicas disagree
@@ -135,6 +139,8 @@ class WindowCollector(Collector):
                 start.add_metric([gauge.window, gauge.system], gauge.next_start.timestamp())
         return [active, start]
 
+
+log = logging.getLogger("outage_daemon")
 
 STATE = web.AppKey("state", State)
 FIRST_RENDER_WAIT = 30.0  # seconds a feed request made right after start-up waits for the first render
@@ -204,7 +210,7 @@ async def status_page(request: web.Request) -> web.Response:
         feed = token_feed(state, request.query["token"])
         if feed is None:
             raise web.HTTPForbidden(text="this view needs a feed's ?token=\n")
-    recorded = await state.acks.recorded(None) if state.acks is not None else []
+    recorded = await confirmations(state)
     published = await rendered(state, "page" if feed is None else f"page {feed.name}", lambda config, now: Published.of(
         render_page(config, now, counter(config, recorded), roll(config, recorded, feed)).encode(), now,
         media_type="text/html; charset=utf-8"))
@@ -328,6 +334,23 @@ def feed_handler(extension: str, name: str | None = None) -> Callable[[web.Reque
 
 
 RENDER_TTL = 10  # seconds one rendering of the page or /api/windows is served (they show what is current now)
+
+
+async def confirmations(state: State) -> list[Acknowledgement]:
+    """Return every confirmation recorded, read from the ledger at most once per RENDER_TTL; while the
+    ledger does not answer, the last ones read (the page is served from memory, as the feeds are)."""
+    if state.acks is None:
+        return []
+    slot = int(state.clock().timestamp()) // RENDER_TTL
+    last = state.confirmations
+    if last is None or last[0] != slot:
+        try:
+            found = await state.acks.recorded(None)
+        except LedgerError as exc:
+            log.warning("status page: confirmations not read (%s); showing the last ones read", exc)
+            found = last[1] if last is not None else []
+        state.confirmations = last = (slot, found)
+    return last[1]
 
 
 async def rendered(state: State, name: str, render: Callable[[Config, datetime], Published]) -> Published:

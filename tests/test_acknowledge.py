@@ -663,3 +663,38 @@ def test_a_link_past_its_time_records_nothing(config_of: Callable[[str], Config]
     finally:
         server.close()
     assert recorded == []
+
+
+def test_the_page_counts_from_the_last_confirmations_read_while_the_ledger_is_down(
+        config_of: Callable[[str], Config]) -> None:
+    """The status page read every confirmation from the ledger on each request: with the ledger down
+    it answered 500 instead of serving from memory. It reads them once per render slot, and keeps the
+    last ones read while the ledger does not answer."""
+    from outage_daemon.ledger import LedgerError
+    from outage_daemon.web import RENDER_TTL, State, confirmations
+
+    now = [datetime(2030, 10, 15, 12, 0, tzinfo=UTC)]
+    calls: list[str | None] = []
+    one = acks.Acknowledgement("vat", "20301015T140000Z", "zhang.wei@example.com", "email", now[0])
+
+    async def recorded(window: str | None) -> list[acks.Acknowledgement]:
+        calls.append(window)
+        if len(calls) > 1:
+            raise LedgerError("the ledger is unreachable")
+        return [one]
+
+    async def record(ack: acks.Acknowledgement) -> bool:
+        return True
+
+    state = State(config_of(ACK_TOP), {}, lambda: now[0])
+    state.acks = Desk(b"k" * 32, record, recorded)
+
+    async def go() -> list[list[acks.Acknowledgement]]:
+        seen = [await confirmations(state), await confirmations(state)]  # one read per slot
+        now[0] += timedelta(seconds=RENDER_TTL)
+        seen.append(await confirmations(state))  # the ledger is down: the last ones read
+        seen.append(await confirmations(state))  # and it is not asked again within the slot
+        return seen
+
+    assert asyncio.run(go()) == [[one]] * 4
+    assert calls == [None, None]
