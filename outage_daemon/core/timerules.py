@@ -382,13 +382,20 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_OCCURRENCES = 100_000  # of one repeat rule: its expansion (checks, last end) stays well under a second
 
 
+def _more_than_max(rule: rrulebase) -> bool:
+    """Return whether the rule has more than MAX_OCCURRENCES instances."""
+    return next(islice(rule, MAX_OCCURRENCES, None), None) is not None
+
+
 def _bounded(rule: Repeat, parts: dict[str, str], text: str) -> None:
     """Raise TimeError when the rule has more than MAX_OCCURRENCES occurrences (COUNT or UNTIL)."""
     count = parts.get("COUNT", "")
     if count.isascii() and count.isdigit() and int(count) > MAX_OCCURRENCES:
         raise TimeError(f"bad repeat rule {text!r}: COUNT={int(count):,} is more than {MAX_OCCURRENCES:,} "
                         "occurrences; split the window or repeat less often")
-    if "UNTIL" in parts and sum(1 for _ in islice(rule, MAX_OCCURRENCES + 1)) > MAX_OCCURRENCES:
+    # The rule without UNTIL (a day past it) holds every instance: count it first, without placing
+    # each instance in its zone; only a rule near the limit is counted as RFC 5545 reads it.
+    if "UNTIL" in parts and _more_than_max(rule.generated) and _more_than_max(rule):
         raise TimeError(f"bad repeat rule {text!r}: more than {MAX_OCCURRENCES:,} occurrences before UNTIL; "
                         "split the window or repeat less often")
 
