@@ -135,3 +135,18 @@ def test_zone_refuses_paths_and_unknown_names() -> None:
         with pytest.raises(TimeError, match="unknown time zone"):
             tr.zone(name)
     assert tr.zone("UTC").utcoffset(datetime(2026, 1, 1, tzinfo=UTC)) == timedelta(0)
+
+
+@pytest.mark.parametrize(("minutes", "refused"), [
+    pytest.param(tr.MAX_OCCURRENCES - 1, False, id="exactly-the-limit-though-a-day-past-until-is-more"),
+    pytest.param(tr.MAX_OCCURRENCES, True, id="one-more-than-the-limit"),
+])
+def test_until_bound_counts_the_occurrences_not_the_day_past_until(minutes: int, refused: bool) -> None:
+    first = datetime(2026, 1, 1)
+    until = first + timedelta(minutes=minutes)
+    text = f"FREQ=MINUTELY;UNTIL={until:%Y%m%dT%H%M%S}"
+    if refused:
+        with pytest.raises(TimeError, match="more than 100,000 occurrences before UNTIL"):
+            tr.parse_rrule(text, first, tr.ZoneInfo("Europe/Berlin"))
+    else:
+        assert sum(1 for _ in tr.parse_rrule(text, first, tr.ZoneInfo("Europe/Berlin"))) == tr.MAX_OCCURRENCES
