@@ -2,9 +2,10 @@
 
 Every occurrence is ``(uid, start, end)``: UTC datetimes for timed events, dates for all-day ones.
 Readers: icalendar (with dateutil's rrule on what it parsed), Home Assistant's ``ical`` (its own
-timeline), vobject (its rruleset, with EXDATEs), and Thunderbird's ical.js in node when `.tools/` has it.
-Known deviations from RFC 5545 are in :data:`DEVIATIONS` (times) and :data:`PLACEMENTS` (which
-instances), by reader, with the RFC section and the reason.
+timeline), vobject (its rruleset, with EXDATEs), Thunderbird's ical.js in node when `.tools/` has it, and
+Evolution's libical through Debian's python3-gi when installed (:data:`MISSING` says why one is absent).
+Known deviations from RFC 5545 are in :data:`DEVIATIONS` (times), :data:`PLACEMENTS` (which
+instances) and :data:`KEEPS_EXCEPTED` (EXDATEs not matched), by reader, with the RFC section and the reason.
 """
 
 from __future__ import annotations
