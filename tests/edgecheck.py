@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import vobject
@@ -287,9 +288,9 @@ def _wall_after(w: Window, naive: datetime, start: datetime) -> Span:
     return (naive.replace(tzinfo=w.tz, fold=1), (naive + w.length).replace(tzinfo=w.tz, fold=1))
 
 
-def _in_gap(naive: datetime, w: Window) -> bool:
-    """Whether a local time does not exist in the window's zone (a DST gap)."""
-    return resolve(naive, w.tz).replace(tzinfo=None) != naive
+def _in_gap(naive: datetime, tz: ZoneInfo) -> bool:
+    """Whether a local time does not exist in a zone (a DST gap)."""
+    return resolve(naive, tz).replace(tzinfo=None) != naive
 
 
 # libical's placement around this gap is not understood: the 02:30 in the gap takes the offset
@@ -309,7 +310,7 @@ def _after_gap_instance(rule: Repeat, naive: datetime) -> datetime | None:
         return None
     for days in range(1, 32):
         earlier = naive - timedelta(days=days)
-        if resolve(earlier, rule.tz).replace(tzinfo=None) != earlier:  # in a gap
+        if _in_gap(earlier, rule.tz):
             between = [n for n in rule.generated.between(earlier, naive, inc=False) if n.time() == naive.time()]
             allowed = 1 if (str(rule.tz), earlier.date()) in _LIBICAL_UNEXPLAINED else 0
             return earlier if len(between) <= allowed and rule.generated.between(earlier, earlier, inc=True) else None
@@ -328,8 +329,7 @@ def _libical_start(rule: Repeat, naive: datetime) -> datetime:
         assert offset is not None
         return (naive - offset).replace(tzinfo=UTC)
     start = resolve(naive, rule.tz)
-    if is_ambiguous(start) or ((str(rule.tz), naive.date()) in _LIBICAL_UNEXPLAINED
-                               and start.replace(tzinfo=None) != naive):
+    if is_ambiguous(start) or ((str(rule.tz), naive.date()) in _LIBICAL_UNEXPLAINED and _in_gap(naive, rule.tz)):
         return naive.replace(tzinfo=rule.tz, fold=1).astimezone(UTC)  # the second; in that gap, the offset after
     return start.astimezone(UTC)
 
@@ -353,7 +353,7 @@ def _libical_keeps(w: Window, naive: datetime) -> bool:
     """libical does not match an EXDATE to an instance in a DST gap (its EXDATE names the rule's
     02:30; libical compares it with the normalised 03:30). RFC 5545 3.8.5.1: the EXDATE names the
     instance, so it is removed."""
-    return _in_gap(naive, w)
+    return _in_gap(naive, w.tz)
 
 
 # Reader -> (name, reason): how it deviates from RFC 5545, modelled so the test still compares.
