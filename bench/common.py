@@ -16,8 +16,9 @@ from pathlib import Path
 UTC = timezone.utc
 
 
-def config_text(n: int, recipients: int = 2, start: datetime | None = None) -> str:
-    """A config of ``n`` one-off windows, six reminders each, across four zones."""
+def config_text(n: int, recipients: int = 2, start: datetime | None = None, repeat: str | None = None) -> str:
+    """A config of ``n`` one-off windows (each repeating by ``repeat``, if given), six reminders each,
+    across four zones."""
     zones = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Australia/Sydney"]
     first = start or datetime(2026, 2, 1, 9, tzinfo=UTC)
     lines = [
@@ -33,7 +34,8 @@ def config_text(n: int, recipients: int = 2, start: datetime | None = None) -> s
         end = at + timedelta(hours=2)
         lines.append(f"  - {{id: w{i}, system: 系统{i % 50}, title: 升级, timezone: {zones[i % 4]}, "
                      f"start: '{at:%Y-%m-%dT%H:%MZ}', end: '{end:%Y-%m-%dT%H:%MZ}', "
-                     f"services: [开具, 查询], description: 第{i}次维护}}")
+                     + (f"repeat: '{repeat}', " if repeat else "")
+                     + f"services: [开具, 查询], description: 第{i}次维护}}")
     return "\n".join(lines) + "\n"
 
 

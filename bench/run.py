@@ -133,6 +133,16 @@ def bench_render(sizes: list[int], folder: Path, repeat: int) -> None:
             f"{full / bare:.2f}× " + verdict(full / bare <= 1.2) + " (≤ 1.2×)")
         row(f"render {n:,} windows, one changed", f"{incremental * 1000:.1f} ms", f"{full * 1000:.0f} ms full",
             f"{incremental / full:.1%} " + verdict(incremental / full < 0.05) + " (< 5%)")
+    n = max(sizes[:2])  # repeating windows: each occurrence placed in its zone, the last end found once
+    path = folder / f"repeat{n}.yaml"
+    path.write_text(config_text(n, repeat="FREQ=WEEKLY;UNTIL=20271231T000000Z"), encoding="utf-8")
+    config = load(str(path))
+    revisions = revise_all(config, {}, NOW)
+    loading = median_of(lambda p=path: load(str(p)), repeat)
+    full = median_of(lambda c=config, r=revisions: feed.render(c, r, NOW, cache={}), repeat)
+    results[f"repeating_{n}"] = {"load_s": loading, "full_s": full}
+    row(f"load {n:,} weekly windows (2 years)", f"{loading * 1000:.0f} ms", "", "")
+    row(f"render {n:,} weekly windows (2 years), full", f"{full * 1000:.0f} ms", "", "")
     RESULTS["render"] = results
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import icalendar
 import pytest
 import vobject
-from edgecheck import READERS, UTC, by_planner, by_preview, by_vobject, render
+from edgecheck import MISSING, READERS, UTC, by_planner, by_preview, by_vobject, render
 from test_vtimezone import offsets_agree
 
 from outage_daemon.channels.email.invite import invite
@@ -193,6 +193,13 @@ def test_feed_readers_planner_and_preview_agree(write: Callable[..., Path], body
     assert preview["at_stop"] == {(uid.split("@")[0], s) for uid, s, _ in planner}
     assert {w for w, due in preview["at_restore"]} <= {uid.split("@")[0] for uid, _, _ in planner}
     assert preview["at_restore"] >= {(uid.split("@")[0], e) for uid, _, e in planner if e < bounds[1]}
+
+
+@pytest.mark.parametrize("name", ["ical.js", "libical"])
+def test_reader_in_its_own_process_reads_here(name: str) -> None:
+    if name in MISSING:
+        pytest.skip(MISSING[name])
+    assert name in READERS
 
 
 def test_fall_back_night_description_counts_elapsed_hours(config_of: Callable[[str], object]) -> None:

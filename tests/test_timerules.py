@@ -135,3 +135,34 @@ def test_zone_refuses_paths_and_unknown_names() -> None:
         with pytest.raises(TimeError, match="unknown time zone"):
             tr.zone(name)
     assert tr.zone("UTC").utcoffset(datetime(2026, 1, 1, tzinfo=UTC)) == timedelta(0)
+
+
+@pytest.mark.parametrize(("minutes", "refused"), [
+    pytest.param(tr.MAX_OCCURRENCES - 1, False, id="exactly-the-limit-though-a-day-past-until-is-more"),
+    pytest.param(tr.MAX_OCCURRENCES, True, id="one-more-than-the-limit"),
+])
+def test_until_bound_counts_the_occurrences_not_the_day_past_until(minutes: int, refused: bool) -> None:
+    first = datetime(2026, 1, 1)
+    until = first + timedelta(minutes=minutes)
+    text = f"FREQ=MINUTELY;UNTIL={until:%Y%m%dT%H%M%S}"
+    if refused:
+        with pytest.raises(TimeError, match="more than 100,000 occurrences before UNTIL"):
+            tr.parse_rrule(text, first, tr.ZoneInfo("Europe/Berlin"))
+    else:
+        assert sum(1 for _ in tr.parse_rrule(text, first, tr.ZoneInfo("Europe/Berlin"))) == tr.MAX_OCCURRENCES
+
+
+@pytest.mark.parametrize(("rule", "refused"), [
+    pytest.param("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;UNTIL=22991017T000000", True, id="weekly-every-day-100001"),
+    pytest.param("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;UNTIL=22991016T000000", False, id="weekly-every-day-100000"),
+    pytest.param("FREQ=SECONDLY;INTERVAL=2;UNTIL=20260103T120000", True, id="every-two-seconds-for-2-5-days"),
+    pytest.param("FREQ=DAILY;INTERVAL=3;UNTIL=28000101T000000", False, id="every-third-day-for-774-years"),
+    pytest.param("FREQ=MONTHLY;BYMONTHDAY=1,2,3,4,5,6,7,8,9,10;UNTIL=28000101T000000", False, id="ten-days-a-month"),
+])
+def test_until_bound_with_and_without_expanding(rule: str, refused: bool) -> None:
+    first = datetime(2026, 1, 1)
+    if refused:
+        with pytest.raises(TimeError, match="more than 100,000 occurrences before UNTIL"):
+            tr.parse_rrule(rule, first, tr.ZoneInfo("UTC"))
+    else:
+        tr.parse_rrule(rule, first, tr.ZoneInfo("UTC"))

@@ -112,7 +112,11 @@ class Window:
         return out
 
     def last_end(self) -> datetime | None:
-        """Return the end of the last occurrence, or None when a repeat never ends."""
+        """Return the end of the last occurrence, or None when a repeat never ends (expanded once)."""
+        return self._last_end
+
+    @cached_property
+    def _last_end(self) -> datetime | None:
         if self.rule is None:
             return self.end
         if not self.finite:

@@ -382,13 +382,45 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 MAX_OCCURRENCES = 100_000  # of one repeat rule: its expansion (checks, last end) stays well under a second
 
 
-def _bounded(rule: Repeat, parts: dict[str, str], text: str) -> None:
+# The shortest length of each FREQ's period, for an upper bound on a simple rule's instances.
+_SHORTEST = {"YEARLY": timedelta(days=365), "MONTHLY": timedelta(days=28), "WEEKLY": timedelta(weeks=1),
+             "DAILY": timedelta(days=1), "HOURLY": timedelta(hours=1), "MINUTELY": timedelta(minutes=1),
+             "SECONDLY": timedelta(seconds=1)}
+
+
+def _at_most(parts: dict[str, str], dtstart: datetime) -> int | None:
+    """Given a rule's parts (UNTIL naive local) and first start, return an upper bound on its
+    instances when FREQ, INTERVAL, UNTIL, WKST and a weekly BYDAY are all it has, else None."""
+    freq, interval = parts.get("FREQ", ""), parts.get("INTERVAL", "1")
+    weekly_days = freq == "WEEKLY" and "BYDAY" in parts
+    if set(parts) - {"FREQ", "INTERVAL", "UNTIL", "WKST", *(["BYDAY"] if weekly_days else [])} \
+            or freq not in _SHORTEST or not (interval.isascii() and interval.isdigit() and int(interval) > 0):
+        return None
+    try:
+        last = datetime.fromisoformat(parts["UNTIL"])  # parse_rrule wrote it naive, local
+    except ValueError:
+        return None
+    per_period = len(set(parts["BYDAY"].split(","))) if weekly_days else 1  # each day: once a period at most
+    return (max(last - dtstart, timedelta(0)) // (_SHORTEST[freq] * int(interval)) + 1) * per_period
+
+
+def _more_than_max(rule: rrulebase) -> bool:
+    """Return whether the rule has more than MAX_OCCURRENCES instances."""
+    return next(islice(rule, MAX_OCCURRENCES, None), None) is not None
+
+
+def _bounded(rule: Repeat, parts: dict[str, str], text: str, dtstart: datetime) -> None:
     """Raise TimeError when the rule has more than MAX_OCCURRENCES occurrences (COUNT or UNTIL)."""
     count = parts.get("COUNT", "")
     if count.isascii() and count.isdigit() and int(count) > MAX_OCCURRENCES:
         raise TimeError(f"bad repeat rule {text!r}: COUNT={int(count):,} is more than {MAX_OCCURRENCES:,} "
                         "occurrences; split the window or repeat less often")
-    if "UNTIL" in parts and sum(1 for _ in islice(rule, MAX_OCCURRENCES + 1)) > MAX_OCCURRENCES:
+    # A simple rule's count has an upper bound without expanding it (most windows); others are
+    # counted on the rule without UNTIL (a day past it), without placing each instance in its
+    # zone; only a rule near the limit is counted as RFC 5545 reads it.
+    if "UNTIL" not in parts or (_at_most(parts, dtstart) or MAX_OCCURRENCES + 1) <= MAX_OCCURRENCES:
+        return
+    if _more_than_max(rule.generated) and _more_than_max(rule):
         raise TimeError(f"bad repeat rule {text!r}: more than {MAX_OCCURRENCES:,} occurrences before UNTIL; "
                         "split the window or repeat less often")
 
@@ -422,7 +454,7 @@ def parse_rrule(text: str, dtstart: datetime, tz: ZoneInfo, all_day: bool = Fals
     if count is not None:
         parts["COUNT"] = count
     rule = Repeat(generated, None if all_day else tz, until, int(count) if count is not None else None)
-    _bounded(rule, parts, text)
+    _bounded(rule, parts, text, dtstart)
     return rule
 
 
