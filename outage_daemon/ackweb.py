@@ -111,7 +111,7 @@ def _occurrence(config: Config, ticket: acks.Ticket) -> Occurrence | None:
     window = config.window(ticket.window_id)
     if window is None or window.status == "cancelled":
         return None
-    start = datetime.strptime(ticket.occurrence, "%Y%m%dT%H%M%S%z")
+    start = Occurrence.start_of(ticket.occurrence)
     return next((o for o in window.occurrences(start, start) if o.key == ticket.occurrence), None)
 
 

@@ -30,7 +30,7 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.errors import ConfigError, Problem
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import Config, Window
+from outage_daemon.core.model import Config, Occurrence, Window
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Entry, Schedule, SilenceAction
 from outage_daemon.core.revisions import revise_all
@@ -504,7 +504,7 @@ def acknowledgement_states(config: Config, window: Window, entries: list[Entry],
 def print_acknowledgements(config: Config, window: Window, states: list[AckState]) -> None:
     """Print, per occurrence, who has confirmed (when, how) and who has not."""
     for occurrence, mine, missing in states:
-        start = datetime.strptime(occurrence, "%Y%m%dT%H%M%S%z").astimezone(window.tz)
+        start = Occurrence.start_of(occurrence).astimezone(window.tz)
         print(f"acknowledgements of {window.id} stopping {start:%Y-%m-%d %H:%M}:")
         for a in mine:
             print(f"  confirmed      {a.recipient}  via {a.channel}  at {a.at.astimezone(config.tz):%Y-%m-%d %H:%M}")
@@ -518,7 +518,7 @@ def ack_json(window: Window, occurrence: str, mine: list[acks.Acknowledgement],
     """Given one occurrence's acknowledgement state, return its ``history --json`` items: one per
     recipient asked, of kind ``acknowledgement``, with every key an entry has (state ``acknowledged``
     or ``unacknowledged``; ``due`` the occurrence's stop; ``decided_at``/``updated`` when confirmed)."""
-    due = datetime.strptime(occurrence, "%Y%m%dT%H%M%S%z").isoformat()
+    due = Occurrence.start_of(occurrence).isoformat()
 
     def item(state: str, recipient: str, channel: str, at: datetime | None) -> dict[str, object]:
         when = at.isoformat() if at else None

@@ -24,6 +24,9 @@ class Notify:
     late_limit: Offset
 
 
+OCCURRENCE_KEY = "%Y%m%dT%H%M%SZ"  # an occurrence's start in UTC, as keys, tokens and the ledger write it
+
+
 @dataclass(frozen=True)
 class Occurrence:
     """One stop/restore pair of a window (a one-off window has exactly one)."""
@@ -35,7 +38,12 @@ class Occurrence:
     @property
     def key(self) -> str:
         """Return the occurrence's stable part of a reminder key: its start in UTC."""
-        return self.start.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+        return self.start.astimezone(ZoneInfo("UTC")).strftime(OCCURRENCE_KEY)
+
+    @staticmethod
+    def start_of(key: str) -> datetime:
+        """Given an occurrence's key, return its start (in UTC); raise ValueError for another text."""
+        return datetime.strptime(key, OCCURRENCE_KEY).replace(tzinfo=ZoneInfo("UTC"))
 
 
 @dataclass(frozen=True)
