@@ -242,8 +242,12 @@ def _vobject_gap(w: Window, naive: datetime, start: datetime) -> Span:
 
 class _AfterGap(Repeat):
     """vobject's instances: placed as :func:`_vobject_gap` places them, so an instance in a gap does
-    not meet the next one (RFC 5545 3.8.5.3 keeps one of two instances that start together) and
-    UNTIL is compared with that placement."""
+    not meet the next one, but may meet the one *before* it (02:45 in Casablanca's gap is placed on
+    01:45's instant); UNTIL is compared with that placement. Two that meet stay two, each matched
+    by its own EXDATE (dateutil compares times of one zone by their wall clock), so an EXDATE that
+    names one keeps the other (RFC 5545 3.8.5.3: they are one instance, and excepted together)."""
+
+    distinct = False
 
     def place(self, naive: datetime) -> datetime:
         assert self.tz is not None

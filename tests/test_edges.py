@@ -163,6 +163,15 @@ windows:
   - {id: ma, system: s, start: 2026-01-04 02:30, end: 2026-01-04 04:00, repeat: FREQ=WEEKLY}
 """, ("2028-01-01", "2033-01-01"), [], None, id="casablanca-never-ending-described-through-2032"),
     pytest.param("""
+timezone: Africa/Casablanca
+windows:
+  - {id: ma, system: s, start: "2026-03-21 01:45", end: "2026-03-21 02:00", repeat: "FREQ=DAILY;BYHOUR=1,2",
+     except: ["2026-03-22 01:45", "2026-03-23"]}
+""", ("2026-03-21", "2026-03-25"), ["EXDATE;TZID=Africa/Casablanca:20260322T014500"],
+        {("ma", "2026-03-21T01:45Z", "2026-03-21T02:00Z"), ("ma", "2026-03-21T02:45Z", "2026-03-21T03:00Z"),
+         ("ma", "2026-03-22T02:45Z", "2026-03-22T03:00Z"), ("ma", "2026-03-24T00:45Z", "2026-03-24T01:00Z"),
+         ("ma", "2026-03-24T01:45Z", "2026-03-24T02:00Z")}, id="casablanca-except-beside-a-gap-shifted-instance"),
+    pytest.param("""
 timezone: Europe/Berlin
 windows:
   - {id: de, system: s, start: 2026-01-01 00:00, end: 2026-01-01 00:30, repeat: FREQ=HOURLY;COUNT=10500}
