@@ -265,7 +265,11 @@ class _EveryInstance(Repeat):
 class _SecondOffset(Repeat):
     """ical.js places every local time with the offset after a change: in a DST gap,
     02:30 EST→EDT is 06:30Z (RFC 5545 3.3.5: 07:30Z); in a repeated hour, the second 01:30 (RFC
-    5545 3.3.5: the first). Instances that a gap would merge stay apart for it."""
+    5545 3.3.5: the first). Instances that a gap would merge stay apart for it; two that its own
+    placement puts on one instant (a gap's 23:45 on the 22:45 before it) are both counted by COUNT
+    (RFC 5545 3.8.5.3: one instance, counted once)."""
+
+    distinct = False
 
     def place(self, naive: datetime) -> datetime:
         return naive.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
@@ -370,6 +374,10 @@ DEVIATIONS: dict[str, Callable[[Window, datetime, datetime], Span]] = {
 # Reader -> how it generates instances, where that differs from RFC 5545 (and so from :class:`Repeat`).
 PLACEMENTS: dict[str, type[Repeat]] = {"vobject": _AfterGap, "ical": _EveryInstance, "ical.js": _SecondOffset,
                                         "libical": _LibicalRepeat}
+# Readers that compare times by their instant: of two instances their placement puts on one instant
+# they show the first generated (ical.js: its wall-clock ends differ), and an EXDATE placed there
+# removes both; COUNT still counts both (see :class:`_SecondOffset`). RFC 5545 3.8.5.3: one instance.
+BY_INSTANT = {"ical.js"}
 # Reader -> whether it keeps an excepted instance (an EXDATE it does not match), against RFC 5545 3.8.5.1.
 KEEPS_EXCEPTED: dict[str, Callable[[Window, datetime], bool]] = {"libical": _libical_keeps}
 
@@ -382,11 +390,19 @@ def by_planner(config: Config, span: Span, reader: str | None = None) -> set[Occ
     for w in config.windows:
         if deviate is not None and w.rule is not None and not w.all_day:
             reach = max(w.length, w.local_span) + timedelta(days=1)
+            by_instant, starts = reader in BY_INSTANT, set()
+            gone = {deviate(w, x, resolve(x, w.tz))[0].astimezone(UTC) for x in w.excluded} if by_instant else set()
             for naive, start in instances_between(_as_read(w, reader or ""), w.tz, span[0] - reach, span[1], None):
                 s, e = deviate(w, naive, start)
-                kept = naive not in w.excluded or KEEPS_EXCEPTED.get(reader or "", lambda *_: False)(w, naive)
-                if kept and _inside(s.astimezone(UTC), span):
-                    out.add((f"{w.id}@{config.calendar.domain}", s.astimezone(UTC), e.astimezone(UTC)))
+                at = s.astimezone(UTC)
+                if by_instant and (at in gone or at in starts):
+                    continue
+                if not by_instant and naive in w.excluded and not KEEPS_EXCEPTED.get(reader or "", lambda *_: False)(
+                        w, naive):
+                    continue
+                starts.add(at)
+                if _inside(at, span):
+                    out.add((f"{w.id}@{config.calendar.domain}", at, e.astimezone(UTC)))
             continue
         for o in w.occurrences(span[0], span[1], limit=None):
             s, e = (o.start.date(), o.end.date()) if w.all_day else (o.start.astimezone(UTC), o.end.astimezone(UTC))

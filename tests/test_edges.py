@@ -172,6 +172,14 @@ windows:
          ("ma", "2026-03-22T02:45Z", "2026-03-22T03:00Z"), ("ma", "2026-03-24T00:45Z", "2026-03-24T01:00Z"),
          ("ma", "2026-03-24T01:45Z", "2026-03-24T02:00Z")}, id="casablanca-except-beside-a-gap-shifted-instance"),
     pytest.param("""
+timezone: America/New_York
+windows:
+  - {id: ny, system: s, start: "2026-03-07 01:45", end: "2026-03-07 02:00", repeat: "FREQ=DAILY;BYHOUR=1,2;COUNT=5"}
+""", ("2026-03-07", "2026-03-11"), ["RRULE:FREQ=DAILY;COUNT=5;BYHOUR=1,2"],
+        {("ny", "2026-03-07T06:45Z", "2026-03-07T07:00Z"), ("ny", "2026-03-07T07:45Z", "2026-03-07T08:00Z"),
+         ("ny", "2026-03-08T06:45Z", "2026-03-08T07:00Z"), ("ny", "2026-03-08T07:45Z", "2026-03-08T08:00Z"),
+         ("ny", "2026-03-09T05:45Z", "2026-03-09T06:00Z")}, id="count-beside-an-instance-in-a-gap"),
+    pytest.param("""
 timezone: Europe/Berlin
 windows:
   - {id: de, system: s, start: 2026-01-01 00:00, end: 2026-01-01 00:30, repeat: FREQ=HOURLY;COUNT=10500}
