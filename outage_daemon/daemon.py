@@ -39,9 +39,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outage_daemon.ackweb import Desk
-from outage_daemon.channels.base import Channel
 from outage_daemon.channels.calendar import CalendarChannel
-from outage_daemon.channels.render import Templates
 from outage_daemon.core.errors import ConfigError
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.model import Config
@@ -56,7 +54,7 @@ from outage_daemon.formats.push import CHANNEL
 from outage_daemon.ledger import LedgerError, is_shared
 from outage_daemon.limits import IDLE_TIMEOUT, CappedSite, Repeats, connection_cap, raise_fd_limit
 from outage_daemon.loader import load
-from outage_daemon.pipeline import Clock, Notifier, Tally
+from outage_daemon.pipeline import Built, Clock, Notifier, Tally
 from outage_daemon.publish import atomic_write, discard, settle, stage
 from outage_daemon.silencer import Db, Silencer
 from outage_daemon.web import Published, State, app
@@ -163,7 +161,7 @@ class Daemon:
 
     # --- the config ------------------------------------------------------------------------
 
-    async def apply(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> None:
+    async def apply(self, config: Config, built: Built | None = None) -> None:
         """Make ``config`` current, all or nothing. Before anything is swapped: its secrets, its
         revisions, its feeds rendered and written next to the old ones (so a full disk refuses it);
         then, swapped in memory, its plan, the feeds renamed into place, and last one ledger
@@ -189,11 +187,11 @@ class Daemon:
                     if placed:
                         await asyncio.to_thread(self.unplace, staged)
                 raise
-            notifier.retire(previous.channels)
+            notifier.retire(previous.built.channels)
             self.serve_feeds(config, published)
         self.adopted(config)
 
-    async def adopt(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> dict[
+    async def adopt(self, config: Config, built: Built | None = None) -> dict[
             str, str | None]:
         """At start: make ``config`` current but for its feeds: channels, revisions, notices, the plan;
         return the feeds' tokens for :meth:`republish`. Raise CredentialError before swapping anything."""
@@ -211,7 +209,7 @@ class Daemon:
     def adopted(self, config: Config) -> None:
         """Say in the HTTP state and the metrics that ``config`` is current; (re)start the watch job."""
         self.state.config = config
-        self.state.acks = self.desk(config)
+        self.state.acks = self.desk()
         metrics = self.state.metrics
         metrics.windows.set(sum(1 for w in config.windows if config.is_public(w)))  # as /healthz: no private hint
         metrics.reload_ok.set(1)
@@ -221,10 +219,10 @@ class Daemon:
         if self.scheduler.running:
             self.schedule_watch()
 
-    def desk(self, config: Config) -> Desk | None:
-        """Given the current config, return what its confirmation pages need, or None when no
-        audience acknowledges."""
-        notifier, key = self.notifier, self.notifier.signing_key(config)
+    def desk(self) -> Desk | None:
+        """Return what the current config's confirmation pages need (the key its links are signed
+        with), or None when no audience acknowledges."""
+        notifier, key = self.notifier, self.notifier.key
         if key is None:
             return None
         return Desk(key, lambda ack: notifier.db(notifier.ledger.acknowledge, ack),

@@ -37,7 +37,7 @@ from outage_daemon.core import acks
 from outage_daemon.core.decide import Notification, changes, decide
 from outage_daemon.core.i18n import plural
 from outage_daemon.core.kinds import Kind
-from outage_daemon.core.model import AckKey, Config
+from outage_daemon.core.model import Config
 from outage_daemon.core.planner import Reminder, plan
 from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Peer, Revision, Schedule
 from outage_daemon.core.revisions import revise_all
@@ -127,12 +127,20 @@ def _wait(d: Delivery, outcome: Outcome, base: timedelta) -> timedelta:
     return max(wait, timedelta(seconds=outcome.retry_after)) if outcome.retry_after else wait
 
 
-class Current(NamedTuple):
-    """What a notifier works with: the config, its templates, channels and revisions."""
+class Built(NamedTuple):
+    """What a config needs made before it can be current: its templates, its channels, and the key
+    that signs its confirmation links (None: no audience acknowledges)."""
 
-    config: Config
     env: Templates
     channels: dict[str, Channel]
+    key: bytes | None
+
+
+class Current(NamedTuple):
+    """What a notifier works with: the config, what was built for it, and its revisions."""
+
+    config: Config
+    built: Built
     revisions: dict[str, Revision]
 
 
@@ -145,8 +153,7 @@ class Notifier:
         self.owner = owner or node_name()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.config = config
-        self.keys: dict[AckKey, bytes] = {}  # signing keys of confirmation links, by where they live
-        self.env, self.channels = self.build(config)
+        self.env, self.channels, self.key = self.build(config)
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
@@ -171,21 +178,22 @@ class Notifier:
             ledger.close()
             raise
 
-    def build(self, config: Config) -> tuple[Templates, dict[str, Channel]]:
-        """Given a config, return its templates and channels (every secret it names read now, so that a
-        reload with one unreadable is refused whole); raise CredentialError."""
+    def build(self, config: Config) -> Built:
+        """Given a config, return its templates, channels and signing key (every secret it names read
+        now, so that a reload with one unreadable is refused whole, and a refused one changes
+        nothing); raise CredentialError."""
         for _, source in named(config):
             secret(*source)
-        if config.ack_key is not None:
-            self.keys.pop(config.ack_key, None)  # read again: the file may have changed
-        self.signing_key(config)
+        where = config.ack_key
+        key = None if where is None else acks.signing_key(secret(where.key_file, where.key_env,
+                                                                 where.key_credential) or "")
         env = templates(config.templates)
         channels = make_channels(config, env, self.directory, lambda: int(self.clock().timestamp() * 1000))
         for channel in channels.values():
             if isinstance(channel, CalendarChannel):  # what its writes got back lives in the ledger
                 channel.memo = LedgerMemo(lambda name: self.db(self.ledger.get_meta, name),
                                           lambda name, value: self.db(self.ledger.set_meta, name, value))
-        return env, channels
+        return Built(env, channels, key)
 
     def clock(self) -> datetime:
         """Return the present instant on the ledger's clock: this host's, corrected by the skew last
@@ -235,7 +243,7 @@ class Notifier:
 
     # --- the config ----------------------------------------------------------------------------
 
-    async def reload(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None,
+    async def reload(self, config: Config, built: Built | None = None,
                      candidates: Sequence[Reminder] = ()) -> Tally:
         """Make ``config`` current (with channels from :meth:`build`, if given): store its revisions,
         record its lifecycle notices (and the due ``candidates``), then remember its schedules.
@@ -250,19 +258,20 @@ class Notifier:
         except BaseException:
             self.restore(previous)
             raise
-        self.retire(previous.channels)
+        self.retire(previous.built.channels)
         return tally
 
-    def swap(self, config: Config, built: tuple[Templates, dict[str, Channel]] | None = None) -> Current:
-        """Make ``config`` (and its channels) current in memory only; return what was, for :meth:`restore`."""
-        previous = Current(self.config, self.env, self.channels, self.revisions)
-        self.config, (self.env, self.channels) = config, built or (self.env, self.channels)
+    def swap(self, config: Config, built: Built | None = None) -> Current:
+        """Make ``config`` (and what was built for it) current in memory only; return what was, for
+        :meth:`restore`."""
+        previous = Current(self.config, Built(self.env, self.channels, self.key), self.revisions)
+        self.config, (self.env, self.channels, self.key) = config, built or previous.built
         return previous
 
     def restore(self, previous: Current) -> None:
         """Make ``previous`` current again (a reload that failed); close the channels it replaced."""
         dropped = self.channels
-        self.config, self.env, self.channels, self.revisions = previous
+        self.config, (self.env, self.channels, self.key), self.revisions = previous
         self.retire(dropped)
 
     def retire(self, old: dict[str, Channel]) -> None:
@@ -398,20 +407,10 @@ class Notifier:
                 skip.append(Decision(n.key, n.window.id, n.kind, n.due, "everyone acknowledged"))
         return keep, skip
 
-    def signing_key(self, config: Config) -> bytes | None:
-        """Given a config, return the key that signs its confirmation links (read once per place it
-        names, and again when that config is built anew), or None; raise CredentialError."""
-        where = config.ack_key
-        if where is None:
-            return None
-        if where not in self.keys:
-            self.keys[where] = acks.signing_key(secret(where.key_file, where.key_env, where.key_credential) or "")
-        return self.keys[where]
-
     def asked(self, notification: Notification, channel: str, people: list[str]) -> dict[str, str]:
         """Given a reminder and its recipients on a channel, return, for those who acknowledge it,
         their own signed link."""
-        key, occurrence = self.signing_key(self.config), notification.occurrence
+        key, occurrence = self.key, notification.occurrence
         if key is None or occurrence is None or not notification.kind.is_reminder:
             return {}
         askers = acks.askers(self.config, notification.window, notification.kind, channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import urllib.error
@@ -698,3 +699,36 @@ def test_the_page_counts_from_the_last_confirmations_read_while_the_ledger_is_do
 
     assert asyncio.run(go()) == [[one]] * 4
     assert calls == [None, None]
+
+
+def test_a_refused_reload_keeps_signing_with_the_key_the_page_checks(
+        config_of: Callable[[str], Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTAGE_ACK_KEY", "the key in use, 0123456789")
+    monkeypatch.setenv("FIN_CHAT_URL", "http://127.0.0.1:9/hook")
+    config = config_of(ACK_TOP)
+    window = config.windows[0]
+    [reminder] = [r for r in plan(config, window.start - timedelta(days=8), window.end) if r.kind is Kind.AT_STOP]
+    [n], _ = decide([reminder], set(), reminder.due)
+    old, new = (acks.signing_key(k) for k in ("the key in use, 0123456789", "a rotated key, 9876543210"))
+
+    def signer(notifier: Notifier) -> bytes:
+        [token] = notifier.asked(n, "email", ["zhang.wei@example.com"]).values()
+        token = token.rsplit("/", 1)[1]
+        for key in (old, new):
+            with contextlib.suppress(acks.TokenError):
+                acks.read(key, token, reminder.due)
+                return key
+        raise AssertionError("signed with neither key")
+
+    async def rotate() -> list[bytes]:
+        notifier = Notifier.open(config, str(tmp_path), lambda: reminder.due)
+        try:
+            monkeypatch.setenv("OUTAGE_ACK_KEY", "a rotated key, 9876543210")
+            notifier.restore(notifier.swap(config, notifier.build(config)))  # built, then refused
+            refused = signer(notifier)
+            notifier.swap(config, notifier.build(config))  # built and accepted
+            return [refused, signer(notifier)]
+        finally:
+            await notifier.close()
+
+    assert asyncio.run(rotate()) == [old, new]
