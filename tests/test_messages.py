@@ -192,3 +192,16 @@ def test_no_config_field_injects_a_header_or_markup(config_of: Callable[[str], C
         assert 'href="https://x.example.com/a%29%28b%3Cc%3E"' in html
         content = json.loads(KINDS["wecom"].payload(n, config, ENV, n.due))["markdown"]["content"]
         assert "](javascript" not in content and "[原通知](https://x.example.com/a%29%28b%3Cc%3E)" in content
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_long_subject_keeps_every_space_between_cjk_words(config_of: Callable[[str], Config], language: str) -> None:
+    title = "平台 升级 国家 税务 总局 西安 市税 务局 数据 迁移 二期"  # a space at every place a fold may fall
+    config = config_of(CONFIG.format(language=language, reply_to="").replace("title: 每周例行维护", f"title: {title}"))
+    n = reminder(config, Kind.BEFORE_STOP, "15m")
+    subject = str(context(n, config, ENV, "email", n.due)["subject"])
+    assert "平台 升级" in subject and len(subject.encode()) > 80  # folded over several lines
+    for data in payloads(n, config, ["zhang@example.com"], n.due, ENV).values():
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        assert (msg["Subject"], msg["Thread-Topic"]) == (subject, str(context(n, config, ENV, "email", n.due)["topic"]))
+        assert max(len(line) for line in data.split(b"\r\n")) <= 78

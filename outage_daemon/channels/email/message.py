@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime
 from urllib.parse import quote
 
@@ -27,6 +28,33 @@ from outage_daemon.core.decide import Notification
 from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
+
+
+class _Mail(EmailPolicy):
+    """The SMTP policy, except that a non-ASCII Subject or Thread-Topic is encoded whole by
+    :class:`email.header.Header`: the policy's own folding drops a space that falls between two
+    encoded words ("平台 将于" arrives as "平台将于")."""
+
+    TEXT = frozenset({"subject", "thread-topic"})
+
+    def _encoded(self, name: str, value: str) -> str:
+        text = Header(value, "utf-8", maxlinelen=self.max_line_length, header_name=name)
+        return f"{name}: {text.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in self.TEXT and not str(value).isascii():
+            return self._encoded(name, str(value))
+        folded: str = super().fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in self.TEXT and not str(value).isascii():
+            return self._encoded(name, str(value)).encode("ascii")
+        folded: bytes = super().fold_binary(name, value)
+        return folded
+
+
+MAIL = _Mail(linesep="\r\n")  # what SMTP is: the default policy with CRLF
 
 
 def message_id(key: str, recipient: str, domain: str) -> str:
@@ -122,7 +150,7 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
     composed once, unless it carries an invite naming the recipient."""
     per_person = revision is not None and notification.kind.invite is not None
     linked = None if per_person or not links else _linked(notification, config, now, env)
-    shared = None if per_person or links else compose(notification, config, now, env).as_bytes(policy=SMTP)
+    shared = None if per_person or links else compose(notification, config, now, env).as_bytes(policy=MAIL)
     out, domain, lists = {}, config.calendar.domain, audiences_of(notification, config)
     test = notification.kind is Kind.TEST  # a test stands alone: never in a real window's thread
     for recipient in recipients:
@@ -130,7 +158,7 @@ def payloads(notification: Notification, config: Config, recipients: list[str], 
             body = linked(links[recipient])
         else:
             body = shared or compose(replace(notification, ack_url=links[recipient]) if links else notification,
-                                     config, now, env, revision, recipient).as_bytes(policy=SMTP)
+                                     config, now, env, revision, recipient).as_bytes(policy=MAIL)
         audience = lists.get(envelope(recipient).lower())
         out[recipient] = personalise(body, recipient, message_id(notification.key, recipient, domain),
                                      None if test else (threads or {}).get(recipient),
@@ -152,12 +180,12 @@ def _linked(notification: Notification, config: Config, now: datetime, env: Temp
     """Given a reminder, compose it once around a stand-in link (its text and HTML parts in base64)
     and return what gives its bytes carrying one recipient's link."""
     composed = compose(replace(notification, ack_url=STAND_IN), config, now, env, cte="base64")
-    shared = composed.as_bytes(policy=SMTP)
+    shared = composed.as_bytes(policy=MAIL)
     parts = [(str(part.get_content()), part.get_content_subtype() == "html")
              for part in composed.walk() if part.get_content_subtype() in ("plain", "html")]
     blocks = [(_base64(content), content, html) for content, html in parts]
     if not all(shared.count(block) == 1 for block, _, _ in blocks):  # not as expected: the slow way
-        return lambda link: compose(replace(notification, ack_url=link), config, now, env).as_bytes(policy=SMTP)
+        return lambda link: compose(replace(notification, ack_url=link), config, now, env).as_bytes(policy=MAIL)
 
     def linked(link: str) -> bytes:
         body = shared
