@@ -49,6 +49,22 @@ def test_catch_up(config_of: Callable[[str], Config], now: str, last_run: str, s
     assert sorted((s.key.split("/", 2)[2], s.reason) for s in skips) == sorted(skipped)
 
 
+def test_newest_missed_reminder_is_the_newest_in_real_time_on_a_fall_back_night(
+        config_of: Callable[[str], Config]) -> None:
+    config = config_of("""
+timezone: America/New_York
+audiences: {ops: {email: [o@example.com]}}
+notify: {before_stop: [90m, 1h], late_limit: 2h}
+windows:
+  - {id: ny, system: s, start: "2026-11-01T02:00-05:00", end: 2026-11-01 04:00}
+""")
+    now = at("2026-11-01T06:10Z")  # 01:10 EST; 90m before was 01:30 EDT, 1h before 01:00 EST
+    sends, skips = decide(plan(config, at("2026-11-01T05:00Z"), now + timedelta(microseconds=1)), set(), now)
+    assert [s.key.split("/", 2)[2] for s in sends] == ["before_stop/1h"]
+    assert [(s.key.split("/", 2)[2], s.reason) for s in skips] == [("before_stop/1h30m",
+                                                                     "superseded by the newer before_stop")]
+
+
 def test_already_decided_is_not_decided_again(config_of: Callable[[str], Config]) -> None:
     config = config_of(CONFIG)
     now = at("2023-10-14T22:00+08:00")

@@ -90,7 +90,7 @@ def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime,
                 skip.append(Decision(r.key, r.window.id, r.kind, r.due, reason))
             else:
                 ok.append(r)
-        ok.sort(key=lambda r: (r.due, r.kind.order))
+        ok.sort(key=lambda r: (r.due.astimezone(UTC), r.kind.order))  # real time: a fall-back hour repeats
         for r in ok[:-1]:
             skip.append(Decision(r.key, r.window.id, r.kind, r.due, f"superseded by the newer {ok[-1].kind}"))
         if ok:
@@ -98,7 +98,7 @@ def decide(candidates: Iterable[Reminder], decided: set[str], now: datetime,
             send.append(Notification(newest.key, newest.kind, newest.window, newest.due,
                                      expiry(newest, rules.late_limit, now - late_at), newest.occurrence,
                                      newest.offset, audiences=newest.audiences))
-    send.sort(key=lambda s: (s.due, s.key))
+    send.sort(key=lambda s: (s.due.astimezone(UTC), s.key))
     return send, skip
 
 
