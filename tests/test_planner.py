@@ -122,9 +122,22 @@ def test_warnings(config_of: Callable[[str], Config]) -> None:
         (3, "system 'vat' has 2 differing schedules"),
         (4, "window 'b' overlaps 'a' of the same system"),
         (5, "window 'c' is entirely in the past"),
-        (7, "before_restore 30m is not shorter than the window"),  # the default 30m of a 30-minute window
-        (7, "window 'e' overlaps 'd' of the same system"),
+        (7, "window 'e' overlaps 'd' of the same system"),  # the default before_restore 30m is dropped unsaid
     ]
+
+
+@pytest.mark.parametrize(("notify", "warned"), [
+    pytest.param("", False, id="default-30m-unsaid"),
+    pytest.param("notify: {before_restore: [30m]}\n", True, id="written-at-the-top"),
+    pytest.param("notify: {before_stop: [1h]}\n", False, id="other-rules-written"),
+])
+def test_a_dropped_before_restore_is_warned_only_when_written(config_of: Callable[[str], Config], notify: str,
+                                                              warned: bool) -> None:
+    config = config_of(f"timezone: Asia/Shanghai\n{notify}windows:\n"
+                       "  - {id: e, system: db, start: 2026-01-04 03:00, end: 2026-01-04 03:30}\n")
+    found = [p.message for p in warnings(config, t("2026-01-01T00:00Z")) if "before_restore" in p.message]
+    assert bool(found) is warned, found
+    assert not [r for r in plan(config, t("2026-01-04T00:00Z"), t("2026-01-05T00:00Z")) if r.kind == "before_restore"]
 
 
 DEFAULTS = """

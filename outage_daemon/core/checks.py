@@ -49,13 +49,13 @@ def warnings(config: Config, now: datetime) -> list[Problem]:
     The builder's notes (no timezone, windows longer than check.longest_window, windows that notify
     nobody, addresses without a dotted domain), overlapping windows of one system (within a year
     from ``now``), one system with several differing schedules one of which is tentative, windows entirely in the past,
-    ``before_restore`` reminders dropped because they would fall before the stop, and ``except:``
+    ``before_restore`` reminders the user wrote dropped because they would fall before the stop, and ``except:``
     entries that name no occurrence.
     """
     out: list[Problem] = list(config.notes)
     live = [w for w in config.windows if w.status != "cancelled"]
     for window in config.windows:
-        for offset in dropped(window):
+        for offset in dropped(window) if window.notify and window.notify.restore_written else ():
             out.append(Problem(_loc(window), f"before_restore {offset.text} is not shorter than "
                                "the window: that reminder would come at or before the stop and is dropped"))
         for ex in window.unmatched():

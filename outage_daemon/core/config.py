@@ -345,12 +345,13 @@ def _notify(b: _Builder, item: Item | None, base: Notify) -> Notify:
         found = _sub(item, key)
         return bool(found.value) if found is not None else fallback
 
-    late = _sub(item, "late_limit")
+    late, restore = _sub(item, "late_limit"), _sub(item, "before_restore")
     return Notify(
         offsets("before_stop", base.before_stop), flag("at_stop", base.at_stop),
         offsets("before_restore", base.before_restore), flag("at_restore", base.at_restore),
         flag("on_change", base.on_change),
         timerules.parse_duration(str(late.value)) if late is not None else base.late_limit,
+        restore.written if restore is not None else base.restore_written,
     )
 
 

@@ -22,6 +22,7 @@ class Notify:
     at_restore: bool
     on_change: bool
     late_limit: Offset
+    restore_written: bool = True  # False: before_restore is the schema's default, not the user's
 
 
 OCCURRENCE_KEY = "%Y%m%dT%H%M%SZ"  # an occurrence's start in UTC, as keys, tokens and the ledger write it
