@@ -38,13 +38,14 @@ class Seen:
 
 @dataclass
 class Busy:
-    """Answers to give the next writes instead of making them: (status, reason, Retry-After)."""
+    """Answers to give the next writes instead of making them."""
 
-    answers: list[tuple[int, str, str | None]] = field(default_factory=list)
+    answers: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # status, domain, reason, after
 
 
-def error(status: int, reason: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"error": {"errors": [{"domain": "global", "reason": reason, "message": message}], "code": status,
+def error(status: int, reason: str, message: str, headers: dict[str, str] | None = None,
+          domain: str = "global") -> web.Response:
+    body = {"error": {"errors": [{"domain": domain, "reason": reason, "message": message}], "code": status,
                       "message": message}}
     return web.json_response(body, status=status, headers=headers)
 
@@ -61,6 +62,8 @@ class GoogleFake(LoopbackServer):
         self.grants: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
         self.busy = Busy()
+        self.readonly: set[str] = set()  # calendars shared with "See all event details" only
+        self.bumps = 0  # raise an event's sequence this far past the one written (Google may, on a change of time)
         self.clock = 1_000_000
 
     @property
@@ -115,8 +118,8 @@ class GoogleFake(LoopbackServer):
     def busy_answer(self) -> web.Response | None:
         if not self.busy.answers:
             return None
-        status, reason, after = self.busy.answers.pop(0)
-        return error(status, reason, "Rate Limit Exceeded", {"Retry-After": after} if after else None)
+        status, domain, reason, after = self.busy.answers.pop(0)
+        return error(status, reason, "Rate Limit Exceeded", {"Retry-After": after} if after else None, domain)
 
     def stamp(self, event: dict[str, Any]) -> dict[str, Any]:
         self.clock += 1
@@ -127,6 +130,8 @@ class GoogleFake(LoopbackServer):
     async def collection(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
         refused = self.authorized(request) or (self.busy_answer() if request.method == "POST" else None)
+        if refused is None and request.match_info["calendar"] in self.readonly:
+            refused = error(403, "requiredAccessLevel", "You need to have writer access to this calendar.")
         if refused is not None:
             return self.note(request, body, refused)
         if request.method != "POST":
@@ -140,7 +145,7 @@ class GoogleFake(LoopbackServer):
         if eid in self.events or taken:
             return self.note(request, body, error(409, "duplicate", "The requested identifier already exists."))
         event = self.stamp({**body, "kind": "calendar#event", "status": body.get("status", "confirmed"),
-                            "sequence": body.get("sequence", 0)})
+                            "sequence": body.get("sequence", 0) + self.bumps})
         self.events[eid] = event
         return self.note(request, body, web.json_response(event))
 
@@ -154,6 +159,9 @@ class GoogleFake(LoopbackServer):
             return self.note(request, body, error(404, "notFound", "Not Found"))
         if request.method == "GET":
             return self.note(request, body, web.json_response(event))
+        if request.match_info["calendar"] in self.readonly:
+            return self.note(request, body, error(403, "requiredAccessLevel",
+                                                  "You need to have writer access to this calendar."))
         condition = request.headers.get("If-Match")
         if condition is not None and condition != event["etag"]:
             return self.note(request, body, error(412, "conditionNotMet", "Precondition Failed"))
@@ -179,6 +187,7 @@ class GoogleFake(LoopbackServer):
                     event[key] = value
         else:
             return self.note(request, body, error(405, "methodNotAllowed", "Method Not Allowed"))
+        event["sequence"] = int(event["sequence"]) + self.bumps
         return self.note(request, body, web.json_response(self.stamp(event)))
 
     def edit(self, eid: str, **changes: Any) -> None:

@@ -42,7 +42,7 @@ API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
 UID = "outageDaemonUid"
-RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "usageLimits", "quotaExceeded")
+RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
 HELD_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
 HELD_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 MAX_RDATES = 500
@@ -171,8 +171,8 @@ class Api:
             return 200, request.execute() or {}
         except HttpError as exc:
             status = int(exc.resp.status)
-            reason, message = _error(exc.content)
-            if status == 429 or (status == 403 and reason in RATE_LIMITS):
+            domain, reason, message = _error(exc.content)
+            if status == 429 or (status == 403 and (domain == "usageLimits" or reason in RATE_LIMITS)):
                 after = exc.resp.get("retry-after")
                 raise Limited(f"Google asks us to slow down (HTTP {status} {reason})",
                               float(after) if after and after.isdigit() else None) from exc
@@ -208,14 +208,15 @@ class Api:
         return self.call(self.events.delete(calendarId=self.calendar_id, eventId=eid), etag)[0]
 
 
-def _error(content: bytes) -> tuple[str, str]:
-    """Given an error response's body, return Google's reason and message."""
+def _error(content: bytes) -> tuple[str, str, str]:
+    """Given an error response's body, return Google's domain, reason and message."""
     try:
         error = json.loads(content)["error"]
-        errors = error.get("errors") or [{}]
-        return str(errors[0].get("reason", error.get("status", ""))), str(error.get("message", ""))
+        first = (error.get("errors") or [{}])[0]
+        return (str(first.get("domain", "")), str(first.get("reason", error.get("status", ""))),
+                str(error.get("message", "")))
     except (ValueError, KeyError, TypeError, AttributeError):
-        return "", content[:200].decode(errors="replace")
+        return "", "", content[:200].decode(errors="replace")
 
 
 class Failure(Exception):
@@ -278,6 +279,11 @@ def _apply(api: Api, push: Push, eid: str, etag: str | None, body: dict[str, Any
             status, event = api.update(eid, body, etag) if etag else api.insert(body)
             if status == 200:
                 return done(event)
+            if status == 400 and etag and "sequence" in str(event.get("message", "")):
+                found = api.read(eid)  # Google raised its sequence past ours by itself: go past it
+                if found is not None and found.get("etag") == etag:
+                    body = {**body, "sequence": max(push.sequence, int(found.get("sequence", 0)) + 1)}
+                    continue
             if status == 404 and etag:  # gone for good since our last write: made anew
                 etag = None
                 continue
