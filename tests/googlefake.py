@@ -62,6 +62,7 @@ class GoogleFake(LoopbackServer):
         self.grants: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
         self.busy = Busy()
+        self.delegated: set[str] = set()  # the users domain-wide delegation lets it act as
         self.readonly: set[str] = set()  # calendars shared with "See all event details" only
         self.bumps = 0  # raise an event's sequence this far past the one written (Google may, on a change of time)
         self.clock = 1_000_000
@@ -97,6 +98,10 @@ class GoogleFake(LoopbackServer):
             return web.json_response({"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
                                      status=400)
         claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        if "sub" in claims and claims["sub"] not in self.delegated:
+            return web.json_response({"error": "unauthorized_client", "error_description": "Client is unauthorized "
+                                      "to retrieve access tokens using this method, or client not authorized for any "
+                                      "of the scopes requested."}, status=401)
         self.grants.append(claims)
         token = f"ya29.test-{len(self.grants)}"
         self.tokens.add(token)

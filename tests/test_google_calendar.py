@@ -316,11 +316,14 @@ def test_a_rate_limit_waits_as_long_as_google_asks(fake: GoogleFake, write: Call
     ("none", "", ["HTTP 404 notFound", f"no calendar '{CALENDAR}' for {ACCOUNT}"]),
     ("read", "", ["HTTP 403 requiredAccessLevel", f"share the calendar with {ACCOUNT} (\"Make changes to events\")"]),
     ("write", ", subject: boss@example.com", None),
-], ids=["calendar-not-shared", "shared-read-only", "impersonating"])
+    ("none", ", subject: boss@example.com", ["unauthorized_client", "is domain-wide delegation of "
+                                             "https://www.googleapis.com/auth/calendar.events granted"]),
+], ids=["calendar-not-shared", "shared-read-only", "impersonating", "delegation-not-granted"])
 def test_a_calendar_without_access_fails_clearly_and_a_subject_is_asked_for(
         fake: GoogleFake, write: Callable[..., Path], tmp_path: Path, access: str, extra: str,
         said: list[str] | None) -> None:
     fake.shared = () if access == "none" else (CALENDAR,)
+    fake.delegated = {"boss@example.com"} if access == "write" else set()
     fake.readonly = {CALENDAR} if access == "read" else set()
     config = load_config(write, config_text(fake.url, extra=extra))
 
@@ -339,6 +342,7 @@ def test_a_calendar_without_access_fails_clearly_and_a_subject_is_asked_for(
         return
     state, error = states["vat/push/0 finance-cal"]
     assert state == "failed" and error is not None and all(s in error for s in said), states
+    assert ACCOUNT in error
 
 
 def test_a_sequence_google_raised_by_itself_is_gone_past(fake: GoogleFake, write: Callable[..., Path],

@@ -159,16 +159,22 @@ class Api:
     """The calls of one write on one calendar (a thread at a time); statuses, not exceptions, except
     :class:`Limited` for a rate limit and :class:`Failure` for what no write can get past."""
 
-    def __init__(self, service: Any, calendar_id: str, account: str) -> None:
-        self.events, self.calendar_id, self.account = service.events(), calendar_id, account
+    def __init__(self, service: Any, calendar_id: str, account: str, subject: str | None = None) -> None:
+        self.events, self.calendar_id, self.account, self.subject = service.events(), calendar_id, account, subject
 
     def call(self, request: Any, etag: str | None = None) -> tuple[int, dict[str, Any]]:
+        from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
         if etag:
             request.headers["If-Match"] = etag
         try:
             return 200, request.execute() or {}
+        except RefreshError as exc:
+            hint = (f"is domain-wide delegation of {SCOPE} granted to the service account's client ID, and "
+                    f"{self.subject} a user of the domain?") if self.subject else "is the key deleted or disabled?"
+            raise Failure(401, f"Google refused an access token to {self.account}: {exc} ({hint})",
+                          temporary=bool(getattr(exc, "retryable", False))) from exc
         except HttpError as exc:
             status = int(exc.resp.status)
             domain, reason, message = _error(exc.content)
@@ -222,9 +228,10 @@ def _error(content: bytes) -> tuple[str, str, str]:
 class Failure(Exception):
     """A request Google refused for a reason no retry of this write gets past soon."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, temporary: bool | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.temporary = status >= 500 if temporary is None else temporary
 
 
 def apply(api: Api, push: Push, stored: Stored | None, language: str) -> tuple[Outcome, Stored | None]:
@@ -240,7 +247,7 @@ def apply(api: Api, push: Push, stored: Stored | None, language: str) -> tuple[O
     except Limited as exc:
         return Outcome(False, temporary=True, error=str(exc), retry_after=exc.retry_after), stored
     except Failure as exc:
-        return Outcome(False, temporary=exc.status >= 500, error=str(exc)), stored
+        return Outcome(False, temporary=exc.temporary, error=str(exc)), stored
 
 
 def write(clients: Clients, target: CalendarTarget, push: Push, stored: Stored | None,
@@ -356,7 +363,7 @@ class Clients:
         made = self.services.get(target.name)
         if made is None:
             made = self.services[target.name] = service(target, self.keys[target.name])
-        return Api(made, target.calendar_id, str(self.keys[target.name]["client_email"]))
+        return Api(made, target.calendar_id, str(self.keys[target.name]["client_email"]), target.subject)
 
     def drop(self, name: str) -> None:
         """Forget a target's client (its write ran past its deadline and may still use it)."""
