@@ -79,6 +79,21 @@ def assert_in_step(fake: GoogleFake, daemon: Daemon, config: Config) -> dict[str
     return got
 
 
+def synced(tmp_path: Path, *configs: Config) -> dict[str, tuple[str, str | None]]:
+    """Run one pass per config, in order, on one state directory; return the pushes' states."""
+
+    async def go() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", configs[0])
+        try:
+            for config in configs:
+                await daemon.sync(config)
+            return daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    return asyncio.run(go())
+
+
 def test_event_ids_are_googles_alphabet_stable_and_distinct() -> None:
     ids = {event_id(f"w{i}@status.example.com") for i in range(1000)}
     assert len(ids) == 1000
@@ -326,16 +341,7 @@ def test_a_calendar_without_access_fails_clearly_and_a_subject_is_asked_for(
     fake.delegated = {"boss@example.com"} if access == "write" else set()
     fake.readonly = {CALENDAR} if access == "read" else set()
     config = load_config(write, config_text(fake.url, extra=extra))
-
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
-    states = asyncio.run(go())
+    states = synced(tmp_path, config)
     if said is None:
         assert all(state == ("sent", None) for state in states.values()), states
         assert fake.grants[0]["sub"] == "boss@example.com"
@@ -350,17 +356,7 @@ def test_a_sequence_google_raised_by_itself_is_gone_past(fake: GoogleFake, write
     first = load_config(write, config_text(fake.url))
     moved = load_config(write, config_text(fake.url, WINDOWS.replace("2026-03-10 22:00", "2026-03-10 21:00")), "b.yaml")
     fake.bumps = 2
-
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", first)
-        try:
-            await daemon.sync(first)
-            await daemon.sync(moved)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
-    states = asyncio.run(go())
+    states = synced(tmp_path, first, moved)
     assert all(state == ("sent", None) for state in states.values()), states
     vat = event_id("vat@status.example.com")
     assert [(s.method, s.status) for s in fake.seen if s.event_id == vat] == [
@@ -373,16 +369,7 @@ def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Calla
     config = load_config(write, config_text(fake.url))
     fake.events["someoneelse1"] = {"id": "someoneelse1", "iCalUID": "vat@status.example.com", "status": "confirmed",
                                    "sequence": 0, "etag": '"1"', "summary": "An imported copy"}
-
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
-    states = asyncio.run(go())
+    states = synced(tmp_path, config)
     state, error = states["vat/push/0 finance-cal"]
     assert state == "failed" and error is not None and "UID conflict" in error, states
     assert states["weekly-db/push/0 finance-cal"] == ("sent", None)
@@ -427,15 +414,7 @@ def test_a_bad_key_is_refused_before_anything_is_sent(write: Callable[..., Path]
 
 def test_history_shows_the_pushes(fake: GoogleFake, write: Callable[..., Path], tmp_path: Path) -> None:
     config = load_config(write, config_text(fake.url))
-
-    async def go() -> None:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-        finally:
-            await daemon.notifier.close()
-
-    asyncio.run(go())
+    synced(tmp_path, config)
     path = str(tmp_path / "cfg.yaml")
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr
