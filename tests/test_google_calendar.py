@@ -139,6 +139,7 @@ def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path
     got = _event(write, window)
     assert {k: got.get(k) for k in expected} == expected
     assert got["iCalUID"] == got["extendedProperties"]["private"]["outageDaemonUid"]
+    assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
     assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
     assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
                                                                    {"method": "popup", "minutes": 1440}]}

@@ -97,7 +97,7 @@ def to_event(push: Push) -> dict[str, Any]:
         "status": "tentative" if str(ev.get("STATUS")) == "TENTATIVE" else "confirmed",
         "reminders": {"useDefault": False, "overrides": [
             {"method": "popup", "minutes": m} for m in minutes if 0 <= m <= MAX_MINUTES][:MAX_REMINDERS]},
-        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, str(ev.get("DTSTAMP", "")))}}}
+        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
     recurrence = _recurrence(ev)
     if recurrence:
         body["recurrence"] = recurrence
