@@ -7,6 +7,7 @@ and rate limits (429, or 403 ``rateLimitExceeded``). Every request is recorded f
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -64,6 +65,7 @@ class GoogleFake(LoopbackServer):
         self.busy = Busy()
         self.delegated: set[str] = set()  # the users domain-wide delegation lets it act as
         self.readonly: set[str] = set()  # calendars shared with "See all event details" only
+        self.stall = 0.0  # seconds an insert waits before its answer (a Google that hangs)
         self.bumps = 0  # raise an event's sequence this far past the one written (Google may, on a change of time)
         self.clock = 1_000_000
 
@@ -134,6 +136,7 @@ class GoogleFake(LoopbackServer):
 
     async def collection(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
+        await asyncio.sleep(self.stall)
         refused = self.authorized(request) or (self.busy_answer() if request.method == "POST" else None)
         if refused is None and request.match_info["calendar"] in self.readonly:
             refused = error(403, "requiredAccessLevel", "You need to have writer access to this calendar.")

@@ -365,6 +365,17 @@ def test_a_sequence_google_raised_by_itself_is_gone_past(fake: GoogleFake, write
     assert fake.live()["vat@status.example.com"]["start"]["dateTime"] == "2026-03-10T21:00:00+08:00"
 
 
+def test_a_google_that_hangs_is_given_up_on_after_the_timeout(fake: GoogleFake, write: Callable[..., Path],
+                                                               tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url, extra=", timeout: 1s"))
+    fake.stall = 5.0
+    started = time.monotonic()
+    states = synced(tmp_path, config)
+    took = time.monotonic() - started
+    assert all(state == "pending" and "no answer within 1s" in (error or "") for state, error in states.values()), states
+    assert took < 4.5, took  # two writes, a second each, not the five Google would take
+
+
 def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Callable[..., Path],
                                                   tmp_path: Path) -> None:
     config = load_config(write, config_text(fake.url))
