@@ -21,7 +21,7 @@ from googlefake import ACCOUNT, CALENDAR, GoogleFake
 from icalendar import Calendar
 from test_calendars import NOW, WINDOWS, Daemon
 
-from outage_daemon.channels.calendar.google import event_id, to_event
+from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC
@@ -459,13 +459,62 @@ def test_healthz_and_metrics_name_a_failing_google_calendar(fake: GoogleFake, wr
 
 
 LIVE = os.environ.get("OUTAGE_TEST_GOOGLE", "")
+live = pytest.mark.skipif(not LIVE, reason="live Google Calendar test: set OUTAGE_TEST_GOOGLE=KEYFILE.json:CALENDAR_ID "
+                                           "(a calendar shared with the service account, 'Make changes to events')")
 
 
-@pytest.mark.skipif(not LIVE, reason="live Google Calendar test: set OUTAGE_TEST_GOOGLE=KEYFILE.json:CALENDAR_ID "
-                                     "(a calendar shared with the service account, 'Make changes to events')")
-def test_live_google_calendar_send_test(write: Callable[..., Path]) -> None:
+def live_config(write: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                windows: str = WINDOWS, name: str = "cfg.yaml") -> Config:
+    """Given windows, return a config whose calendar is the live one, under a domain of this run's own
+    (a UID, and so an event id, Google has not seen: it keeps deleted ones)."""
     key, calendar = LIVE.split(":", 1)
-    path = str(write(config_text("https://www.googleapis.com/calendar/v3/").replace(
-        f'key_env: GOOGLE_TEST_KEY, calendar_id: "{CALENDAR}"', f'key_file: "{key}", calendar_id: "{calendar}"')))
-    done = cli("send-test", "-c", path, "--calendar", "finance-cal", "--window", "vat")
+    monkeypatch.setenv("GOOGLE_TEST_KEY", Path(key).read_text())
+    text = config_text(API_URL, windows).replace(CALENDAR, calendar)
+    return load_config(write, text.replace("status.example.com", run_domain(tmp_path)), name)
+
+
+def run_domain(tmp_path: Path) -> str:
+    return f"run-{tmp_path.name.replace('_', '-')}.example.com"
+
+
+@live
+def test_live_google_calendar_send_test(write: Callable[..., Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    live_config(write, tmp_path, monkeypatch)
+    done = cli("send-test", "-c", str(tmp_path / "cfg.yaml"), "--calendar", "finance-cal", "--window", "vat")
     assert done.returncode == 0, done.stderr
+
+
+@live
+def test_live_google_calendar_kept_in_step(write: Callable[..., Path], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from outage_daemon.channels.calendar.google import key_of, service
+
+    first = live_config(write, tmp_path, monkeypatch)
+    moved = live_config(write, tmp_path, monkeypatch, WINDOWS.replace("2026-03-10 22:00", "2026-03-10 21:00"), "b.yaml")
+    gone = live_config(write, tmp_path, monkeypatch, WINDOWS.split("\n  - {id: weekly-db")[0] + "\n", "c.yaml")
+    target = first.calendars["finance-cal"]
+    events = service(target, key_of(target)).events()
+
+    def held(window: str) -> dict[str, Any]:
+        eid = event_id(f"{window}@{run_domain(tmp_path)}")
+        found: dict[str, Any] = events.get(calendarId=target.calendar_id, eventId=eid).execute()
+        return found
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            assert held("vat")["summary"] == "VAT invoices: Upgrade"
+            assert held("weekly-db")["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU"]
+            await daemon.sync(moved)
+            assert held("vat")["start"]["dateTime"].startswith("2026-03-10T")
+            await daemon.sync(gone)
+            assert held("weekly-db")["summary"] == "[Cancelled] Core database"
+            await daemon.sync(gone, datetime(2026, 4, 7, tzinfo=UTC))
+            assert held("weekly-db")["status"] == "cancelled"  # deleted: Google answers so for a while
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
