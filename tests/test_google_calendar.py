@@ -138,7 +138,6 @@ def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path
                                                          expected: dict[str, Any]) -> None:
     got = _event(write, window)
     assert {k: got.get(k) for k in expected} == expected
-    assert got["iCalUID"] == got["extendedProperties"]["private"]["outageDaemonUid"]
     assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
     assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
     assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
@@ -261,6 +260,20 @@ def test_an_event_edited_in_google_is_re_read_and_replaced(fake: GoogleFake, wri
         ("PUT", 412), ("GET", 200), ("PUT", 200)]
     assert not any(s.if_match == "*" for s in fake.seen)
     assert "changed since our last write" in caplog.text
+
+
+def test_an_event_deleted_in_google_comes_back_with_the_next_change(fake: GoogleFake, write: Callable[..., Path],
+                                                                    tmp_path: Path) -> None:
+    first = load_config(write, config_text(fake.url))
+    changed = load_config(write, config_text(fake.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
+    vat = event_id("vat@status.example.com")
+    synced(tmp_path, first)
+    fake.edit(vat, status="cancelled")  # deleted by someone in Google Calendar
+    states = synced(tmp_path, changed)
+    assert all(state == ("sent", None) for state in states.values()), states
+    assert "before 19:00" in fake.live()["vat@status.example.com"]["description"]
+    assert [(s.method, s.status) for s in fake.seen if s.event_id == vat][-3:] == [
+        ("PUT", 412), ("GET", 200), ("PUT", 200)]
 
 
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-etag-stored"])

@@ -41,7 +41,6 @@ log = logging.getLogger("outage_daemon")
 API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
-UID = "outageDaemonUid"
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
 HELD_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
 HELD_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
@@ -97,7 +96,7 @@ def to_event(push: Push) -> dict[str, Any]:
         "status": "tentative" if str(ev.get("STATUS")) == "TENTATIVE" else "confirmed",
         "reminders": {"useDefault": False, "overrides": [
             {"method": "popup", "minutes": m} for m in minutes if 0 <= m <= MAX_MINUTES][:MAX_REMINDERS]},
-        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
+        "extendedProperties": {"private": {MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
     recurrence = _recurrence(ev)
     if recurrence:
         body["recurrence"] = recurrence
@@ -128,7 +127,7 @@ def cancelled(found: Mapping[str, Any], push: Push, language: str) -> dict[str, 
     return {"summary": summary if summary.startswith(marked("", "cancelled", language).strip())
             else marked(summary, "cancelled", language),
             "transparency": "transparent", "sequence": max(push.sequence, int(found.get("sequence", 0))),
-            "extendedProperties": {"private": {UID: push.uid, MARK: mark(push)}}}
+            "extendedProperties": {"private": {MARK: mark(push)}}}
 
 
 class Limited(Exception):
@@ -289,7 +288,7 @@ def _apply(api: Api, push: Push, eid: str, etag: str | None, body: dict[str, Any
             if status == 400 and etag and "sequence" in str(event.get("message", "")):
                 found = api.read(eid)  # Google raised its sequence past ours by itself: go past it
                 if found is not None and found.get("etag") == etag:
-                    body = {**body, "sequence": max(push.sequence, int(found.get("sequence", 0)) + 1)}
+                    body = _past(body, found, 1)
                     continue
             if status == 404 and etag:  # gone for good since our last write: made anew
                 etag = None
@@ -300,8 +299,7 @@ def _apply(api: Api, push: Push, eid: str, etag: str | None, body: dict[str, Any
                     return _conflict(push, status), stored
                 if found.get("status") != "cancelled" and marked_by(found) == marked_by(body):
                     return done(found)
-                etag = str(found["etag"])  # an update brings a deleted event back
-                body = {**body, "sequence": max(push.sequence, int(found.get("sequence", 0)))}
+                etag, body = str(found["etag"]), _past(body, found)  # an update brings a deleted event back
                 continue
         if status != 412:
             if status == 404:
@@ -313,11 +311,17 @@ def _apply(api: Api, push: Push, eid: str, etag: str | None, body: dict[str, Any
             continue
         if push.op == "put" and found.get("status") != "cancelled" and marked_by(found) == marked_by(body):
             return done(found)
-        log.warning("Google event %s (%s) changed since our last write: the config's version replaces it",
-                    eid, push.uid)
-        etag = str(found["etag"])
-        body = {**body, "sequence": max(push.sequence, int(found.get("sequence", 0)))} if body else body
+        if push.op != "cancel":  # a cancel reads the event again and marks what it finds
+            log.warning("Google event %s (%s) changed since our last write: the config's version replaces it",
+                        eid, push.uid)
+        etag, body = str(found["etag"]), _past(body, found) if body else body
     return Outcome(False, temporary=True, error=f"event {push.uid} kept changing under us ({ROUNDS} tries)"), stored
+
+
+def _past(body: dict[str, Any], found: Mapping[str, Any], beyond: int = 0) -> dict[str, Any]:
+    """Given an event to write and the one Google holds, return the first with a sequence Google
+    accepts: ours, or the one it holds (plus ``beyond``) when that is higher."""
+    return {**body, "sequence": max(int(body["sequence"]), int(found.get("sequence", 0)) + beyond)}
 
 
 def _conflict(push: Push, status: int) -> Outcome:
