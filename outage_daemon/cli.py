@@ -360,7 +360,8 @@ def send_test_calendar(args: argparse.Namespace, config: Config, window: Window,
             await channel.close()
 
     outcome = asyncio.run(probe())
-    where = f"calendar {args.calendar} ({config.calendars[args.calendar].url})"
+    chosen = config.calendars[args.calendar]
+    where = f"calendar {args.calendar} ({chosen.calendar_id if chosen.kind == 'google' else chosen.url})"
     if outcome.ok:
         print(f"wrote a test event ({test_uid}) into {where} and removed it again")
         return 0

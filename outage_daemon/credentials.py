@@ -69,6 +69,7 @@ def named(config: Config) -> list[tuple[str, Source]]:
     for name, target in config.calendars.items():
         found.append((f"calendars.{name}.password",
                       (target.password_file, target.password_env, target.password_credential)))
+        found.append((f"calendars.{name}.key", (target.key_file, target.key_env, target.key_credential)))
     for i, am in enumerate(config.alertmanagers):
         found.append((f"monitoring.alertmanager[{i}].password", (am.password_file, am.password_env,
                                                                    am.password_credential)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -667,6 +668,27 @@ def _alertmanager(b: _Builder, item: Item, windows: list[Window]) -> Alertmanage
         _duration(_sub(item, "retry")).approx)
 
 
+_KIND_KEYS = {"caldav": ("url", "user", "password_file", "password_env", "password_credential"),
+              "google": ("url", "key_file", "key_env", "key_credential", "calendar_id", "subject")}
+
+
+def _kind_keys(b: _Builder, item: Item, f: dict[str, Any]) -> None:
+    """Given a calendar target, record the keys its kind needs and those of another kind."""
+    kind = f.get("kind")
+    need = {"caldav": ("url",), "google": ("calendar_id",)}.get(kind or "", ())
+    for key in need:
+        if f.get(key) is None:
+            b.error(replace(item.loc, path=f"{item.loc.path}.{key}"), "missing (required)",
+                    f"add `{key}:` (a `{kind}` calendar needs it)")
+    if kind == "google":
+        _one_of(b, item, ("key_file", "key_env", "key_credential"), required=True)
+    for other, keys in _KIND_KEYS.items():
+        for key in keys:
+            if other != kind and key not in _KIND_KEYS.get(kind or "", ()) and key in f and kind in _KIND_KEYS:
+                b.error(item.get(key) or item, f"`{key}` is for a `{other}` calendar, not `{kind}`",
+                        f"remove it, or set kind: {other}")
+
+
 def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[str, CalendarTarget]:
     """Given the main file, return the calendars windows are pushed into; record unknown audiences
     and more than one password source."""
@@ -681,8 +703,12 @@ def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[
         _no_password_in_url(b, item.get("url"), "set user: and password_file:")
         if f.get("user") is None and any(f.get(k) for k in ("password_file", "password_env", "password_credential")):
             b.error(item, f"calendar {name!r} has a password but no user", "add user: NAME")
+        _kind_keys(b, item, f)
         out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),
                                    _file(item, "password_file"), f.get("password_env"), f.get("password_credential"),
                                    _texts(item.get("audiences")), _texts(item.get("systems")),
-                                   _duration(item.get("timeout")), _duration(item.get("retry")))
+                                   _duration(item.get("timeout")), _duration(item.get("retry")),
+                                   key_file=_file(item, "key_file"), key_env=f.get("key_env"),
+                                   key_credential=f.get("key_credential"), calendar_id=f.get("calendar_id", ""),
+                                   subject=f.get("subject"))
     return out

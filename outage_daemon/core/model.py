@@ -282,6 +282,11 @@ class CalendarTarget:
     systems: tuple[str, ...]
     timeout: Offset
     retry: Offset
+    key_file: str | None = None  # google: the service account's JSON key, from one of these three
+    key_env: str | None = None
+    key_credential: str | None = None
+    calendar_id: str = ""  # google: which calendar
+    subject: str | None = None  # google: the Workspace user it acts as (domain-wide delegation)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from outage_daemon.channels import blocking
 from outage_daemon.channels.base import Outcome
+from outage_daemon.channels.calendar import google
 from outage_daemon.channels.calendar.caldav import Failure, Stored, Writer, apply, client, href_of
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import CalendarTarget, Config
@@ -82,13 +83,14 @@ class CalendarChannel:
     concurrency = 1
 
     def __init__(self, config: Config) -> None:
-        self.targets = {n: t for n, t in config.calendars.items() if t.kind == "caldav"}
+        self.targets = {n: t for n, t in config.calendars.items() if t.kind in ("caldav", "google")}
         self.memo: Memo = Memo()
         self.failing: dict[str, str] = {}  # calendar -> the last write's error, while its writes fail
         self.clients: dict[str, Any] = {}
         self.passwords = {n: secret(t.password_file, t.password_env, t.password_credential)
-                          for n, t in self.targets.items()}
-        if self.targets:
+                          for n, t in self.targets.items() if t.kind == "caldav"}
+        self.google, self.language = google.Clients(self.targets), config.language
+        if self.passwords:
             try:
                 import caldav  # noqa: F401 - an optional extra
             except ImportError as exc:
@@ -124,10 +126,14 @@ class CalendarChannel:
         :func:`apply` returns, or a temporary failure past the deadline. A write past its deadline keeps
         its client to itself (the next write gets a new one) and is never waited for, at exit neither."""
         try:
+            if target.kind == "google":
+                return await blocking.call(target.timeout.approx.total_seconds(), google.write, self.google, target,
+                                           push, stored, self.language)
             return await blocking.call(target.timeout.approx.total_seconds(), apply, self.writer(target), push,
                                        href, stored)
         except asyncio.TimeoutError:
             self.clients.pop(target.name, None)
+            self.google.drop(target.name)
             late = f"no answer within {target.timeout.text} (the whole write)"
             return Outcome(False, temporary=True, error=late), stored
 
@@ -182,3 +188,4 @@ class CalendarChannel:
         for dav in self.clients.values():
             await asyncio.to_thread(dav.close)
         self.clients.clear()
+        await asyncio.to_thread(self.google.close)

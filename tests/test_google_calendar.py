@@ -1,0 +1,533 @@
+"""Pushed calendars of kind ``google``: contract tests against a loopback stand-in for Google's token
+endpoint and Calendar API (tests/googlefake.py), through the real pipeline and the real API client;
+a live test against Google when OUTAGE_TEST_GOOGLE names a key file and a calendar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from googlefake import ACCOUNT, CALENDAR, GoogleFake
+from icalendar import Calendar
+from test_calendars import NOW, WINDOWS, Daemon
+
+from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
+from outage_daemon.core.model import Config
+from outage_daemon.core.records import Revision
+from outage_daemon.core.timerules import UTC
+from outage_daemon.formats.ical import render
+from outage_daemon.formats.push import Push, carried, document
+
+pytest.importorskip("googleapiclient", reason="pip install 'outage-daemon[google]'")
+
+
+def config_text(api: str, windows: str = WINDOWS, extra: str = "", language: str = "en") -> str:
+    return f"""
+timezone: Asia/Shanghai
+language: {language}
+notify: {{before_stop: [], at_stop: false, before_restore: [], at_restore: false, on_change: false}}
+calendar: {{domain: status.example.com, keep_cancelled: 1d, alarms: [1d, 2h]}}
+audiences:
+  finance: {{email: [fin@example.com]}}
+  ops: {{email: [ops@example.com]}}
+  hr: {{email: [hr@example.com], public: false}}
+calendars:
+  finance-cal: {{kind: google, url: "{api}", key_env: GOOGLE_TEST_KEY, calendar_id: "{CALENDAR}"{extra}}}
+windows:{windows}"""
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GoogleFake]:
+    server = GoogleFake().start()
+    assert isinstance(server, GoogleFake)
+    monkeypatch.setenv("GOOGLE_TEST_KEY", server.key(tmp_path / "key.json").read_text())
+    yield server
+    server.stop()
+
+
+def load_config(write: Callable[..., Path], text: str, name: str = "cfg.yaml") -> Config:
+    from outage_daemon.loader import load
+
+    return load(str(write(text, name)))
+
+
+def assert_in_step(fake: GoogleFake, daemon: Daemon, config: Config) -> dict[str, dict[str, Any]]:
+    """Assert that the calendar shows exactly the feed's events the target carries, each as
+    :func:`to_event` writes the feed's VEVENT (summary, description, start, end, recurrence,
+    reminders, sequence); return them by iCalUID."""
+    feed = render(config, daemon.notifier.revisions, daemon.now).decode()
+    expected = {str(ev["UID"]): ev for ev in Calendar.from_ical(feed).walk("VEVENT")}
+    wanted = {f"{w.id}@status.example.com" for w in carried(config, config.calendars["finance-cal"], daemon.now)}
+    got = fake.live()
+    assert sorted(got) == sorted(wanted)
+    for uid, held in got.items():
+        ev = expected[uid]
+        assert held["id"] == event_id(uid)
+        assert held["summary"] == str(ev["SUMMARY"]) and held["description"] == str(ev["DESCRIPTION"])
+        assert held["sequence"] == int(ev["SEQUENCE"])
+        assert held["transparency"] == "transparent" and held["status"] == "confirmed"
+    return got
+
+
+def synced(tmp_path: Path, *configs: Config) -> dict[str, tuple[str, str | None]]:
+    """Run one pass per config, in order, on one state directory; return the pushes' states."""
+
+    async def go() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", configs[0])
+        try:
+            for config in configs:
+                await daemon.sync(config)
+            return daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    return asyncio.run(go())
+
+
+def test_event_ids_are_googles_alphabet_stable_and_distinct() -> None:
+    ids = {event_id(f"w{i}@status.example.com") for i in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[a-v0-9]{52}", i) for i in ids)
+    assert event_id("vat@status.example.com") == event_id("vat@status.example.com")
+
+
+def _event(write: Callable[..., Path], window: str, language: str = "en") -> dict[str, Any]:
+    config = load_config(write, config_text("https://www.googleapis.com/calendar/v3/", f"\n  - {window}\n",
+                                            language=language))
+    w = config.windows[0]
+    push = Push("put", w.id, f"{w.id}@status.example.com", 2, document(w, config, Revision(w.id, "x", 2, NOW, NOW),
+                                                                       NOW))
+    return to_event(push)
+
+
+@pytest.mark.parametrize(("window", "expected"), [
+    ("{id: vat, system: VAT, start: 2026-03-10 22:00, end: 2026-03-11 06:00}",
+     {"start": {"dateTime": "2026-03-10T22:00:00+08:00", "timeZone": "Asia/Shanghai"},
+      "end": {"dateTime": "2026-03-11T06:00:00+08:00", "timeZone": "Asia/Shanghai"}}),
+    ("{id: utc, system: VAT, timezone: UTC, start: 2026-03-10 22:00, end: 2026-03-10 23:00}",
+     {"start": {"dateTime": "2026-03-10T22:00:00+00:00", "timeZone": "UTC"},
+      "end": {"dateTime": "2026-03-10T23:00:00+00:00", "timeZone": "UTC"}}),
+    ("{id: day, system: VAT, start: 2026-03-10, end: 2026-03-11}",
+     {"start": {"date": "2026-03-10"}, "end": {"date": "2026-03-12"}}),
+    ("{id: db, system: DB, timezone: Europe/Berlin, start: 2026-03-22 01:00, end: 2026-03-22 03:00, "
+     "repeat: 'FREQ=WEEKLY;BYDAY=SU;COUNT=3', except: [2026-03-29]}",
+     {"start": {"dateTime": "2026-03-22T01:00:00+01:00", "timeZone": "Europe/Berlin"},
+      "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU", "EXDATE;TZID=Europe/Berlin:20260329T010000"]}),
+    ("{id: month, system: DB, start: 2026-03-22, end: 2026-03-22, repeat: FREQ=MONTHLY, except: [2026-04-22]}",
+     {"start": {"date": "2026-03-22"}, "recurrence": ["RRULE:FREQ=MONTHLY", "EXDATE;VALUE=DATE:20260422"]}),
+    ("{id: hours, system: DB, timezone: Europe/Berlin, start: 2026-03-28 01:00, end: 2026-03-28 01:30, "
+     "repeat: 'FREQ=DAILY;BYHOUR=1,4;COUNT=4', except: ['2026-03-28 04:00']}",
+     {"recurrence": ["RDATE;TZID=Europe/Berlin:20260328T010000,20260329T010000,20260329T040000"]}),
+    ("{id: off, system: VAT, title: Upgrade, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
+     {"summary": "[Cancelled] VAT: Upgrade", "status": "confirmed", "transparency": "transparent"}),
+    ("{id: maybe, system: VAT, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: tentative}",
+     {"status": "tentative"}),
+], ids=["shanghai", "utc", "all-day", "weekly-rule-berlin-dst", "monthly-all-day", "byhour-expanded",
+        "cancelled-stays-visible", "tentative"])
+def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path], window: str,
+                                                         expected: dict[str, Any]) -> None:
+    got = _event(write, window)
+    assert {k: got.get(k) for k in expected} == expected
+    assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
+    assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
+    assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
+                                                                   {"method": "popup", "minutes": 1440}]}
+
+
+def test_a_cancelled_window_is_marked_in_its_language(write: Callable[..., Path]) -> None:
+    got = _event(write, "{id: off, system: 增值税发票, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
+                 language="zh-CN")
+    assert got["summary"] == "【已取消】增值税发票" and got["status"] == "confirmed"
+
+
+def test_create_update_reschedule_cancel_and_delete(fake: GoogleFake, write: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    def config(windows: str) -> Config:
+        return load_config(write, config_text(fake.url, windows))
+
+    async def go() -> None:
+        first = config(WINDOWS)
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            got = assert_in_step(fake, daemon, first)
+            assert "payroll@status.example.com" not in got  # private: this calendar names no audience of it
+            inserts = [s for s in fake.seen if s.method == "POST"]
+            assert [(s.body["id"], s.body["iCalUID"], s.if_match) for s in inserts] == [
+                (event_id("vat@status.example.com"), "vat@status.example.com", None),
+                (event_id("weekly-db@status.example.com"), "weekly-db@status.example.com", None)]
+            db = got["weekly-db@status.example.com"]
+            assert db["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU"]
+            assert db["start"] == {"dateTime": "2026-03-22T01:00:00+01:00", "timeZone": "Europe/Berlin"}
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+            assert fake.grants[0]["iss"] == ACCOUNT and "calendar.events" in fake.grants[0]["scope"]
+            assert "sub" not in fake.grants[0]
+
+            changed = config(WINDOWS.replace("Issue invoices before 21:00.", "Issue invoices before 20:00."))
+            etag = got["vat@status.example.com"]["etag"]
+            await daemon.sync(changed)
+            got = assert_in_step(fake, daemon, changed)
+            assert got["vat@status.example.com"]["sequence"] == 1
+            update = fake.seen[-1]
+            assert (update.method, update.if_match, update.event_id) == ("PUT", etag, event_id("vat@status.example.com"))
+
+            moved = config(WINDOWS.replace("2026-03-10 22:00, end: 2026-03-11 06:00",
+                                           "2026-03-12 22:00, end: 2026-03-13 06:00"))
+            await daemon.sync(moved)
+            got = assert_in_step(fake, daemon, moved)
+            assert got["vat@status.example.com"]["start"]["dateTime"] == "2026-03-12T22:00:00+08:00"
+
+            cancelled = WINDOWS.replace("audiences: [finance]}", "audiences: [finance], status: cancelled}")
+            off = config(cancelled)
+            await daemon.sync(off)
+            got = assert_in_step(fake, daemon, off)
+            assert got["vat@status.example.com"]["summary"].startswith("[Cancelled] ")
+
+            gone = config(cancelled.split("\n  - {id: weekly-db")[0] + "\n")
+            before = len(fake.seen)
+            await daemon.sync(gone)
+            db = fake.live()["weekly-db@status.example.com"]  # removed: shown cancelled first, not deleted
+            assert db["summary"] == "[Cancelled] Core database" and db["sequence"] == 1
+            assert [(s.method, s.if_match is not None) for s in fake.seen[before:] if s.method != "GET"] == [
+                ("PATCH", True)]
+            await daemon.sync(gone, datetime(2026, 4, 7, tzinfo=UTC))  # its last end + keep_cancelled passed
+            assert fake.live() == {}
+            deletes = [s for s in fake.seen if s.method == "DELETE"]
+            assert len(deletes) == 2 and all(s.if_match and s.status == 204 for s in deletes)
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+
+
+def test_a_window_back_after_its_event_was_deleted_is_the_same_event_again(
+        fake: GoogleFake, write: Callable[..., Path], tmp_path: Path) -> None:
+    both = load_config(write, config_text(fake.url))
+    without = load_config(write, config_text(fake.url, WINDOWS.split("\n  - {id: weekly-db")[0] + "\n"), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", both)
+        try:
+            await daemon.sync(both)
+            await daemon.sync(without)
+            await daemon.sync(without, datetime(2026, 4, 7, tzinfo=UTC))
+            assert "weekly-db@status.example.com" not in fake.live()
+            await daemon.sync(both, datetime(2026, 4, 8, tzinfo=UTC))  # Google keeps the deleted id: 409
+            held = fake.live()["weekly-db@status.example.com"]
+            assert held["summary"] == "Core database" and held["id"] == event_id("weekly-db@status.example.com")
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    db = event_id("weekly-db@status.example.com")
+    assert [(s.method, s.status) for s in fake.seen if s.event_id == db and s.method != "GET"][-2:] == [
+        ("POST", 409), ("PUT", 200)]
+
+
+def test_an_event_edited_in_google_is_re_read_and_replaced(fake: GoogleFake, write: Callable[..., Path],
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = load_config(write, config_text(fake.url))
+    changed = load_config(write, config_text(fake.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            fake.edit(event_id("vat@status.example.com"), summary="Edited by hand")  # our ETag is stale now
+            fake.edit(event_id("vat@status.example.com"), summary="Edited twice")  # and its sequence above ours
+            await daemon.sync(changed)
+            held = fake.live()["vat@status.example.com"]
+            assert held["summary"] == "VAT invoices: Upgrade" and "before 19:00" in held["description"]
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    vat = event_id("vat@status.example.com")
+    assert [(s.method, s.status) for s in fake.seen if s.event_id == vat][-3:] == [
+        ("PUT", 412), ("GET", 200), ("PUT", 200)]
+    assert not any(s.if_match == "*" for s in fake.seen)
+    assert "changed since our last write" in caplog.text
+
+
+def test_an_event_deleted_in_google_comes_back_with_the_next_change(fake: GoogleFake, write: Callable[..., Path],
+                                                                    tmp_path: Path) -> None:
+    first = load_config(write, config_text(fake.url))
+    changed = load_config(write, config_text(fake.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
+    vat = event_id("vat@status.example.com")
+    synced(tmp_path, first)
+    fake.edit(vat, status="cancelled")  # deleted by someone in Google Calendar
+    states = synced(tmp_path, changed)
+    assert all(state == ("sent", None) for state in states.values()), states
+    assert "before 19:00" in fake.live()["vat@status.example.com"]["description"]
+    assert [(s.method, s.status) for s in fake.seen if s.event_id == vat][-3:] == [
+        ("PUT", 412), ("GET", 200), ("PUT", 200)]
+
+
+@pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-etag-stored"])
+def test_a_restart_mid_sync_writes_nothing_twice(fake: GoogleFake, write: Callable[..., Path], tmp_path: Path,
+                                                 memo: str) -> None:
+    config = load_config(write, config_text(fake.url))
+
+    async def crash() -> None:  # claims and writes, then dies before the outcome is recorded
+        daemon = Daemon(tmp_path / "state", config)
+        notifier = daemon.notifier
+        await notifier.reload(config)
+        claimed = notifier.ledger.claim(notifier.owner, daemon.now, channel="caldav")
+        channel = notifier.channels["caldav"]
+        assert [(await channel.send(d.recipient, d.payload or b"")).ok for d in claimed] == [True, True]
+        if memo == "lost":
+            for name in ("caldav:finance-cal:vat", "caldav:finance-cal:weekly-db"):
+                notifier.ledger.set_meta(name, "")
+        await channel.close()
+        notifier.ledger.close()
+        notifier.executor.shutdown()
+
+    async def restart() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.notifier.recover()
+            await daemon.sync(config)
+            assert_in_step(fake, daemon, config)
+            return daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(crash())
+    states = asyncio.run(restart())
+    made = [(s.method, s.status) for s in fake.seen if s.method != "GET" and s.status < 300]
+    assert made == [("POST", 200), ("POST", 200)], fake.seen
+    assert len(fake.events) == 2
+    assert sorted(states.values()) == [("sent", None), ("sent", None)]
+
+
+@pytest.mark.parametrize(("status", "domain", "reason"), [
+    (429, "usageLimits", "rateLimitExceeded"), (403, "usageLimits", "rateLimitExceeded"),
+    (403, "usageLimits", "userRateLimitExceeded"), (403, "usageLimits", "quotaExceeded"),
+    (403, "calendar", "rateLimitExceeded")],
+    ids=["429", "403-rateLimitExceeded", "403-userRateLimitExceeded", "403-usageLimits-quotaExceeded",
+         "403-rateLimitExceeded-other-domain"])
+def test_a_rate_limit_waits_as_long_as_google_asks(fake: GoogleFake, write: Callable[..., Path], tmp_path: Path,
+                                                   status: int, domain: str, reason: str) -> None:
+    config = load_config(write, config_text(fake.url))
+    fake.busy.answers = [(status, domain, reason, "120"), (status, domain, reason, "120")]
+
+    async def go() -> list[Any]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
+            await daemon.sync(config, NOW + timedelta(seconds=121))
+            assert_in_step(fake, daemon, config)
+            return waiting
+        finally:
+            await daemon.notifier.close()
+
+    waiting = asyncio.run(go())
+    assert [(d.state, d.next_try >= NOW + timedelta(seconds=120)) for d in waiting] == [("pending", True)] * 2
+    assert all("slow down" in (d.last_error or "") for d in waiting)
+    assert fake.writes() == [("POST", status), ("POST", status), ("POST", 200), ("POST", 200)]
+
+
+@pytest.mark.parametrize(("access", "extra", "said"), [
+    ("none", "", ["HTTP 404 notFound", f"no calendar '{CALENDAR}' for {ACCOUNT}"]),
+    ("read", "", ["HTTP 403 requiredAccessLevel", f"share the calendar with {ACCOUNT} (\"Make changes to events\")"]),
+    ("write", ", subject: boss@example.com", None),
+    ("none", ", subject: boss@example.com", ["unauthorized_client", "is domain-wide delegation of "
+                                             "https://www.googleapis.com/auth/calendar.events granted"]),
+], ids=["calendar-not-shared", "shared-read-only", "impersonating", "delegation-not-granted"])
+def test_a_calendar_without_access_fails_clearly_and_a_subject_is_asked_for(
+        fake: GoogleFake, write: Callable[..., Path], tmp_path: Path, access: str, extra: str,
+        said: list[str] | None) -> None:
+    fake.shared = () if access == "none" else (CALENDAR,)
+    fake.delegated = {"boss@example.com"} if access == "write" else set()
+    fake.readonly = {CALENDAR} if access == "read" else set()
+    config = load_config(write, config_text(fake.url, extra=extra))
+    states = synced(tmp_path, config)
+    if said is None:
+        assert all(state == ("sent", None) for state in states.values()), states
+        assert fake.grants[0]["sub"] == "boss@example.com"
+        return
+    state, error = states["vat/push/0 finance-cal"]
+    assert state == "failed" and error is not None and all(s in error for s in said), states
+    assert ACCOUNT in error
+
+
+def test_a_sequence_google_raised_by_itself_is_gone_past(fake: GoogleFake, write: Callable[..., Path],
+                                                         tmp_path: Path) -> None:
+    first = load_config(write, config_text(fake.url))
+    moved = load_config(write, config_text(fake.url, WINDOWS.replace("2026-03-10 22:00", "2026-03-10 21:00")), "b.yaml")
+    fake.bumps = 2
+    states = synced(tmp_path, first, moved)
+    assert all(state == ("sent", None) for state in states.values()), states
+    vat = event_id("vat@status.example.com")
+    assert [(s.method, s.status) for s in fake.seen if s.event_id == vat] == [
+        ("POST", 200), ("PUT", 400), ("GET", 200), ("PUT", 200)]
+    assert fake.live()["vat@status.example.com"]["start"]["dateTime"] == "2026-03-10T21:00:00+08:00"
+
+
+def test_a_google_that_hangs_is_given_up_on_after_the_timeout(fake: GoogleFake, write: Callable[..., Path],
+                                                               tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url, extra=", timeout: 1s"))
+    fake.stall = 5.0
+    started = time.monotonic()
+    states = synced(tmp_path, config)
+    took = time.monotonic() - started
+    assert all(state == "pending" and "no answer within 1s" in (error or "") for state, error in states.values()), states
+    assert took < 4.5, took  # two writes, a second each, not the five Google would take
+
+
+def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Callable[..., Path],
+                                                  tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url))
+    fake.events["someoneelse1"] = {"id": "someoneelse1", "iCalUID": "vat@status.example.com", "status": "confirmed",
+                                   "sequence": 0, "etag": '"1"', "summary": "An imported copy"}
+    states = synced(tmp_path, config)
+    state, error = states["vat/push/0 finance-cal"]
+    assert state == "failed" and error is not None and "UID conflict" in error, states
+    assert states["weekly-db/push/0 finance-cal"] == ("sent", None)
+
+
+@pytest.mark.parametrize(("entry", "error"), [
+    ("{kind: google, key_env: K}", "cfg.yaml:4: calendars.fin.calendar_id: missing (required)"),
+    ("{kind: google, calendar_id: c}", "cfg.yaml:4: calendars.fin: one of key_file, key_env, key_credential is"),
+    ("{kind: google, calendar_id: c, key_env: K, key_file: k}", "cfg.yaml:4: calendars.fin: set only one of key_file"),
+    ("{kind: google, calendar_id: c, key_env: K, user: u}", "cfg.yaml:4: calendars.fin.user: `user` is for a `caldav`"),
+    ("{kind: caldav, url: 'https://dav.example.com/c/', calendar_id: c}",
+     "cfg.yaml:4: calendars.fin.calendar_id: `calendar_id` is for a `google`"),
+], ids=["no-calendar-id", "no-key", "two-keys", "caldav-key-on-google", "google-key-on-caldav"])
+def test_google_calendar_errors_name_their_line(errors_of: Callable[[str], list[str]], entry: str, error: str) -> None:
+    errors = errors_of(f"audiences: {{finance: {{email: [a@example.com]}}}}\nwindows: []\ncalendars:\n  fin: {entry}\n")
+    assert any(e.startswith(error) for e in errors), errors
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "outage_daemon", *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_send_test_writes_one_event_and_removes_it(fake: GoogleFake, write: Callable[..., Path]) -> None:
+    path = str(write(config_text(fake.url)))
+    done = cli("send-test", "-c", path, "--calendar", "finance-cal", "--window", "vat")
+    assert done.returncode == 0, done.stderr
+    assert f"into calendar finance-cal ({CALENDAR}) and removed it again" in done.stdout
+    assert fake.writes() == [("POST", 200), ("DELETE", 204)]
+    assert fake.live() == {}
+
+
+def test_a_bad_key_is_refused_before_anything_is_sent(write: Callable[..., Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_TEST_KEY", '{"type": "authorized_user", "secret": "hunter2"}')
+    path = str(write(config_text("https://www.googleapis.com/calendar/v3/")))
+    done = cli("send-test", "-c", path, "--calendar", "finance-cal")
+    assert done.returncode != 0
+    assert "calendars.finance-cal: the key is not a service account's JSON key" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_history_shows_the_pushes(fake: GoogleFake, write: Callable[..., Path], tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url))
+    synced(tmp_path, config)
+    path = str(tmp_path / "cfg.yaml")
+    shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [(e["key"], e["kind"], e["recipient"], e["state"]) for e in json.loads(shown.stdout)] == [
+        ("vat/push/0", "push", "finance-cal", "sent")]
+
+
+def test_healthz_and_metrics_name_a_failing_google_calendar(fake: GoogleFake, write: Callable[..., Path],
+                                                             tmp_path: Path) -> None:
+    from daemonproc import Daemon as DaemonProcess
+
+    broken = f'  broken: {{kind: google, url: "{fake.url}", key_env: GOOGLE_TEST_KEY, calendar_id: nobody, retry: 1s}}\n'
+    path = write(config_text(fake.url).replace("calendars:\n", "calendars:\n" + broken))
+    daemon = DaemonProcess(path, tmp_path / "state")
+    try:
+        assert daemon.read_notify("READY=1")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, _, body = daemon.get("/healthz")
+            if status == 503:
+                break
+            time.sleep(0.2)
+        assert status == 503, body
+        assert json.loads(body)["calendars"] == ["broken"]
+        _, _, metrics = daemon.get("/metrics")
+        assert 'outage_calendar_up{calendar="broken"} 0.0' in metrics.decode()
+        assert "vat@status.example.com" in fake.live()
+    finally:
+        daemon.stop()
+
+
+LIVE = os.environ.get("OUTAGE_TEST_GOOGLE", "")
+live = pytest.mark.skipif(not LIVE, reason="live Google Calendar test: set OUTAGE_TEST_GOOGLE=KEYFILE.json:CALENDAR_ID "
+                                           "(a calendar shared with the service account, 'Make changes to events')")
+
+
+def live_config(write: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                windows: str = WINDOWS, name: str = "cfg.yaml") -> Config:
+    """Given windows, return a config whose calendar is the live one, under a domain of this run's own
+    (a UID, and so an event id, Google has not seen: it keeps deleted ones)."""
+    key, calendar = LIVE.split(":", 1)
+    monkeypatch.setenv("GOOGLE_TEST_KEY", Path(key).read_text())
+    text = config_text(API_URL, windows).replace(CALENDAR, calendar)
+    return load_config(write, text.replace("status.example.com", run_domain(tmp_path)), name)
+
+
+def run_domain(tmp_path: Path) -> str:
+    return f"run-{tmp_path.name.replace('_', '-')}.example.com"
+
+
+@live
+def test_live_google_calendar_send_test(write: Callable[..., Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    live_config(write, tmp_path, monkeypatch)
+    done = cli("send-test", "-c", str(tmp_path / "cfg.yaml"), "--calendar", "finance-cal", "--window", "vat")
+    assert done.returncode == 0, done.stderr
+
+
+@live
+def test_live_google_calendar_kept_in_step(write: Callable[..., Path], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from outage_daemon.channels.calendar.google import key_of, service
+
+    first = live_config(write, tmp_path, monkeypatch)
+    moved = live_config(write, tmp_path, monkeypatch, WINDOWS.replace("2026-03-10 22:00", "2026-03-10 21:00"), "b.yaml")
+    gone = live_config(write, tmp_path, monkeypatch, WINDOWS.split("\n  - {id: weekly-db")[0] + "\n", "c.yaml")
+    target = first.calendars["finance-cal"]
+    events = service(target, key_of(target)).events()
+
+    def held(window: str) -> dict[str, Any]:
+        eid = event_id(f"{window}@{run_domain(tmp_path)}")
+        found: dict[str, Any] = events.get(calendarId=target.calendar_id, eventId=eid).execute()
+        return found
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            assert held("vat")["summary"] == "VAT invoices: Upgrade"
+            assert held("weekly-db")["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU"]
+            await daemon.sync(moved)
+            assert held("vat")["start"]["dateTime"].startswith("2026-03-10T")
+            await daemon.sync(gone)
+            assert held("weekly-db")["summary"] == "[Cancelled] Core database"
+            await daemon.sync(gone, datetime(2026, 4, 7, tzinfo=UTC))
+            assert held("weekly-db")["status"] == "cancelled"  # deleted: Google answers so for a while
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
