@@ -26,6 +26,7 @@ from outage_daemon.core.model import (
     Email,
     Escalation,
     Feed,
+    GraphAccess,
     LedgerOptions,
     Maintnote,
     Matcher,
@@ -683,5 +684,34 @@ def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[
         out[name] = CalendarTarget(name, f.get("kind", ""), f.get("url", ""), f.get("user"),
                                    _file(item, "password_file"), f.get("password_env"), f.get("password_credential"),
                                    _texts(item.get("audiences")), _texts(item.get("systems")),
-                                   _duration(item.get("timeout")), _duration(item.get("retry")))
+                                   _duration(item.get("timeout")), _duration(item.get("retry")),
+                                   _graph_access(b, item) if f.get("kind") == "graph" else None)
+        if f.get("kind") == "caldav" and f.get("url") is None:
+            b.error(Loc(item.loc.file, item.loc.line, f"{item.loc.path}.url"), "missing (required)",
+                    "add `url:` to this mapping (a caldav calendar needs the URL of its collection)")
+        for key in _GRAPH_ONLY if f.get("kind") == "caldav" else ():
+            if _sub(item, key) is not None:
+                b.error(_sub(item, key) or item, f"{key} is for kind graph", "remove it, or set kind: graph")
     return out
+
+
+_GRAPH_ONLY = ("tenant", "client_id", "client_secret_file", "client_secret_env", "client_secret_credential", "mailbox",
+               "calendar_id")
+
+
+def _graph_access(b: _Builder, item: Item) -> GraphAccess:
+    """Given a ``calendars:`` entry of kind graph, return how Graph reaches it; record what is missing."""
+    f = _plain(item)
+    for key in ("tenant", "client_id", "mailbox"):
+        if f.get(key) is None:
+            b.error(Loc(item.loc.file, item.loc.line, f"{item.loc.path}.{key}"), "missing (required)",
+                    f"add `{key}:` to this mapping (a graph calendar needs tenant, client_id and mailbox)")
+    _one_of(b, item, ("client_secret_file", "client_secret_env", "client_secret_credential"), required=True)
+    for key in ("url", "user", "password_file", "password_env", "password_credential"):
+        if _sub(item, key) is not None:
+            b.error(_sub(item, key) or item, f"{key} is for kind caldav", "remove it: a graph calendar signs in "
+                    "with tenant, client_id and client_secret_*")
+    return GraphAccess(str(f.get("tenant", "")), str(f.get("client_id", "")), _file(item, "client_secret_file"),
+                       f.get("client_secret_env"), f.get("client_secret_credential"), str(f.get("mailbox", "")),
+                       f.get("calendar_id"), str(f.get("login_url", "https://login.microsoftonline.com")).rstrip("/"),
+                       str(f.get("graph_url", "https://graph.microsoft.com")).rstrip("/"))

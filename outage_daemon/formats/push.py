@@ -1,7 +1,8 @@
 """What each pushed calendar (``calendars:``) should hold, as ledger deliveries. Pure.
 
 One event per window a target carries, the feed's own VEVENT (same UID, SEQUENCE, status, text and
-VALARMs) in a calendar object of its own. Each write is one delivery keyed by the window's revision,
+VALARMs) in a calendar object of its own (a Microsoft 365 calendar: the Graph events of
+:mod:`outage_daemon.formats.graph`). Each write is one delivery keyed by the window's revision,
 so recording it again is a no-op and a change is a new key. A window the target no longer carries
 (removed from the config, or for other audiences now) is first written as cancelled with a higher
 SEQUENCE, then deleted once ``calendar.keep_cancelled`` after its end has passed.
@@ -21,6 +22,7 @@ from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import CalendarTarget, Config, Window
 from outage_daemon.core.records import Decision, Delivery, Revision
 from outage_daemon.core.timerules import UTC, add_absolute
+from outage_daemon.formats import graph
 from outage_daemon.formats.ical import event, kept, prodid, uid, zone_years
 from outage_daemon.formats.vtimezone import vtimezone
 
@@ -150,8 +152,9 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
             else before.generation
         last = window.last_end()
         until = add_absolute(last, keep).astimezone(UTC) if last is not None else None
-        push = Push("put", window.id, uid(window, config), revision.sequence, document(window, config, revision, now),
-                    generation)
+        body = graph.document(window, config, revision, now, generation) if target.kind == "graph" else \
+            document(window, config, revision, now)
+        push = Push("put", window.id, uid(window, config), revision.sequence, body, generation)
         again = f"/g{generation}" if generation else ""
         add(f"{window.id}/push/{revision.sequence}{again}", window.id, push, now, until or add_absolute(now, WORTH))
         index[window.id] = Held(push.uid, revision.sequence, until, False, generation)

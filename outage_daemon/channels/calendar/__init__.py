@@ -18,6 +18,7 @@ from typing import Any
 from outage_daemon.channels import blocking
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.calendar.caldav import Failure, Stored, Writer, apply, client, href_of
+from outage_daemon.channels.calendar.graph import graph_clients, probe_graph, send_graph
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import CalendarTarget, Config
 from outage_daemon.core.records import Revision
@@ -75,20 +76,22 @@ def dump_stored(stored: Stored) -> str:
 
 
 class CalendarChannel:
-    """Writes into the config's CalDAV calendars, one at a time per daemon (writes to one event keep
-    their order)."""
+    """Writes into the config's CalDAV and Microsoft 365 calendars, one at a time per daemon (writes to
+    one event keep their order)."""
 
     name = CHANNEL
     concurrency = 1
 
     def __init__(self, config: Config) -> None:
-        self.targets = {n: t for n, t in config.calendars.items() if t.kind == "caldav"}
+        self.targets = {n: t for n, t in config.calendars.items() if t.kind in ("caldav", "graph")}
+        self.language = config.language
         self.memo: Memo = Memo()
         self.failing: dict[str, str] = {}  # calendar -> the last write's error, while its writes fail
         self.clients: dict[str, Any] = {}
         self.passwords = {n: secret(t.password_file, t.password_env, t.password_credential)
                           for n, t in self.targets.items()}
-        if self.targets:
+        self.graphs = graph_clients(self.targets)
+        if any(t.kind == "caldav" for t in self.targets.values()):
             try:
                 import caldav  # noqa: F401 - an optional extra
             except ImportError as exc:
@@ -141,6 +144,8 @@ class CalendarChannel:
         except ValueError as exc:
             return Outcome(False, error=str(exc))
         name = memo_name(recipient, push.window_id)
+        if recipient in self.graphs:
+            return self.noted(recipient, await send_graph(self.graphs[recipient], push, self.memo, name, self.language))
         stored = load_stored(await self.memo.get(name))
         href = stored.href if stored else href_of(target, push.uid)
         try:
@@ -168,6 +173,8 @@ class CalendarChannel:
         outside the ledger."""
         target = self.targets[recipient]
         create = Push("put", "test", test_uid, 0, body)
+        if recipient in self.graphs:
+            return await probe_graph(self.graphs[recipient], create)
         href = href_of(target, test_uid)
         try:
             made, stored = await self.apply(target, create, href, None)
@@ -182,3 +189,5 @@ class CalendarChannel:
         for dav in self.clients.values():
             await asyncio.to_thread(dav.close)
         self.clients.clear()
+        for one in self.graphs.values():
+            await one.close()
