@@ -51,6 +51,7 @@ class Graph:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     busy: int = 0  # the next writes answered 429 with Retry-After: 120
+    slow: float = 0  # seconds every calendar request waits before it is answered
     forbidden: bool = False  # every calendar request answered 403 ErrorAccessDenied
     transactions: dict[str, str] = field(default_factory=dict)
 
@@ -131,6 +132,7 @@ class GraphServer(LoopbackServer):
         body = await request.json() if request.can_read_body else None
         self.graph.requests.append(Seen(request.method, request.path, unquote(request.query_string),
                                         dict(request.headers), body))
+        await asyncio.sleep(self.graph.slow)
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
             return _error(401, "InvalidAuthenticationToken", "Access token is empty.")
         if unquote(request.match_info["mailbox"]) != MAILBOX:

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from graphserver import CLIENT_ID, MAILBOX, SECRET, TENANT, GraphServer, certifi
 from icalendar import Calendar
 from test_calendars import NOW, WINDOWS, Daemon, occurrences
 
-from outage_daemon.core.model import Config
+from outage_daemon.core.model import Config, Occurrence
 from outage_daemon.core.timerules import UTC
 from outage_daemon.formats.graph import transaction_id
 from outage_daemon.formats.ical import render
@@ -110,7 +111,7 @@ def test_create_update_reschedule_cancel_and_delete(graph: GraphServer, write: C
             posts = [r for r in graph.graph.requests if r.method == "POST" and r.path.endswith("/events")]
             assert len(posts) == 4
             vat = next(r.body for r in posts if prop(r.body, "outage-daemon-uid") == "vat@status.example.com")
-            assert vat["transactionId"] == transaction_id("vat@status.example.com", "once", 0)
+            assert vat["transactionId"] == transaction_id("vat@status.example.com", "once", "0:0")
             assert vat["start"] == {"dateTime": "2026-03-10T14:00:00", "timeZone": "UTC"}  # 22:00 Shanghai
             assert vat["end"] == {"dateTime": "2026-03-10T22:00:00", "timeZone": "UTC"}
             assert (vat["isReminderOn"], vat["reminderMinutesBeforeStart"]) == (True, 1440)
@@ -196,6 +197,25 @@ def test_an_event_changed_in_outlook_is_re_read_and_replaced(graph: GraphServer,
     assert [s for m, s in graph.graph.writes() if m == "PATCH"] == [412, 200]
     assert all(r.headers.get("If-Match") not in (None, "*") for r in graph.graph.requests if r.method == "PATCH")
     assert "changed in Microsoft 365 since our last write" in caplog.text
+
+
+def test_an_event_deleted_in_outlook_is_made_again(graph: GraphServer, write: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    first = load(write, config_text(graph.url))
+    changed = load(write, config_text(graph.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            del graph.graph.events[graph.graph.by_uid()["vat@status.example.com"][0]["id"]]
+            await daemon.sync(changed)
+            assert_in_step(graph, daemon, changed)
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    assert [(m, s) for m, s in graph.graph.writes()][4:] == [("PATCH", 404), ("POST", 201)]
 
 
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-ids-stored"])
@@ -307,6 +327,84 @@ def test_a_refused_write_says_why_is_retried_and_marks_the_calendar_failing(
         assert error is not None and all(s in error for s in said), error
         assert SECRET not in error and "not-the-secret" not in error
     assert list(failing) == ["finance-365"]  # what /healthz and outage_calendar_up report
+
+
+def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url, extra=", timeout: 1s"))
+    graph.graph.slow = 5
+
+    async def go() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            return daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    began = time.monotonic()
+    states = asyncio.run(go())
+    assert time.monotonic() - began < 4.5  # two writes, each given up after 1s
+    assert sorted(states.values()) == [("pending", "no answer within 1s (one request)")] * 2
+
+
+def test_healthz_and_metrics_name_a_failing_graph_calendar(write: Callable[..., Path], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemonproc import Daemon as DaemonProcess
+    from smtpsink import free_port
+
+    monkeypatch.setenv("GRAPH_TEST_SECRET", SECRET)
+    closed = f"https://127.0.0.1:{free_port()}"  # nothing listens there
+    daemon = DaemonProcess(write(config_text(closed, extra=", retry: 1s")), tmp_path / "state")
+    try:
+        assert daemon.read_notify("READY=1")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, _, body = daemon.get("/healthz")
+            if status == 503:
+                break
+            time.sleep(0.2)
+        assert status == 503, body
+        assert json.loads(body)["calendars"] == ["finance-365"]
+        _, _, metrics = daemon.get("/metrics")
+        assert 'outage_calendar_up{calendar="finance-365"} 0.0' in metrics.decode()
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.parametrize(("window", "language", "alarms", "expected"), [
+    ("{id: w, system: DB, timezone: Europe/Berlin, start: 2026-03-29 01:00, end: 2026-03-29 04:00}", "en", "[2h]",
+     {"start": {"dateTime": "2026-03-29T00:00:00", "timeZone": "UTC"},
+      "end": {"dateTime": "2026-03-29T02:00:00", "timeZone": "UTC"}, "isAllDay": False, "subject": "DB",
+      "isReminderOn": True, "reminderMinutesBeforeStart": 120}),
+    ("{id: w, system: 发票, title: 升级, start: 2026-05-01, end: 2026-05-02, status: cancelled}", "zh-CN", "[]",
+     {"start": {"dateTime": "2026-05-01T00:00:00", "timeZone": "UTC"},
+      "end": {"dateTime": "2026-05-03T00:00:00", "timeZone": "UTC"}, "isAllDay": True, "subject": "【已取消】发票：升级",
+      "isReminderOn": False}),
+], ids=["timed-across-berlin-spring-forward", "all-day-cancelled-zh"])
+def test_a_window_becomes_the_graph_event(config_of: Callable[[str], Config], window: str, language: str,
+                                          alarms: str, expected: dict[str, Any]) -> None:
+    from outage_daemon.formats.graph import event
+
+    config = config_of(f"timezone: Asia/Shanghai\nlanguage: {language}\n"
+                       f"calendar: {{domain: s.example.com, alarms: {alarms}}}\nwindows:\n  - {window}\n")
+    w = config.windows[0]
+    got = event(w, config, "once", Occurrence(w.id, w.start, w.end), "0:0")
+    assert {k: got.get(k) for k in expected} == expected
+    assert ("reminderMinutesBeforeStart" in got) == ("reminderMinutesBeforeStart" in expected)
+    assert [p["value"] for p in got["singleValueExtendedProperties"]] == ["w@s.example.com", "once", "0:0"]
+
+
+@pytest.mark.parametrize(("subject", "language", "expected"), [
+    ("VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("[Cancelled] VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("发票：升级", "zh-CN", "【已取消】发票：升级"),
+    ("【已取消】发票：升级", "zh-CN", "【已取消】发票：升级"),
+], ids=["en", "en-already", "zh", "zh-already"])
+def test_a_cancelled_subject_is_marked_once(subject: str, language: str, expected: str) -> None:
+    from outage_daemon.formats.graph import cancelled_subject
+
+    assert cancelled_subject(subject, language) == expected
 
 
 @pytest.mark.parametrize(("entry", "error"), [

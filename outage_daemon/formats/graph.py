@@ -103,8 +103,8 @@ def cancelled_subject(subject: str, language: str) -> str:
     return subject if subject.startswith(mark) else marked(subject, "cancelled", language)
 
 
-def transaction_id(event_uid: str, key: str, generation: int) -> str:
-    """Given an event's UID, occurrence and generation, return the ``transactionId`` of its create:
-    the same for a retried create (Graph then makes no second event), new once the window has left
-    the calendar and come back."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"outage-daemon:{event_uid}:{key}:{generation}"))
+def transaction_id(event_uid: str, key: str, written: str) -> str:
+    """Given an event's UID, occurrence and the version written, return the ``transactionId`` of its
+    create: the same for a retried create (Graph then makes no second event), another for a later
+    version (an event deleted in Outlook meanwhile is made again, not taken for the deleted one)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"outage-daemon:{event_uid}:{key}:{written}"))

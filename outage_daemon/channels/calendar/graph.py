@@ -93,7 +93,7 @@ class Failure(Exception):
         self.status, self.retry_after = status, retry_after
 
     def outcome(self) -> Outcome:
-        temporary = self.status in (401, 403, 408, 409, 429) or self.status >= 500
+        temporary = self.status in (0, 401, 403, 408, 409, 429) or self.status >= 500  # 0: no answer
         return Outcome(False, temporary=temporary, error=str(self), retry_after=self.retry_after)
 
 
@@ -132,20 +132,23 @@ class GraphClient:
             tls = ssl.create_default_context()  # made now: SSL_CERT_FILE / SSL_CERT_DIR are honoured
             self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls),
                                                  timeout=aiohttp.ClientTimeout(total=self.timeout))
-            self.credential = ClientSecretCredential(
+            logging.getLogger("azure").setLevel(logging.ERROR)  # it logs every request; a failure is ours to say
+            self.credential = ClientSecretCredential(  # no retries of its own: the ledger retries the write
                 self.access.tenant, self.access.client_id, self.secret, authority=self.access.login_url,
-                transport=AioHttpTransport(session=self.session, session_owner=False))
+                transport=AioHttpTransport(session=self.session, session_owner=False), retry_total=0)
         return self.session
 
     async def token(self) -> str:
-        from azure.core.exceptions import AzureError
+        from azure.core.exceptions import AzureError, ClientAuthenticationError
 
         self._open()
         try:  # azure-core sets its own per-read timeouts: the deadline is ours
             got = await asyncio.wait_for(self.credential.get_token(f"{self.access.graph_url}/.default"), self.timeout)
         except AzureError as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise Failure(401, f"no token from {self.access.login_url}: {message}") from exc
+            refused = isinstance(exc, ClientAuthenticationError)
+            raise Failure(401 if refused else 0, f"no token from {self.access.login_url}: {message}"
+                          + (f" ({ADVICE[401]})" if refused else "")) from exc
         return str(got.token)
 
     async def call(self, method: str, url: str, body: dict[str, Any] | None = None,
@@ -205,7 +208,7 @@ class GraphClient:
 
 
 async def _create(client: GraphClient, push: Push, key: str, body: dict[str, Any]) -> tuple[str, str | None]:
-    sent = {**body, "transactionId": transaction_id(push.uid, key, push.generation)}
+    sent = {**body, "transactionId": transaction_id(push.uid, key, version(push.generation, push.sequence))}
     status, made = await client.call("POST", client.events, sent)
     if status == 404:
         raise Failure(404, f"POST {client.events}: HTTP 404 (no such mailbox or calendar)")
@@ -325,8 +328,10 @@ async def send_graph(client: GraphClient, push: Push, memo: Memory, name: str, l
         outcome, after = await apply(client, push, placed, language)
     except Failure as exc:
         return exc.outcome()
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc or 'no answer in time'}")
+    except asyncio.TimeoutError:
+        return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (one request)")
+    except aiohttp.ClientError as exc:
+        return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}")
     if after != placed:
         await memo.set(name, after.dump() if after else "")
     return outcome
