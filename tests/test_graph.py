@@ -199,6 +199,42 @@ def test_an_event_changed_in_outlook_is_re_read_and_replaced(graph: GraphServer,
     assert "changed in Microsoft 365 since our last write" in caplog.text
 
 
+def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, write: Callable[..., Path],
+                                                          tmp_path: Path) -> None:
+    windows = """
+  - {id: sunday-db, system: Core database, timezone: Europe/Berlin, start: 2026-03-22 01:00, end: 2026-03-22 03:00,
+     repeat: "FREQ=WEEKLY;BYDAY=SU"}
+"""
+    config = load(write, config_text(graph.url, windows))
+    window = config.windows[0]
+
+    def starts() -> list[str]:
+        return [e["start"]["dateTime"] for e in graph.graph.by_uid()["sunday-db@status.example.com"]]
+
+    def expected(now: datetime) -> list[str]:  # ending from keep_cancelled (1d) before, starting within 366 days
+        found = window.occurrences(now - timedelta(days=1), now + timedelta(days=366))
+        return [o.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") for o in found]
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            assert starts() == expected(NOW) and starts()[-1] == "2027-02-28T00:00:00"
+            later = NOW + timedelta(days=40)
+            await daemon.sync(config, later)  # a month on: the next weeks are written, the past ones go
+            assert starts() == expected(later) and starts()[0] == "2026-04-11T23:00:00"  # 01:00 CEST
+            await daemon.sync(config, later + timedelta(days=1))  # the same month: nothing to write
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    writes = [m for m, _ in graph.graph.writes()]
+    before, after = expected(NOW), expected(NOW + timedelta(days=40))
+    gone, new = len(set(before) - set(after)), len(set(after) - set(before))
+    assert (len(before), gone, new) == (50, 3, 6)  # 22 Mar to 5 Apr gone; 7 Mar to 11 Apr 2027 new
+    assert writes == ["POST"] * (50 + 6) + ["DELETE"] * 3  # nothing written twice, nothing the third time
+
+
 def test_an_event_deleted_in_outlook_is_made_again(graph: GraphServer, write: Callable[..., Path],
                                                    tmp_path: Path) -> None:
     first = load(write, config_text(graph.url))

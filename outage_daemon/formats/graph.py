@@ -4,7 +4,8 @@ Graph has no iCalendar import for an app, and its ``patternedRecurrence`` cannot
 (BYHOUR, BYSETPOS lists, a rule's DST-gap instances, EXDATEs of instances it computes differently),
 so every window is written as plain events, one per occurrence: a one-off window as one, a repeat
 as its occurrences that end from ``keep_cancelled`` before the write on and start within
-:data:`HORIZON` after it, at most :data:`MOST`. Each event carries the window's UID and its
+:data:`HORIZON` after it, at most :data:`MOST` (a repeat that goes on past the horizon is written
+again each month: :func:`refresh`). Each event carries the window's UID and its
 occurrence in single-value extended properties (how the writer finds them again after a crash,
 never making a second), and the generation and SEQUENCE it was written at (so a write that already
 landed is not made again).
@@ -21,7 +22,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from outage_daemon.core.model import Config, Occurrence, Window
+from outage_daemon.core.model import CalendarTarget, Config, Occurrence, Window
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC, add_absolute
 from outage_daemon.formats.ical import describe, uid
@@ -43,6 +44,16 @@ def occurrences(window: Window, config: Config, now: datetime) -> list[tuple[str
         return [(ONCE, Occurrence(window.id, window.start, window.end))]
     lo = add_absolute(now, -config.calendar.keep_cancelled.approx)
     return [(o.key, o) for o in window.occurrences(lo, add_absolute(now, HORIZON), MOST)[:MOST]]
+
+
+def refresh(window: Window, target: CalendarTarget, now: datetime) -> str:
+    """Given a window and a pushed calendar, return what makes its events due to be written again
+    although the window did not change: for a graph calendar and a repeat that goes on past the
+    horizon, the month of ``now`` (its occurrences are topped up monthly); otherwise ''."""
+    if target.kind != "graph" or window.rule is None:
+        return ""
+    last = window.last_end()
+    return f"{now.astimezone(UTC):%Y-%m}" if last is None or last > add_absolute(now, HORIZON) else ""
 
 
 def _when(moment: datetime, all_day: bool) -> dict[str, str]:

@@ -77,15 +77,17 @@ class Held:
     until: datetime | None
     gone: bool = False
     generation: int = 0
+    refresh: str = ""  # see graph.refresh
 
     def to_json(self) -> list[object]:
-        return [self.uid, self.sequence, self.until.isoformat() if self.until else None, self.gone, self.generation]
+        out = [self.uid, self.sequence, self.until.isoformat() if self.until else None, self.gone, self.generation]
+        return [*out, self.refresh] if self.refresh else out
 
     @classmethod
     def from_json(cls, value: list[object]) -> Held:
         text = value[2]
         return cls(str(value[0]), int(str(value[1])), datetime.fromisoformat(text) if isinstance(text, str) else None,
-                   value[3] is True, int(str(value[4])))
+                   value[3] is True, int(str(value[4])), str(value[5]) if len(value) > 5 else "")
 
 
 def carried(config: Config, target: CalendarTarget, now: datetime) -> list[Window]:
@@ -146,7 +148,9 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
     wanted = carried(config, target, now)
     for window in wanted:
         revision, before = revisions.get(window.id), held.get(window.id)
-        if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence):
+        refresh = graph.refresh(window, target, now)
+        if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence
+                                and before.refresh == refresh):
             continue  # no revision yet: the next reload stores one
         generation = before.generation + 1 if before is not None and before.gone else 0 if before is None \
             else before.generation
@@ -155,9 +159,9 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
         body = graph.document(window, config, revision, now, generation) if target.kind == "graph" else \
             document(window, config, revision, now)
         push = Push("put", window.id, uid(window, config), revision.sequence, body, generation)
-        again = f"/g{generation}" if generation else ""
+        again = (f"/g{generation}" if generation else "") + (f"/r{refresh}" if refresh else "")
         add(f"{window.id}/push/{revision.sequence}{again}", window.id, push, now, until or add_absolute(now, WORTH))
-        index[window.id] = Held(push.uid, revision.sequence, until, False, generation)
+        index[window.id] = Held(push.uid, revision.sequence, until, False, generation, refresh)
     carried_ids = {w.id for w in wanted}
     for window_id, gone in sorted(held.items()):
         if gone.gone or window_id in carried_ids:

@@ -255,16 +255,18 @@ async def _delete(client: GraphClient, place: tuple[str, str | None]) -> None:
 async def apply(client: GraphClient, push: Push, placed: Placed | None, language: str) -> tuple[Outcome, Placed | None]:
     """Given a push and what our last write of its window got back, make the write; return its
     outcome and what to remember now (None: the window's events are gone). Raise :class:`Failure`."""
-    if placed is not None and (placed.order > push.order or (push.op == "put" and placed.order == push.order)):
+    wanted: dict[str, dict[str, Any]] = json.loads(push.ical) if push.op == "put" else {}
+    same = placed is not None and placed.order == push.order  # a monthly top-up of a repeat's occurrences
+    if placed is not None and (placed.order > push.order or (push.op == "put" and same and
+                                                             wanted.keys() == placed.events.keys())):
         return Outcome(True, error="already written"), placed  # this one, or a newer write, went first
     written = version(push.generation, push.sequence)
     if placed is not None and placed.events:
-        known = {k: Found(i, e, k, "") for k, (i, e) in placed.events.items()}
+        known = {k: Found(i, e, k, written if same else "") for k, (i, e) in placed.events.items()}
     else:  # never written, or our memo of it is lost: what carries its UID is ours
         known = await client.find(push.uid)
     events: dict[str, tuple[str, str | None]] = {}
     if push.op == "put":
-        wanted: dict[str, dict[str, Any]] = json.loads(push.ical)
         for key, body in wanted.items():
             have = known.get(key)
             if have is not None and have.version == written:
