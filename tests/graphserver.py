@@ -95,18 +95,6 @@ class GraphServer(LoopbackServer):
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        self.routes(app)
-        self.runner = runner = web.AppRunner(app, shutdown_timeout=0.1)
-        self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.tls)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.ready.set()
-        self.loop.run_forever()
-
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self.token)
         app.router.add_route("*", "/v1.0/users/{mailbox}/calendar/events", self.collection)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from graphserver import CLIENT_ID, MAILBOX, SECRET, TENANT, GraphServer, certificate, prop
 from icalendar import Calendar
-from test_calendars import NOW, WINDOWS, Daemon, occurrences
+from test_calendars import NOW, WINDOWS, Daemon, crash_after_sending, occurrences
 
 from outage_daemon.core.model import Config, Occurrence
 from outage_daemon.core.timerules import UTC
@@ -176,8 +176,13 @@ def test_a_window_cancelled_by_removal_is_marked_in_the_config_language(graph: G
     assert [m for m, _ in graph.graph.writes()] == ["POST"] * 4 + ["PATCH"] * 3
 
 
-def test_an_event_changed_in_outlook_is_re_read_and_replaced(graph: GraphServer, write: Callable[..., Path],
-                                                             tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("action", "expected"), [
+    ("edited", [("PATCH", 412), ("PATCH", 200)]),
+    ("deleted", [("PATCH", 404), ("POST", 201)]),
+], ids=["edited-stale-etag-re-read", "deleted-made-again"])
+def test_an_event_changed_in_outlook_is_replaced_by_the_config(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        action: str, expected: list[tuple[str, int]]) -> None:
     first = load(write, config_text(graph.url))
     changed = load(write, config_text(graph.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
 
@@ -186,7 +191,10 @@ def test_an_event_changed_in_outlook_is_re_read_and_replaced(graph: GraphServer,
         try:
             await daemon.sync(first)
             vat = graph.graph.by_uid()["vat@status.example.com"][0]
-            graph.edit(vat["id"], subject="Edited by hand")  # the stored ETag is stale now
+            if action == "edited":
+                graph.edit(vat["id"], subject="Edited by hand")  # the stored ETag is stale now
+            else:
+                del graph.graph.events[vat["id"]]
             await daemon.sync(changed)
             assert_in_step(graph, daemon, changed)
             assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
@@ -194,9 +202,9 @@ def test_an_event_changed_in_outlook_is_re_read_and_replaced(graph: GraphServer,
             await daemon.notifier.close()
 
     asyncio.run(go())
-    assert [s for m, s in graph.graph.writes() if m == "PATCH"] == [412, 200]
+    assert graph.graph.writes()[4:] == expected
     assert all(r.headers.get("If-Match") not in (None, "*") for r in graph.graph.requests if r.method == "PATCH")
-    assert "changed in Microsoft 365 since our last write" in caplog.text
+    assert ("changed in Microsoft 365 since our last write" in caplog.text) == (action == "edited")
 
 
 def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, write: Callable[..., Path],
@@ -235,43 +243,10 @@ def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, wr
     assert writes == ["POST"] * (50 + 6) + ["DELETE"] * 3  # nothing written twice, nothing the third time
 
 
-def test_an_event_deleted_in_outlook_is_made_again(graph: GraphServer, write: Callable[..., Path],
-                                                   tmp_path: Path) -> None:
-    first = load(write, config_text(graph.url))
-    changed = load(write, config_text(graph.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
-
-    async def go() -> None:
-        daemon = Daemon(tmp_path / "state", first)
-        try:
-            await daemon.sync(first)
-            del graph.graph.events[graph.graph.by_uid()["vat@status.example.com"][0]["id"]]
-            await daemon.sync(changed)
-            assert_in_step(graph, daemon, changed)
-        finally:
-            await daemon.notifier.close()
-
-    asyncio.run(go())
-    assert [(m, s) for m, s in graph.graph.writes()][4:] == [("PATCH", 404), ("POST", 201)]
-
-
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-ids-stored"])
 def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Callable[..., Path], tmp_path: Path,
                                                  memo: str) -> None:
     config = load(write, config_text(graph.url))
-
-    async def crash() -> None:  # claims and writes, then dies before the outcome is recorded
-        daemon = Daemon(tmp_path / "state", config)
-        notifier = daemon.notifier
-        await notifier.reload(config)
-        claimed = notifier.ledger.claim(notifier.owner, daemon.now, channel="caldav")
-        channel = notifier.channels["caldav"]
-        assert [(await channel.send(d.recipient, d.payload or b"")).ok for d in claimed] == [True, True]
-        if memo == "lost":
-            for name in ("caldav:finance-365:vat", "caldav:finance-365:weekly-db"):
-                notifier.ledger.set_meta(name, "")
-        await channel.close()
-        notifier.ledger.close()
-        notifier.executor.shutdown()
 
     async def restart() -> dict[str, tuple[str, str | None]]:
         daemon = Daemon(tmp_path / "state", config)
@@ -283,7 +258,7 @@ def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Call
         finally:
             await daemon.notifier.close()
 
-    asyncio.run(crash())
+    asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-365", memo == "lost"))
     assert graph.graph.writes() == [("POST", 201)] * 4
     states = asyncio.run(restart())
     assert graph.graph.writes() == [("POST", 201)] * 4, graph.graph.writes()
@@ -382,30 +357,6 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
     states = asyncio.run(go())
     assert time.monotonic() - began < 4.5  # two writes, each given up after 1s
     assert sorted(states.values()) == [("pending", "no answer within 1s (one request)")] * 2
-
-
-def test_healthz_and_metrics_name_a_failing_graph_calendar(write: Callable[..., Path], tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from daemonproc import Daemon as DaemonProcess
-    from smtpsink import free_port
-
-    monkeypatch.setenv("GRAPH_TEST_SECRET", SECRET)
-    closed = f"https://127.0.0.1:{free_port()}"  # nothing listens there
-    daemon = DaemonProcess(write(config_text(closed, extra=", retry: 1s")), tmp_path / "state")
-    try:
-        assert daemon.read_notify("READY=1")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status, _, body = daemon.get("/healthz")
-            if status == 503:
-                break
-            time.sleep(0.2)
-        assert status == 503, body
-        assert json.loads(body)["calendars"] == ["finance-365"]
-        _, _, metrics = daemon.get("/metrics")
-        assert 'outage_calendar_up{calendar="finance-365"} 0.0' in metrics.decode()
-    finally:
-        daemon.stop()
 
 
 @pytest.mark.parametrize(("window", "language", "alarms", "expected"), [
