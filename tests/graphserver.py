@@ -50,7 +50,8 @@ class Graph:
 
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
-    busy: int = 0  # the next writes answered 429 with Retry-After: 120
+    busy: int = 0  # the next writes answered 429 with Retry-After: 120 ...
+    calm: int = 0  # ... once this many more have been let through
     slow: float = 0  # seconds every calendar request waits before it is answered
     forbidden: bool = False  # every calendar request answered 403 ErrorAccessDenied
     transactions: dict[str, str] = field(default_factory=dict)
@@ -127,7 +128,9 @@ class GraphServer(LoopbackServer):
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         if self.graph.forbidden:
             return _error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-        if request.method != "GET" and self.graph.busy:
+        if request.method != "GET" and self.graph.busy and self.graph.calm:
+            self.graph.calm -= 1
+        elif request.method != "GET" and self.graph.busy:
             self.graph.busy -= 1
             return _error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
                           {"Retry-After": "120"})

@@ -310,6 +310,29 @@ def test_a_429_waits_as_long_as_graph_asks(graph: GraphServer, write: Callable[.
     assert [s for _, s in graph.graph.writes()] == [429, 429, 201, 201, 201, 201]
 
 
+def test_a_write_throttled_halfway_goes_on_where_it_stopped(graph: GraphServer, write: Callable[..., Path],
+                                                            tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = load(write, config_text(graph.url))
+    changed = load(write, config_text(graph.url, WINDOWS.replace("system: Core database,",
+                                                                 "system: Core database, title: Patch,")), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            graph.graph.calm, graph.graph.busy = 1, 1  # the second of weekly-db's three updates is refused
+            await daemon.sync(changed)
+            await daemon.sync(changed, NOW + timedelta(seconds=121))
+            assert_in_step(graph, daemon, changed)
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    assert graph.graph.writes()[4:] == [("PATCH", 200), ("PATCH", 429), ("PATCH", 200), ("PATCH", 200)]
+    assert "changed in Microsoft 365" not in caplog.text  # the ETag of the update that landed was kept
+
+
 @pytest.mark.parametrize(("setup", "said"), [
     ("forbidden", ["HTTP 403 ErrorAccessDenied", "Calendars.ReadWrite", "application access policy"]),
     ("secret", ["AADSTS7000215", "Invalid client secret"]),

@@ -46,14 +46,17 @@ ADVICE = {
 }
 
 
+Event = tuple[str, str | None, str]  # one occurrence's event: its Graph id, ETag and the version written
+
+
 @dataclass(frozen=True)
 class Placed:
-    """What our last write of one window got back: the generation and SEQUENCE it wrote, and each
-    occurrence's event as (Graph id, ETag)."""
+    """What our writes of one window got back: the generation and SEQUENCE last written whole (-1:
+    none yet), and each occurrence's event as far as the writes went."""
 
     sequence: int
     generation: int
-    events: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -71,7 +74,8 @@ class Placed:
         f = json.loads(text)
         if f.get("kind") != "graph":
             return None
-        return cls(int(f["sequence"]), int(f["generation"]), {k: (str(v[0]), v[1]) for k, v in f["events"].items()})
+        return cls(int(f["sequence"]), int(f["generation"]),
+                   {k: (str(v[0]), v[1], str(v[2])) for k, v in f["events"].items()})
 
 
 @dataclass(frozen=True)
@@ -252,49 +256,47 @@ async def _delete(client: GraphClient, place: tuple[str, str | None]) -> None:
     raise Failure(412, f"event {event_id} kept changing under us ({ROUNDS} tries)", None)
 
 
-async def apply(client: GraphClient, push: Push, placed: Placed | None, language: str) -> tuple[Outcome, Placed | None]:
-    """Given a push and what our last write of its window got back, make the write; return its
-    outcome and what to remember now (None: the window's events are gone). Raise :class:`Failure`."""
+async def apply(client: GraphClient, push: Push, placed: Placed | None, language: str,
+                events: dict[str, Event]) -> tuple[Outcome, Placed | None]:
+    """Given a push and what our writes of its window got back, make the write; return its outcome
+    and what to remember now (None: the window's events are gone). ``events`` follows the writes as
+    they land (what to remember of a write that fails halfway). Raise :class:`Failure`."""
     wanted: dict[str, dict[str, Any]] = json.loads(push.ical) if push.op == "put" else {}
-    same = placed is not None and placed.order == push.order  # a monthly top-up of a repeat's occurrences
-    if placed is not None and (placed.order > push.order or (push.op == "put" and same and
-                                                             wanted.keys() == placed.events.keys())):
+    if placed is not None and (placed.order > push.order or (push.op == "put" and placed.order == push.order
+                                                             and wanted.keys() == placed.events.keys())):
         return Outcome(True, error="already written"), placed  # this one, or a newer write, went first
     written = version(push.generation, push.sequence)
     if placed is not None and placed.events:
-        known = {k: Found(i, e, k, written if same else "") for k, (i, e) in placed.events.items()}
+        events.update(placed.events)
     else:  # never written, or our memo of it is lost: what carries its UID is ours
-        known = await client.find(push.uid)
-    events: dict[str, tuple[str, str | None]] = {}
+        events.update({k: (f.id, f.etag, f.version) for k, f in (await client.find(push.uid)).items()})
     if push.op == "put":
         for key, body in wanted.items():
-            have = known.get(key)
-            if have is not None and have.version == written:
-                events[key] = (have.id, have.etag)  # landed before a crash could record it
-                continue
-            place = await _update(client, key, (have.id, have.etag), body) if have is not None else None
-            events[key] = place or await _create(client, push, key, body)
-        for key, have in known.items():
-            if key not in wanted:  # an occurrence the window no longer has
-                await _delete(client, (have.id, have.etag))
-        return ACCEPTED, Placed(push.sequence, push.generation, events)
+            have = events.get(key)
+            if have is not None and have[2] == written:
+                continue  # landed before a crash, a failure or a month's top-up
+            place = await _update(client, key, have[:2], body) if have is not None else None
+            events[key] = (*(place or await _create(client, push, key, body)), written)
+        for key in [k for k in events if k not in wanted]:  # an occurrence the window no longer has
+            await _delete(client, events[key][:2])
+            del events[key]
+        return ACCEPTED, Placed(push.sequence, push.generation, dict(events))
     if push.op == "cancel":
-        for key, have in known.items():
-            found = have if have.version == written else await client.read(have.id)
-            if found is None:
-                continue
-            if found.version != written:
+        for key, (event_id, _, was) in list(events.items()):
+            found = None if was == written else await client.read(event_id)
+            if found is not None:
                 mark = {"subject": cancelled_subject(found.subject, language), "showAs": "free",
                         "singleValueExtendedProperties": [{"id": VERSION_PROPERTY, "value": written}]}
                 place = await _update(client, key, (found.id, found.etag), mark)
-                if place is None:
+                if place is not None:
+                    events[key] = (*place, written)
                     continue
-                events[key] = place
-            else:
-                events[key] = (found.id, found.etag)
-        return ACCEPTED, Placed(push.sequence, push.generation, events)
-    for have in known.values():
-        await _delete(client, (have.id, have.etag))
+            if was != written:
+                del events[key]  # gone: deleted by someone
+        return ACCEPTED, Placed(push.sequence, push.generation, dict(events))
+    for key, (event_id, etag, _) in list(events.items()):
+        await _delete(client, (event_id, etag))
+        del events[key]
     return ACCEPTED, None
 
 
@@ -326,13 +328,17 @@ def graph_clients(targets: Mapping[str, CalendarTarget]) -> dict[str, GraphClien
 async def send_graph(client: GraphClient, push: Push, memo: Memory, name: str, language: str) -> Outcome:
     """Given a calendar's client and a push, make the write and remember in ``memo`` what it got back."""
     placed = Placed.load(await memo.get(name))
+    events: dict[str, Event] = {}
     try:
-        outcome, after = await apply(client, push, placed, language)
-    except Failure as exc:
-        return exc.outcome()
-    except asyncio.TimeoutError:
-        return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (one request)")
-    except aiohttp.ClientError as exc:
+        outcome, after = await apply(client, push, placed, language, events)
+    except (Failure, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        if events != (placed.events if placed else {}):  # what landed before it failed: not written again
+            order = (placed.sequence, placed.generation) if placed else (-1, push.generation)
+            await memo.set(name, Placed(*order, events).dump())
+        if isinstance(exc, Failure):
+            return exc.outcome()
+        if isinstance(exc, asyncio.TimeoutError):
+            return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (one request)")
         return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}")
     if after != placed:
         await memo.set(name, after.dump() if after else "")
