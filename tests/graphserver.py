@@ -2,7 +2,7 @@
 with openssl, trusted through SSL_CERT_FILE): it answers the requests the documentation shows for
 app-only sign-in and a mailbox's calendar events as Graph does (ETags as ``@odata.etag``, 412 on a
 stale ``If-Match``, ``transactionId`` making a retried create return the first event, filters on a
-single-value extended property) and records every request it gets, to be checked."""
+single-value extended property, its value compared regardless of case) and records every request it gets, to be checked."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ class GraphServer(LoopbackServer):
             if match is None:
                 return self._answer(request, _error(400, "BadRequest", "unsupported filter"))
             found = [self._shown(ev, query) for ev in self.graph.events.values()
-                     if any(p["id"] == match[1] and p["value"] == match[2].replace("''", "'")
+                     if any(p["id"] == match[1] and p["value"].lower() == match[2].replace("''", "'").lower()
                             for p in ev.get("singleValueExtendedProperties", []))]
             return self._answer(request, web.json_response({"value": found}))
         if request.method != "POST":

@@ -265,6 +265,31 @@ def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Call
     assert sorted(states.values()) == [("sent", None), ("sent", None)]
 
 
+def test_windows_whose_ids_differ_in_case_only_keep_their_own_events(graph: GraphServer,
+                                                                     write: Callable[..., Path],
+                                                                     tmp_path: Path) -> None:
+    windows = """
+  - {id: vat, system: VAT invoices, start: 2026-03-10 22:00, end: 2026-03-11 06:00}
+  - {id: VAT, system: VAT archive, start: 2026-03-12 22:00, end: 2026-03-13 06:00}
+"""
+    first = load(write, config_text(graph.url, windows))
+    changed = load(write, config_text(graph.url, windows.replace("06:00}", "05:00}")), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            for name in ("caldav:finance-365:vat", "caldav:finance-365:VAT"):  # found again by their UIDs
+                daemon.notifier.ledger.set_meta(name, "")
+            await daemon.sync(changed)
+            assert_in_step(graph, daemon, changed)
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    assert [m for m, _ in graph.graph.writes()] == ["POST", "POST", "PATCH", "PATCH"]
+
+
 def test_a_create_retried_with_its_transaction_id_makes_no_second_event(graph: GraphServer,
                                                                         write: Callable[..., Path],
                                                                         tmp_path: Path) -> None:

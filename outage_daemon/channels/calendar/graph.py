@@ -80,13 +80,14 @@ class Placed:
 
 @dataclass(frozen=True)
 class Found:
-    """An event as Graph holds it now: its id, ETag, occurrence key, version and subject."""
+    """An event as Graph holds it now: its id, ETag, occurrence key, version, subject and UID."""
 
     id: str
     etag: str | None
     key: str
     version: str
     subject: str = ""
+    uid: str = ""
 
 
 class Failure(Exception):
@@ -109,7 +110,13 @@ def _literal(text: str) -> str:
 def _found(item: dict[str, Any]) -> Found:
     props = {p.get("id", "").lower(): str(p.get("value", "")) for p in item.get("singleValueExtendedProperties", [])}
     return Found(str(item["id"]), item.get("@odata.etag"), props.get(OCCURRENCE_PROPERTY.lower(), ""),
-                 props.get(VERSION_PROPERTY.lower(), ""), str(item.get("subject", "")))
+                 props.get(VERSION_PROPERTY.lower(), ""), str(item.get("subject", "")),
+                 props.get(UID_PROPERTY.lower(), ""))
+
+
+_EXPAND = "$expand=singleValueExtendedProperties($filter=" + " or ".join(
+    f"id eq {_literal(p)}" for p in (UID_PROPERTY, OCCURRENCE_PROPERTY, VERSION_PROPERTY)) + ")"
+_SAFE = "?$=&(),/:'"  # what stays as it is in a query we build
 
 
 class GraphClient:
@@ -178,26 +185,26 @@ class GraphClient:
                       float(retry) if retry and retry.isdigit() else None)
 
     async def find(self, event_uid: str) -> dict[str, Found]:
-        """Given a UID, return the events that carry it in this calendar, by occurrence key."""
-        props = f"id eq {_literal(OCCURRENCE_PROPERTY)} or id eq {_literal(VERSION_PROPERTY)}"
+        """Given a UID, return the events that carry it in this calendar, by occurrence key (Graph
+        compares the value regardless of case: an event of ``VAT@…`` is not one of ``vat@…``)."""
         query = (f"?$filter=singleValueExtendedProperties/Any(ep: ep/id eq {_literal(UID_PROPERTY)} and ep/value eq "
-                 f"{_literal(event_uid)})&$select=id,subject&$expand=singleValueExtendedProperties($filter={props})")
+                 f"{_literal(event_uid)})&$select=id,subject&{_EXPAND}")
         out: dict[str, Found] = {}
-        url: str | None = self.events + quote(query, safe="?$=&(),/:'")
+        url: str | None = self.events + quote(query, safe=_SAFE)
         for _ in range(100):  # pages
             if url is None:
                 break
             _, page = await self.call("GET", url)
             for item in page.get("value", []):
                 found = _found(item)
-                out[found.key] = found
+                if found.uid == event_uid:
+                    out[found.key] = found
             url = page.get("@odata.nextLink")
         return out
 
     async def read(self, event_id: str) -> Found | None:
-        props = f"id eq {_literal(OCCURRENCE_PROPERTY)} or id eq {_literal(VERSION_PROPERTY)}"
-        query = f"?$select=id,subject&$expand=singleValueExtendedProperties($filter={props})"
-        status, item = await self.call("GET", self.event_url(event_id) + quote(query, safe="?$=&(),/:'"))
+        query = f"?$select=id,subject&{_EXPAND}"
+        status, item = await self.call("GET", self.event_url(event_id) + quote(query, safe=_SAFE))
         return None if status == 404 else _found(item)
 
     def event_url(self, event_id: str) -> str:
