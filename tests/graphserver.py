@@ -99,6 +99,7 @@ class GraphServer(LoopbackServer):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self.token)
         app.router.add_route("*", "/v1.0/users/{mailbox}/calendar/events", self.collection)
+        app.router.add_route("*", "/v1.0/users/{mailbox}/calendars/{calendar}/events", self.collection)
         app.router.add_route("*", "/v1.0/users/{mailbox}/events/{id}", self.one)
 
     async def token(self, request: web.Request) -> web.Response:

@@ -476,6 +476,23 @@ def test_send_test_writes_one_event_and_deletes_it(graph: GraphServer, write: Ca
     assert graph.graph.events == {}
 
 
+def test_another_calendar_of_the_mailbox_is_written_where_it_is(graph: GraphServer, write: Callable[..., Path],
+                                                                tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url, extra=", calendar_id: AAMkAGI2TGuLAAA="))
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            assert_in_step(graph, daemon, config)
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    paths = {r.path for r in graph.graph.requests if r.method in ("GET", "POST") and r.path.endswith("/events")}
+    assert paths == {f"/v1.0/users/{MAILBOX}/calendars/AAMkAGI2TGuLAAA=/events"}
+
+
 def test_history_shows_the_pushes(graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
     path = str(write(config_text(graph.url)))
 
