@@ -38,6 +38,7 @@ from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import FORMATS, render_all
+from outage_daemon.formats.graph import test_document as graph_test_document
 from outage_daemon.formats.push import test_document
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import MAX_BYTES, load
@@ -349,8 +350,9 @@ def send_test_calendar(args: argparse.Namespace, config: Config, window: Window,
     if args.calendar not in config.calendars:
         raise UsageError(f"no calendar {args.calendar!r} in {args.config}" + (
             f" (known: {', '.join(sorted(config.calendars))})" if config.calendars else ""))
-    test_uid, body = test_document(window, config, now)
-    only = dataclasses.replace(config, calendars={args.calendar: config.calendars[args.calendar]})
+    target = config.calendars[args.calendar]
+    test_uid, body = (graph_test_document if target.kind == "graph" else test_document)(window, config, now)
+    only = dataclasses.replace(config, calendars={args.calendar: target})
     channel = CalendarChannel(only)
 
     async def probe() -> Outcome:
@@ -360,8 +362,8 @@ def send_test_calendar(args: argparse.Namespace, config: Config, window: Window,
             await channel.close()
 
     outcome = asyncio.run(probe())
-    chosen = config.calendars[args.calendar]
-    where = f"calendar {args.calendar} ({chosen.calendar_id if chosen.kind == 'google' else chosen.url})"
+    place = target.graph.mailbox if target.graph else target.calendar_id if target.kind == "google" else target.url
+    where = f"calendar {args.calendar} ({place})"
     if outcome.ok:
         print(f"wrote a test event ({test_uid}) into {where} and removed it again")
         return 0

@@ -4,6 +4,7 @@ tests talk to (no other address is ever a target). Subclasses add their routes."
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 
 from aiohttp import web
@@ -15,6 +16,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.port = 0
+        self.tls: ssl.SSLContext | None = None  # set before start() to serve HTTPS
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -28,7 +30,7 @@ class LoopbackServer:
         self.routes(app)
         self.runner = runner = web.AppRunner(app, shutdown_timeout=0.1)
         self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.tls)
         self.loop.run_until_complete(site.start())
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.ready.set()

@@ -248,6 +248,23 @@ def test_an_event_changed_on_the_server_is_re_read_and_replaced(
     assert "changed on the server since our last write" in caplog.text
 
 
+async def crash_after_sending(state: Path, config: Config, calendar: str, forget: bool) -> None:
+    """Claim and make the writes of a first pass, then die before their outcome is recorded (with
+    ``forget``, what they got back is lost too)."""
+    daemon = Daemon(state, config)
+    notifier = daemon.notifier
+    await notifier.reload(config)
+    claimed = notifier.ledger.claim(notifier.owner, daemon.now, channel="caldav")
+    channel = notifier.channels["caldav"]
+    assert [(await channel.send(d.recipient, d.payload or b"")).ok for d in claimed] == [True, True]
+    if forget:
+        for name in (f"caldav:{calendar}:vat", f"caldav:{calendar}:weekly-db"):
+            notifier.ledger.set_meta(name, "")
+    await channel.close()
+    notifier.ledger.close()
+    notifier.executor.shutdown()
+
+
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-etag-stored"])
 def test_a_restart_mid_sync_writes_nothing_twice(server: DavServer, write: Callable[..., Path], tmp_path: Path,
                                                  memo: str) -> None:
@@ -256,20 +273,6 @@ def test_a_restart_mid_sync_writes_nothing_twice(server: DavServer, write: Calla
     proxy = Counting(server.url.split("/", 3)[0] + "//" + server.url.split("/", 3)[2]).start()
     url = f"http://127.0.0.1:{proxy.port}/" + server.url.split("/", 3)[3]
     config = load(str(write(config_text(url))))
-
-    async def crash() -> None:  # claims and writes, then dies before the outcome is recorded
-        daemon = Daemon(tmp_path / "state", config)
-        notifier = daemon.notifier
-        await notifier.reload(config)
-        claimed = notifier.ledger.claim(notifier.owner, daemon.now, channel="caldav")
-        channel = notifier.channels["caldav"]
-        assert [(await channel.send(d.recipient, d.payload or b"")).ok for d in claimed] == [True, True]
-        if memo == "lost":
-            for name in ("caldav:finance-cal:vat", "caldav:finance-cal:weekly-db"):
-                notifier.ledger.set_meta(name, "")
-        await channel.close()
-        notifier.ledger.close()
-        notifier.executor.shutdown()
 
     async def restart() -> dict[str, tuple[str, str | None]]:
         daemon = Daemon(tmp_path / "state", config)
@@ -282,7 +285,7 @@ def test_a_restart_mid_sync_writes_nothing_twice(server: DavServer, write: Calla
             await daemon.notifier.close()
 
     try:
-        asyncio.run(crash())
+        asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-cal", memo == "lost"))
         assert len(proxy.made()) == 2
         states = asyncio.run(restart())
     finally:
@@ -394,8 +397,11 @@ def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path],
     monkeypatch.setenv("CALDAV_TEST_PASSWORD", PASSWORD)
     good = start("radicale", tmp_path / "dav")
     closed = f"http://127.0.0.1:{free_port()}/nobody/here/"  # nothing listens there
+    nobody = f"https://127.0.0.1:{free_port()}"  # nor there: a Microsoft 365 calendar's sign-in fails
     path = write(config_text(good.url).replace("calendars:\n", "calendars:\n"
-                 f"  broken: {{kind: caldav, url: \"{closed}\", retry: 1s}}\n"))
+                 f"  broken: {{kind: caldav, url: \"{closed}\", retry: 1s}}\n"
+                 f"  broken-365: {{kind: graph, tenant: t.example.com, client_id: c, mailbox: m@example.com, "
+                 f"client_secret_env: CALDAV_TEST_PASSWORD, login_url: \"{nobody}\", retry: 1s}}\n"))
     daemon = DaemonProcess(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1")
@@ -406,9 +412,14 @@ def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path],
                 break
             time.sleep(0.2)
         assert status == 503, body
-        assert json.loads(body)["calendars"] == ["broken"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(json.loads(body)["calendars"]) < 2:
+            time.sleep(0.2)
+            status, _, body = daemon.get("/healthz")
+        assert json.loads(body)["calendars"] == ["broken", "broken-365"]
         _, _, metrics = daemon.get("/metrics")
         assert 'outage_calendar_up{calendar="broken"} 0.0' in metrics.decode()
+        assert 'outage_calendar_up{calendar="broken-365"} 0.0' in metrics.decode()
         assert 'outage_calendar_up{calendar="finance-cal"} 1.0' in metrics.decode()
         assert "vat@status.example.com" in held(good)
     finally:

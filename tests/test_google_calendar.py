@@ -406,7 +406,7 @@ def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Calla
     ("{kind: google, calendar_id: c, key_env: K, key_file: k}", "cfg.yaml:4: calendars.fin: set only one of key_file"),
     ("{kind: google, calendar_id: c, key_env: K, user: u}", "cfg.yaml:4: calendars.fin.user: `user` is for a `caldav`"),
     ("{kind: caldav, url: 'https://dav.example.com/c/', calendar_id: c}",
-     "cfg.yaml:4: calendars.fin.calendar_id: `calendar_id` is for a `google`"),
+     "cfg.yaml:4: calendars.fin.calendar_id: `calendar_id` is for a `graph` or `google` calendar, not `caldav`"),
 ], ids=["no-calendar-id", "no-key", "two-keys", "caldav-key-on-google", "google-key-on-caldav"])
 def test_google_calendar_errors_name_their_line(errors_of: Callable[[str], list[str]], entry: str, error: str) -> None:
     errors = errors_of(f"audiences: {{finance: {{email: [a@example.com]}}}}\nwindows: []\ncalendars:\n  fin: {entry}\n")

@@ -27,6 +27,7 @@ from outage_daemon.core.model import (
     Email,
     Escalation,
     Feed,
+    GraphAccess,
     LedgerOptions,
     Maintnote,
     Matcher,
@@ -669,24 +670,30 @@ def _alertmanager(b: _Builder, item: Item, windows: list[Window]) -> Alertmanage
 
 
 _KIND_KEYS = {"caldav": ("url", "user", "password_file", "password_env", "password_credential"),
+              "graph": ("tenant", "client_id", "client_secret_file", "client_secret_env", "client_secret_credential",
+                        "mailbox", "calendar_id", "login_url", "graph_url"),
               "google": ("url", "key_file", "key_env", "key_credential", "calendar_id", "subject")}
+_KIND_NEEDS = {"caldav": ("url",), "graph": ("tenant", "client_id", "mailbox"), "google": ("calendar_id",)}
+_KIND_SECRET = {"graph": ("client_secret_file", "client_secret_env", "client_secret_credential"),
+                "google": ("key_file", "key_env", "key_credential")}
 
 
 def _kind_keys(b: _Builder, item: Item, f: dict[str, Any]) -> None:
     """Given a calendar target, record the keys its kind needs and those of another kind."""
     kind = f.get("kind")
-    need = {"caldav": ("url",), "google": ("calendar_id",)}.get(kind or "", ())
-    for key in need:
+    for key in _KIND_NEEDS.get(kind or "", ()):
         if f.get(key) is None:
             b.error(replace(item.loc, path=f"{item.loc.path}.{key}"), "missing (required)",
                     f"add `{key}:` (a `{kind}` calendar needs it)")
-    if kind == "google":
-        _one_of(b, item, ("key_file", "key_env", "key_credential"), required=True)
-    for other, keys in _KIND_KEYS.items():
-        for key in keys:
-            if other != kind and key not in _KIND_KEYS.get(kind or "", ()) and key in f and kind in _KIND_KEYS:
-                b.error(item.get(key) or item, f"`{key}` is for a `{other}` calendar, not `{kind}`",
-                        f"remove it, or set kind: {other}")
+    if kind in _KIND_SECRET:
+        _one_of(b, item, _KIND_SECRET[kind], required=True)
+    if kind not in _KIND_KEYS:
+        return  # the schema reported the kind
+    for key in f:
+        found, owners = item.get(key), [k for k, keys in _KIND_KEYS.items() if key in keys]
+        if owners and key not in _KIND_KEYS[kind] and found is not None and found.written:
+            b.error(found, f"`{key}` is for a `{'` or `'.join(owners)}` calendar, not `{kind}`",
+                    f"remove it, or set kind: {owners[0]}")
 
 
 def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[str, CalendarTarget]:
@@ -710,5 +717,16 @@ def _calendars(b: _Builder, main: Item, audiences: dict[str, Audience]) -> dict[
                                    _duration(item.get("timeout")), _duration(item.get("retry")),
                                    key_file=_file(item, "key_file"), key_env=f.get("key_env"),
                                    key_credential=f.get("key_credential"), calendar_id=f.get("calendar_id", ""),
-                                   subject=f.get("subject"))
+                                   subject=f.get("subject"),
+                                   graph=_graph_access(item) if f.get("kind") == "graph" else None)
     return out
+
+
+def _graph_access(item: Item) -> GraphAccess:
+    """Given a ``calendars:`` entry of kind graph, return how Graph reaches it (:func:`_kind_keys`
+    has recorded what is missing)."""
+    f = _plain(item)
+    return GraphAccess(str(f.get("tenant", "")), str(f.get("client_id", "")), _file(item, "client_secret_file"),
+                       f.get("client_secret_env"), f.get("client_secret_credential"), str(f.get("mailbox", "")),
+                       f.get("calendar_id"), str(f.get("login_url", "https://login.microsoftonline.com")).rstrip("/"),
+                       str(f.get("graph_url", "https://graph.microsoft.com")).rstrip("/"))

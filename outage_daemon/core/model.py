@@ -287,6 +287,24 @@ class CalendarTarget:
     key_credential: str | None = None
     calendar_id: str = ""  # google: which calendar
     subject: str | None = None  # google: the Workspace user it acts as (domain-wide delegation)
+    graph: GraphAccess | None = None  # kind graph: whose calendar, as which app
+
+
+@dataclass(frozen=True)
+class GraphAccess:
+    """A Microsoft 365 calendar as Graph reaches it (app-only): the tenant, the app and where its
+    secret lives, the mailbox (a user's or a shared one) and one of its calendars (None: its main
+    one), and the sign-in and Graph endpoints (other than the global ones in national clouds)."""
+
+    tenant: str
+    client_id: str
+    secret_file: str | None
+    secret_env: str | None
+    secret_credential: str | None
+    mailbox: str
+    calendar_id: str | None = None
+    login_url: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What each pushed calendar (``calendars:``) should hold, as ledger deliveries. Pure.
 
 One event per window a target carries, the feed's own VEVENT (same UID, SEQUENCE, status, text and
-VALARMs) in a calendar object of its own. Each write is one delivery keyed by the window's revision,
+VALARMs) in a calendar object of its own (a Microsoft 365 calendar: the Graph events of
+:mod:`outage_daemon.formats.graph`). Each write is one delivery keyed by the window's revision,
 so recording it again is a no-op and a change is a new key. A window the target no longer carries
 (removed from the config, or for other audiences now) is first written as cancelled with a higher
 SEQUENCE, then deleted once ``calendar.keep_cancelled`` after its end has passed.
@@ -21,6 +22,7 @@ from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import CalendarTarget, Config, Window
 from outage_daemon.core.records import Decision, Delivery, Revision
 from outage_daemon.core.timerules import UTC, add_absolute
+from outage_daemon.formats import graph
 from outage_daemon.formats.ical import event, kept, prodid, uid, zone_years
 from outage_daemon.formats.vtimezone import vtimezone
 
@@ -75,15 +77,17 @@ class Held:
     until: datetime | None
     gone: bool = False
     generation: int = 0
+    refresh: str = ""  # see graph.refresh
 
     def to_json(self) -> list[object]:
-        return [self.uid, self.sequence, self.until.isoformat() if self.until else None, self.gone, self.generation]
+        out = [self.uid, self.sequence, self.until.isoformat() if self.until else None, self.gone, self.generation]
+        return [*out, self.refresh] if self.refresh else out
 
     @classmethod
     def from_json(cls, value: list[object]) -> Held:
         text = value[2]
         return cls(str(value[0]), int(str(value[1])), datetime.fromisoformat(text) if isinstance(text, str) else None,
-                   value[3] is True, int(str(value[4])))
+                   value[3] is True, int(str(value[4])), str(value[5]) if len(value) > 5 else "")
 
 
 def carried(config: Config, target: CalendarTarget, now: datetime) -> list[Window]:
@@ -144,17 +148,20 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
     wanted = carried(config, target, now)
     for window in wanted:
         revision, before = revisions.get(window.id), held.get(window.id)
-        if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence):
+        refresh = graph.refresh(window, target, now)
+        if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence
+                                and before.refresh == refresh):
             continue  # no revision yet: the next reload stores one
         generation = before.generation + 1 if before is not None and before.gone else 0 if before is None \
             else before.generation
         last = window.last_end()
         until = add_absolute(last, keep).astimezone(UTC) if last is not None else None
-        push = Push("put", window.id, uid(window, config), revision.sequence, document(window, config, revision, now),
-                    generation)
-        again = f"/g{generation}" if generation else ""
+        body = graph.document(window, config, revision, now, generation) if target.kind == "graph" else \
+            document(window, config, revision, now)
+        push = Push("put", window.id, uid(window, config), revision.sequence, body, generation)
+        again = (f"/g{generation}" if generation else "") + (f"/r{refresh}" if refresh else "")
         add(f"{window.id}/push/{revision.sequence}{again}", window.id, push, now, until or add_absolute(now, WORTH))
-        index[window.id] = Held(push.uid, revision.sequence, until, False, generation)
+        index[window.id] = Held(push.uid, revision.sequence, until, False, generation, refresh)
     carried_ids = {w.id for w in wanted}
     for window_id, gone in sorted(held.items()):
         if gone.gone or window_id in carried_ids:

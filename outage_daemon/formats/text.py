@@ -31,11 +31,13 @@ def inert(value: object) -> object:
 def summary(window: Window, language: str) -> str:
     """Given a window, return its one-line title, marked when cancelled or tentative."""
     text = window.system + (i18n.label(language, "sep") + window.title if window.title else "")
-    return clean(marked(text, window.status, language) if window.status in ("cancelled", "tentative") else text)
+    if window.status in ("cancelled", "tentative"):
+        text = marked(text, window.status, language)
+    return clean(text)
 
 
 def marked(text: str, status: str, language: str) -> str:
-    """Given a title and a status (``cancelled``, ``tentative``), return the title marked with it."""
+    """Given a title and a status (cancelled, tentative), return the title marked with it."""
     mark = i18n.label(language, status)
     return f"【{mark}】{text}" if language == "zh-CN" else f"[{mark}] {text}"
 

@@ -19,6 +19,7 @@ from outage_daemon.channels import blocking
 from outage_daemon.channels.base import Outcome
 from outage_daemon.channels.calendar import google
 from outage_daemon.channels.calendar.caldav import Failure, Stored, Writer, apply, client, href_of
+from outage_daemon.channels.calendar.graph import graph_clients, probe_graph, send_graph
 from outage_daemon.core.decide import Notification
 from outage_daemon.core.model import CalendarTarget, Config
 from outage_daemon.core.records import Revision
@@ -76,20 +77,21 @@ def dump_stored(stored: Stored) -> str:
 
 
 class CalendarChannel:
-    """Writes into the config's CalDAV calendars, one at a time per daemon (writes to one event keep
-    their order)."""
+    """Writes into the config's CalDAV, Microsoft 365 and Google calendars, one at a time per daemon (writes to
+    one event keep their order)."""
 
     name = CHANNEL
     concurrency = 1
 
     def __init__(self, config: Config) -> None:
-        self.targets = {n: t for n, t in config.calendars.items() if t.kind in ("caldav", "google")}
+        self.targets = {n: t for n, t in config.calendars.items() if t.kind in ("caldav", "graph", "google")}
         self.memo: Memo = Memo()
         self.failing: dict[str, str] = {}  # calendar -> the last write's error, while its writes fail
         self.clients: dict[str, Any] = {}
         self.passwords = {n: secret(t.password_file, t.password_env, t.password_credential)
                           for n, t in self.targets.items() if t.kind == "caldav"}
         self.google, self.language = google.Clients(self.targets), config.language
+        self.graphs = graph_clients(self.targets)
         if self.passwords:
             try:
                 import caldav  # noqa: F401 - an optional extra
@@ -147,6 +149,8 @@ class CalendarChannel:
         except ValueError as exc:
             return Outcome(False, error=str(exc))
         name = memo_name(recipient, push.window_id)
+        if recipient in self.graphs:
+            return self.noted(recipient, await send_graph(self.graphs[recipient], push, self.memo, name, self.language))
         stored = load_stored(await self.memo.get(name))
         href = stored.href if stored else href_of(target, push.uid)
         try:
@@ -174,6 +178,8 @@ class CalendarChannel:
         outside the ledger."""
         target = self.targets[recipient]
         create = Push("put", "test", test_uid, 0, body)
+        if recipient in self.graphs:
+            return await probe_graph(self.graphs[recipient], create)
         href = href_of(target, test_uid)
         try:
             made, stored = await self.apply(target, create, href, None)
@@ -189,3 +195,5 @@ class CalendarChannel:
             await asyncio.to_thread(dav.close)
         self.clients.clear()
         await asyncio.to_thread(self.google.close)
+        for one in self.graphs.values():
+            await one.close()
