@@ -39,6 +39,7 @@ from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import FORMATS, render_all
 from outage_daemon.formats.graph import test_document as graph_test_document
+from outage_daemon.formats.push import CHANNEL as PUSH_CHANNEL
 from outage_daemon.formats.push import test_document
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import MAX_BYTES, load
@@ -282,7 +283,8 @@ def cmd_run(args: argparse.Namespace, now: datetime) -> int:
             held.close()
     happened = tally.decided or tally.skipped or tally.sent or tally.failed or tally.retrying
     if happened or not (args.quiet or not sys.stdout.isatty()):  # cron mails any output: none when idle
-        print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}, "
+        pushed = f" (of which {plural(tally.pushed, 'calendar write')})" if tally.pushed else ""
+        print(f"decided {tally.decided}, skipped {tally.skipped}; sent {tally.sent}{pushed}, "
               f"failed {tally.failed}, still to retry {tally.retrying}")
     failed = [a for a in silenced if a.error]
     if silenced:
@@ -462,7 +464,7 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
     states = acknowledgement_states(config, window, entries, confirmed) \
         if window is not None and acks.expected(config, window) else []
     if args.json:
-        items = [entry_json(e) for e in entries]
+        items = [entry_json(e, config) for e in entries]
         if window is not None:
             items += [item for state in states for item in ack_json(window, *state)]
         print(json.dumps(items, ensure_ascii=False, indent=1))
@@ -474,7 +476,7 @@ def cmd_history(args: argparse.Namespace, now: datetime) -> int:
         rows.append((f"{e.decided_at.astimezone(config.tz):%Y-%m-%d %H:%M}", e.window_id, e.kind, e.offset or "-",
                      f"{e.due.astimezone(config.tz):%Y-%m-%d %H:%M}", late_text(e.late), e.state,
                      f"{e.updated.astimezone(config.tz):%Y-%m-%d %H:%M}" if e.updated and e.attempts else "-",
-                     e.recipient or "-", e.channel or "-", e.note or ""))
+                     e.recipient or "-", shown_channel(e, config) or "-", e.note or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -533,12 +535,19 @@ def ack_json(window: Window, occurrence: str, mine: list[acks.Acknowledgement],
         item("unacknowledged", recipient, channel, None) for channel, recipient in missing]
 
 
-def entry_json(e: Entry) -> dict[str, object]:
+def shown_channel(e: Entry, config: Config) -> str | None:
+    """Given a history entry, return its channel as people know it: a push's is its calendar's kind
+    (``caldav``, ``graph``, ``google``; the ledger names every calendar write ``caldav``)."""
+    target = config.calendars.get(e.recipient or "") if e.channel == PUSH_CHANNEL else None
+    return target.kind if target is not None else e.channel
+
+
+def entry_json(e: Entry, config: Config) -> dict[str, object]:
     """Given a history entry, return its ``history --json`` item."""
     return {"key": e.key, "window": e.window_id, "kind": e.kind, "offset": e.offset,
             "late_seconds": int(e.late.total_seconds()) if e.late >= LATE else 0, "due": e.due.isoformat(),
             "decided_at": e.decided_at.isoformat(), "state": e.state, "recipient": e.recipient,
-            "channel": e.channel, "attempts": e.attempts, "note": e.note,
+            "channel": shown_channel(e, config), "attempts": e.attempts, "note": e.note,
             "updated": e.updated.isoformat() if e.updated else None}
 
 

@@ -43,6 +43,7 @@ from outage_daemon.core.records import Attempt, Decision, Delivery, Entry, Peer,
 from outage_daemon.core.revisions import revise_all
 from outage_daemon.core.timerules import UTC
 from outage_daemon.credentials import named, secret
+from outage_daemon.formats.push import CHANNEL as PUSH_CHANNEL
 from outage_daemon.formats.push import dump_held, load_held, pushes
 from outage_daemon.ledger import Ledger, LedgerError, default_url, open_ledger
 
@@ -67,6 +68,7 @@ class Tally:
     failed: int = 0
     retrying: int = 0
     abandoned: int = 0  # claimed, but not sent: the lease could have run out first
+    pushed: int = 0  # of those sent, writes into pushed calendars (recorded from windows, not decided)
 
 
 @dataclass
@@ -560,6 +562,7 @@ class Notifier:
             return
         if state == "sent":
             tally.sent += 1
+            tally.pushed += d.channel == PUSH_CHANNEL
         elif state == "failed":
             tally.failed += 1
         else:

@@ -390,6 +390,14 @@ def test_history_shows_the_pushes(server: DavServer, write: Callable[..., Path],
         ("vat/push/0", "push", "finance-cal", "caldav", "sent")]
 
 
+def test_run_once_counts_calendar_writes_apart(server: DavServer, write: Callable[..., Path], tmp_path: Path) -> None:
+    path = str(write(config_text(server.url)))
+    ran = cli("run", "-c", path, "--once", "--state-dir", str(tmp_path / "state"))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == ("decided 0, skipped 0; sent 2 (of which 2 calendar writes), failed 0, "
+                          "still to retry 0\n")  # nothing decided: the write comes from the window itself
+
+
 def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path], tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from daemonproc import Daemon as DaemonProcess

@@ -443,8 +443,8 @@ def test_history_shows_the_pushes(fake: GoogleFake, write: Callable[..., Path], 
     path = str(tmp_path / "cfg.yaml")
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert [(e["key"], e["kind"], e["recipient"], e["state"]) for e in json.loads(shown.stdout)] == [
-        ("vat/push/0", "push", "finance-cal", "sent")]
+    assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [
+        ("vat/push/0", "push", "finance-cal", "google", "sent")]
 
 
 def test_healthz_and_metrics_name_a_failing_google_calendar(fake: GoogleFake, write: Callable[..., Path],

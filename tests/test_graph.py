@@ -507,8 +507,8 @@ def test_history_shows_the_pushes(graph: GraphServer, write: Callable[..., Path]
     asyncio.run(go())
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert [(e["key"], e["kind"], e["recipient"], e["state"]) for e in json.loads(shown.stdout)] == [
-        ("vat/push/0", "push", "finance-365", "sent")]
+    assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [
+        ("vat/push/0", "push", "finance-365", "graph", "sent")]
 
 
 @pytest.mark.skipif(not os.environ.get("OUTAGE_TEST_GRAPH"),
