@@ -464,3 +464,14 @@ def test_a_429_waits_as_long_as_the_server_asks(write: Callable[..., Path], tmp_
     assert [(d.state, d.next_try >= NOW + timedelta(seconds=120)) for d in waiting] == [("pending", True)] * 2
     answered = [(m, status) for m, _, status in proxy.writes if status != 401]  # 401: the client's auth handshake
     assert answered == [("PUT", 429), ("PUT", 429), ("PUT", 201), ("PUT", 201)]
+
+
+def test_a_target_whose_kind_changed_starts_afresh_from_the_other_kinds_memo() -> None:
+    from outage_daemon.channels.calendar import Stored, dump_stored, load_stored
+    from outage_daemon.channels.calendar.graph import Placed
+
+    caldav = Stored("/cal/vat.ics", '"e1"', 2, 1)
+    graph = Placed(2, 1, {"20261220T140000Z": ("AAMk", 'W/"x"', "1")}).dump()
+    assert load_stored(dump_stored(caldav)) == caldav
+    assert load_stored(graph) is None  # caldav (or google) after graph under one name: written anew
+    assert Placed.load(dump_stored(caldav)) is None  # and the other way round

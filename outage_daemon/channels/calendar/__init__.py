@@ -65,9 +65,13 @@ def index_name(target: str) -> str:
 
 
 def load_stored(text: str | None) -> Stored | None:
+    """Given a memo, return what a CalDAV or Google write stored, or None (none, or a Microsoft 365
+    write's: the target's kind was changed under the same name)."""
     if not text:
         return None
     f = json.loads(text)
+    if "href" not in f:
+        return None
     return Stored(str(f["href"]), f.get("etag"), int(f["sequence"]), int(f.get("generation", 0)))
 
 
