@@ -379,7 +379,7 @@ class PostgresLedger:
             cursor = conn.execute(
                 "INSERT INTO deliveries (key, recipient, channel, state, attempts, message_id, payload, expires, "
                 "next_try, created, updated) SELECT k, r, c, 'pending', 0, m, p, e, n, %s, %s FROM unnest("
-                "%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::timestamptz[], "
+                "%s::text[], %s::text[], %s::text[], %s::text[], %b::bytea[], %s::timestamptz[], "
                 "%s::timestamptz[]) AS v(k, r, c, m, p, e, n) ON CONFLICT DO NOTHING",
                 (now, now, [d.key for d in rows], [d.recipient for d in rows], [d.channel for d in rows],
                  [d.message_id for d in rows], [d.payload for d in rows], [d.expires for d in rows],
