@@ -17,6 +17,8 @@ from pathlib import Path
 
 from common import UTC, Notify, config_text, free_port, start_daemon, start_recording_sink
 
+LEAD = 90  # seconds from a crowd reminder to its window's start, when it expires
+
 # Polls GET /healthz every 20 ms over one keep-alive connection until the duration ends; prints
 # "wall-clock-time latency-ms" per probe.
 POLLER = r"""
@@ -42,7 +44,8 @@ while time.monotonic() < end:
 
 
 def fanout_config(n: int, smtp_port: int, recipients: int, due_in: float, second_in: float) -> str:
-    """``n`` windows with 20 recipients each, plus two windows whose 5 s reminders go to
+    """``n`` windows with 20 recipients each, plus two windows whose reminders (LEAD before their
+    start, so that a slow fan-out on a loaded machine still ends before it expires) go to
     ``recipients`` people ``due_in`` and ``second_in`` seconds from now."""
     text = config_text(n, recipients=20, start=datetime.now(UTC) + timedelta(days=2))
     text = text.replace("calendar:", f"email: {{from: ops@example.com, smtp: {{host: 127.0.0.1, port: {smtp_port}, "
@@ -50,9 +53,9 @@ def fanout_config(n: int, smtp_port: int, recipients: int, due_in: float, second
     text = text.replace("audiences:\n", "audiences:\n  crowd: {email: [" + ", ".join(
         f"c{i}@example.com" for i in range(recipients)) + "]}\n")
     for name, due in (("crowd", due_in), ("crowd2", second_in)):
-        stop = datetime.now(UTC) + timedelta(seconds=due + 5)
+        stop = datetime.now(UTC) + timedelta(seconds=due + LEAD)
         text += (f"  - id: {name}\n    system: crowd\n    audiences: [crowd]\n"
-                 f"    notify: {{before_stop: [5s], at_stop: false, before_restore: [], at_restore: false}}\n"
+                 f"    notify: {{before_stop: [{LEAD}s], at_stop: false, before_restore: [], at_restore: false}}\n"
                  f"    start: {stop:%Y-%m-%dT%H:%M:%S}Z\n    end: {stop + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
     return text
 
@@ -123,9 +126,9 @@ def bench_responsiveness(n: int, folder: Path, recipients: int, watch_passes: in
 
 
 def due_at(config: Path, window: str) -> float:
-    """Return the Unix time the reminder of crowd ``window`` falls due (5 s before it starts)."""
+    """Return the Unix time the reminder of crowd ``window`` falls due (LEAD seconds before it starts)."""
     stamp = config.read_text(encoding="utf-8").split(f"id: {window}\n", 1)[1].split("start: ", 1)[1].split("Z", 1)[0]
-    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - 5
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - LEAD
 
 
 def wait_arrivals(arrivals: Path, count: int, due: float, step: float) -> None:
