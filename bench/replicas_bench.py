@@ -1,7 +1,10 @@
 """Replicas on one PostgreSQL ledger, as real daemon processes (used by bench/run.py).
 
-- fan-out of N recipients by 1 and by 3 replicas on PostgreSQL, next to one daemon on SQLite: the
-  rate is N over the time from the reminder's due time to the last delivery marked sent;
+- fan-out of N recipients (3,000; 600 in the quick run) by 1 and by 3 replicas on PostgreSQL, next to
+  one daemon on SQLite: the rate is N over the time from the reminder's due time to the last delivery
+  marked sent. Each daemon is pinned to one CPU (``sched_setaffinity``, what ``taskset -c`` does),
+  round-robin over the CPUs this process may use: one replica (or the SQLite daemon) on the first,
+  three spread over all of them, so that more replicas get more CPUs when there are any;
 - reminder lateness with 3 replicas: due time to the first and to the last delivery marked sent;
 - takeover after kill -9: from the kill of the replica holding the most claims mid-fan-out to the
   first of its deliveries sent by another (target: the lease plus one poll).
@@ -11,6 +14,7 @@ The SMTP server is aiosmtpd in this process; the PostgreSQL server is the tests'
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import sys
@@ -57,6 +61,16 @@ def sent_times(url: str) -> list[datetime]:
         return [r[0] for r in conn.execute("SELECT updated FROM deliveries WHERE state = 'sent'")]
 
 
+def cpus() -> list[int]:
+    """Return the CPUs this process may run on, in order (the daemons are pinned round-robin over them)."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def pinned(cpu: int) -> Callable[[], None]:
+    """Given a CPU, return what pins a child process to it before it runs (``taskset -c CPU``)."""
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def run_fanout(folder: Path, url: str | None, replicas: int, recipients: int, delay: float = 0.0,
                lease: str = "15s", poll: str = "30s",
                during: Callable[[list[Daemon], str], dict[str, float]] | None = None) -> dict[str, float]:
@@ -70,7 +84,9 @@ def run_fanout(folder: Path, url: str | None, replicas: int, recipients: int, de
         path.write_text(config_text(smtp.port, due, recipients, lease, poll))
         ledger = url or f"sqlite:///{folder / 'state0' / 'ledger.sqlite3'}"
         extra = (lambda n: ["--ledger", ledger, "--node", f"r{n}"]) if url else (lambda n: [])
-        daemons = [Daemon(path, folder / f"state{n}", watchdog_usec=None, extra=extra(n)) for n in range(replicas)]
+        on = cpus()
+        daemons = [Daemon(path, folder / f"state{n}", watchdog_usec=None, extra=extra(n), preexec=pinned(on[n % len(on)]))
+                   for n in range(replicas)]
         try:
             for d in daemons:
                 assert d.read_notify("READY=1", 60), d.output()
@@ -81,7 +97,8 @@ def run_fanout(folder: Path, url: str | None, replicas: int, recipients: int, de
                 d.stop()
     times = sorted(sent_times(ledger))
     first, last = (times[0] - due).total_seconds(), (times[-1] - due).total_seconds()
-    return {"recipients": recipients, "replicas": replicas, "per_s": recipients / max(last, 1e-3),
+    return {"recipients": recipients, "replicas": replicas, "cpus": len({n % len(on) for n in range(replicas)}),
+            "per_s": recipients / max(last, 1e-3),
             "first_late_ms": first * 1000, "last_late_ms": last * 1000, "received": len(box.received), **measured}
 
 
@@ -119,7 +136,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def bench_replicas(folder: Path, quick: bool) -> dict[str, object]:
     """Run every scenario; return the figures by name."""
-    recipients, rounds = (200, 1) if quick else (1000, 3)
+    recipients, rounds = (600, 1) if quick else (3000, 3)
     server = PgServer()
     try:
         runs: dict[str, list[dict[str, float]]] = {"sqlite_1": [], "postgres_1": [], "postgres_3": []}
@@ -129,7 +146,7 @@ def bench_replicas(folder: Path, quick: bool) -> dict[str, object]:
                 runs[f"postgres_{n}"].append(run_fanout(folder / f"pg{n}-{i}", server.database(), n, recipients))
         out: dict[str, object] = {name: median_run(found) for name, found in runs.items()}
         lease, poll = ("3s", "1s") if quick else ("15s", "30s")
-        out["takeover"] = run_fanout(folder / "kill", server.database(), 3, recipients, delay=0.02, lease=lease,
+        out["takeover"] = run_fanout(folder / "kill", server.database(), 3, 200 if quick else 1000, delay=0.02, lease=lease,
                                      poll=poll, during=kill_the_busiest)
         out["takeover"]["target_s"] = float(lease[:-1]) + float(poll[:-1])  # type: ignore[index]
     finally:

@@ -1,5 +1,6 @@
 """Responsiveness of the running daemon: /healthz polled every 20 ms from another process while
-the daemon re-plans, reloads on SIGHUP and fans one reminder out to 1,000 recipients.
+the daemon re-plans, reloads on SIGHUP, fans one reminder out to 1,000 recipients, and reloads on
+SIGHUP while it fans a second one out (the reload sent once the first of its messages arrived).
 
 The daemon keeps its event loop free (ledger, planning, rendering and Maildir writes run on worker
 threads), so a probe should never wait long whatever the daemon is doing.
@@ -15,6 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from common import UTC, Notify, config_text, free_port, start_daemon, start_recording_sink
+
+LEAD = 90  # seconds from a crowd reminder to its window's start, when it expires
 
 # Polls GET /healthz every 20 ms over one keep-alive connection until the duration ends; prints
 # "wall-clock-time latency-ms" per probe.
@@ -40,18 +43,21 @@ while time.monotonic() < end:
 """
 
 
-def fanout_config(n: int, smtp_port: int, recipients: int, due_in: float) -> str:
-    """``n`` windows with 20 recipients each, plus one window whose 5 s reminder goes to
-    ``recipients`` people ``due_in`` seconds from now."""
+def fanout_config(n: int, smtp_port: int, recipients: int, due_in: float, second_in: float) -> str:
+    """``n`` windows with 20 recipients each, plus two windows whose reminders (LEAD before their
+    start, so that a slow fan-out on a loaded machine still ends before it expires) go to
+    ``recipients`` people ``due_in`` and ``second_in`` seconds from now."""
     text = config_text(n, recipients=20, start=datetime.now(UTC) + timedelta(days=2))
     text = text.replace("calendar:", f"email: {{from: ops@example.com, smtp: {{host: 127.0.0.1, port: {smtp_port}, "
                                      f"security: none, connections: 4}}}}\ncalendar:")
     text = text.replace("audiences:\n", "audiences:\n  crowd: {email: [" + ", ".join(
         f"c{i}@example.com" for i in range(recipients)) + "]}\n")
-    stop = datetime.now(UTC) + timedelta(seconds=due_in + 5)
-    return text + (f"  - id: crowd\n    system: crowd\n    audiences: [crowd]\n"
-                   f"    notify: {{before_stop: [5s], at_stop: false, before_restore: [], at_restore: false}}\n"
-                   f"    start: {stop:%Y-%m-%dT%H:%M:%S}Z\n    end: {stop + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
+    for name, due in (("crowd", due_in), ("crowd2", second_in)):
+        stop = datetime.now(UTC) + timedelta(seconds=due + LEAD)
+        text += (f"  - id: {name}\n    system: crowd\n    audiences: [crowd]\n"
+                 f"    notify: {{before_stop: [{LEAD}s], at_stop: false, before_restore: [], at_restore: false}}\n"
+                 f"    start: {stop:%Y-%m-%dT%H:%M:%S}Z\n    end: {stop + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
+    return text
 
 
 def worst(probes: list[tuple[float, float]], start: float, end: float) -> tuple[float, int]:
@@ -62,14 +68,16 @@ def worst(probes: list[tuple[float, float]], start: float, end: float) -> tuple[
 
 def bench_responsiveness(n: int, folder: Path, recipients: int, watch_passes: int) -> dict[str, object]:
     """Start the daemon on ``n`` windows; poll /healthz through ``watch_passes`` watch re-plans
-    (30 s apart), a SIGHUP reload and a ``recipients`` fan-out; return the worst latency of each."""
+    (30 s apart), a SIGHUP reload, a ``recipients`` fan-out and a SIGHUP reload during a second one;
+    return the worst latency of each (and how long the last reload and fan-out overlapped)."""
     folder.mkdir(parents=True, exist_ok=True)
     sink, smtp_port, arrivals = start_recording_sink(folder)
     http_port, notify = free_port(), Notify(folder)
     config = folder / "daemon.yaml"
     t0 = time.monotonic()
     due_in = 30 * watch_passes + 40  # after the watch passes and the reload
-    config.write_text(fanout_config(n, smtp_port, recipients, due_in), encoding="utf-8")
+    second_in = due_in + 15  # after the first fan-out
+    config.write_text(fanout_config(n, smtp_port, recipients, due_in, second_in), encoding="utf-8")
     proc = start_daemon(config, folder, http_port, notify)
     results: dict[str, object] = {}
     poller = None
@@ -77,7 +85,7 @@ def bench_responsiveness(n: int, folder: Path, recipients: int, watch_passes: in
         results["startup_s"] = notify.wait("READY=1") - t0
         watch_end = time.time() + 30 * watch_passes + 3
         probes_file = folder / "probes.txt"  # a file, not a pipe: a full pipe would stall the poller
-        poller = subprocess.Popen([sys.executable, "-c", POLLER, str(http_port), str(due_in + 180)],
+        poller = subprocess.Popen([sys.executable, "-c", POLLER, str(http_port), str(second_in + 180)],
                                   stdout=open(probes_file, "w"))  # noqa: SIM115 - the child holds it
         marks = {"steady": (time.time(), watch_end)}
         while time.time() < watch_end:
@@ -87,12 +95,20 @@ def bench_responsiveness(n: int, folder: Path, recipients: int, watch_passes: in
         notify.wait("RELOADING=1")
         notify.wait("READY=1")
         marks["reload"] = (started, time.time())
-        fan_start = due_at(config)
-        while len(arrivals.read_text().splitlines() if arrivals.exists() else []) < recipients:
-            if time.time() > fan_start + 120:
-                raise RuntimeError("the fan-out did not finish in 2 minutes")
-            time.sleep(0.2)
+        fan_start = due_at(config, "crowd")
+        wait_arrivals(arrivals, recipients, fan_start, 0.2)
         marks["fanout"] = (fan_start, time.time())
+        second = due_at(config, "crowd2")
+        wait_arrivals(arrivals, recipients + 1, second, 0.005)  # the first of the second fan-out
+        started = time.time()
+        proc.send_signal(signal.SIGHUP)
+        notify.wait("RELOADING=1")
+        notify.wait("READY=1")
+        reloaded = time.time()
+        wait_arrivals(arrivals, 2 * recipients, second, 0.2)
+        done = last_arrival(arrivals)
+        marks["reload_fanout"] = (started, max(reloaded, done))
+        results["reload_fanout_overlap_s"] = max(0.0, min(reloaded, done) - started)
         poller.terminate()
         poller.wait()
         out = probes_file.read_text(encoding="utf-8")
@@ -109,7 +125,21 @@ def bench_responsiveness(n: int, folder: Path, recipients: int, watch_passes: in
     return results
 
 
-def due_at(config: Path) -> float:
-    """Return the Unix time the crowd reminder falls due (5 s before its window starts)."""
-    stamp = config.read_text(encoding="utf-8").split("id: crowd\n", 1)[1].split("start: ", 1)[1].split("Z", 1)[0]
-    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - 5
+def due_at(config: Path, window: str) -> float:
+    """Return the Unix time the reminder of crowd ``window`` falls due (LEAD seconds before it starts)."""
+    stamp = config.read_text(encoding="utf-8").split(f"id: {window}\n", 1)[1].split("start: ", 1)[1].split("Z", 1)[0]
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() - LEAD
+
+
+def wait_arrivals(arrivals: Path, count: int, due: float, step: float) -> None:
+    """Wait until the sink recorded ``count`` messages, looking every ``step`` seconds; raise when
+    that takes more than 2 minutes from ``due``."""
+    while len(arrivals.read_text().splitlines() if arrivals.exists() else []) < count:
+        if time.time() > due + 120:
+            raise RuntimeError("the fan-out did not finish in 2 minutes")
+        time.sleep(step)
+
+
+def last_arrival(arrivals: Path) -> float:
+    """Return the Unix time the sink recorded its last message."""
+    return float(arrivals.read_text().splitlines()[-1].split()[0])

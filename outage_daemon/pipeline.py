@@ -51,7 +51,7 @@ log = logging.getLogger("outage_daemon")
 
 LOOKBACK_CAP = timedelta(days=30)
 MAX_BACKOFF = timedelta(minutes=30)
-PIPELINE = 8  # batches claimed per channel, in multiples of its concurrency
+PIPELINE = 25  # a claim per channel, in multiples of its concurrency (4 connections: ledger.batch, 100)
 MARK_PATIENCE = 120.0  # seconds an outcome waits for an unreachable ledger before its pass fails
 Clock = Callable[[], datetime]
 P = ParamSpec("P")

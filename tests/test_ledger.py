@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -87,6 +87,24 @@ def test_claim_takes_only_what_is_due_and_free(ledger: Ledger) -> None:
     assert ledger.claim("node-b", NOW + timedelta(seconds=5)) == []  # held by node-a until its lease ends
     assert [d.recipient for d in ledger.claim("node-b", NOW + timedelta(minutes=11))] == \
         ["a@example.com", "later@example.com"]  # node-a's lease expired: reclaimed
+
+
+@pytest.mark.parametrize(("due", "at", "taken"), [
+    pytest.param(NOW - timedelta(microseconds=1), NOW, True, id="due-a-microsecond-before-a-whole-second"),
+    pytest.param(NOW + timedelta(microseconds=1), NOW, False, id="due-a-microsecond-after-a-whole-second"),
+    pytest.param(NOW, NOW, True, id="due-at-the-whole-second"),
+    pytest.param(NOW + timedelta(microseconds=500), NOW + timedelta(microseconds=500), True, id="due-at-a-fraction"),
+    pytest.param(NOW + timedelta(seconds=1), NOW + timedelta(microseconds=999_999), False, id="due-the-next-second"),
+    pytest.param(NOW.astimezone(timezone(timedelta(hours=8))), NOW - timedelta(microseconds=1), False,
+                 id="due-in-another-zone-a-microsecond-later"),
+])
+def test_claim_compares_instants_to_the_microsecond(ledger: Ledger, due: datetime, at: datetime, taken: bool) -> None:
+    ledger.record([decision("k1")], [pending("k1", "a@example.com", due)], NOW)
+    assert len(ledger.claim("node-a", at)) == taken
+    if taken:  # its lease runs out exactly a lease after: another takes it then, not a microsecond before
+        until = at + timedelta(seconds=15)
+        assert ledger.claim("node-b", until - timedelta(microseconds=1), timedelta(seconds=15)) == []
+        assert [d.owner for d in ledger.claim("node-b", until, timedelta(seconds=15))] == ["node-b"]
 
 
 def test_claim_honours_a_limit(ledger: Ledger) -> None:

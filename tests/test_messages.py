@@ -8,7 +8,9 @@ import email.policy
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import jinja2
 import pytest
 
 from outage_daemon.channels.email.message import list_id, message_id, payloads
@@ -205,3 +207,30 @@ def test_a_long_subject_keeps_every_space_between_cjk_words(config_of: Callable[
         msg = email.message_from_bytes(data, policy=email.policy.default)
         assert (msg["Subject"], msg["Thread-Topic"]) == (subject, str(context(n, config, ENV, "email", n.due)["topic"]))
         assert max(len(line) for line in data.split(b"\r\n")) <= 78
+
+
+def test_a_new_environment_compiles_only_templates_whose_source_changed(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reload builds new environments: they reuse what was compiled from the same source (a
+    fan-out after a reload does not compile again), compile an edited template anew, and keep the
+    text and HTML compilations apart (escaping is compiled in)."""
+    (tmp_path / "probe.txt").write_text("{{ v }}", encoding="utf-8")
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *args: object) -> object:
+        compiled.append(f"{name} {'html' if self.autoescape else 'text'}")
+        return real(self, source, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    first = templates(str(tmp_path))
+    assert first.text.get_template("probe.txt").render(v="<b>") == "<b>"
+    assert first.html.get_template("probe.txt").render(v="<b>") == "&lt;b&gt;"
+    assert compiled == ["probe.txt text", "probe.txt html"]
+    second = templates(str(tmp_path))
+    assert second.text.get_template("probe.txt").render(v="<b>") == "<b>"
+    assert second.html.get_template("probe.txt").render(v="<b>") == "&lt;b&gt;"
+    assert compiled == ["probe.txt text", "probe.txt html"]
+    (tmp_path / "probe.txt").write_text("[{{ v }}]", encoding="utf-8")
+    assert templates(str(tmp_path)).text.get_template("probe.txt").render(v="<b>") == "[<b>]"
+    assert compiled[2:] == ["probe.txt text"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import CodeType
 from urllib.parse import quote
 
 import jinja2
@@ -30,8 +31,28 @@ class Templates:
     html: jinja2.Environment
 
 
+class _Compiled(jinja2.BytecodeCache):
+    """The templates compiled by this process, by name and file, each kept with the checksum of its
+    source: a new environment (every reload builds one) compiles only what changed since."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, tuple[str, CodeType | None]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self.code.get(bucket.key, ("", None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = {False: _Compiled(), True: _Compiled()}  # by autoescape: it changes the compiled code
+
+
 def templates(folder: str | None) -> Templates:
-    """Given an optional override folder, return the template environments (user's first)."""
+    """Given an optional override folder, return the template environments (user's first), reusing
+    what this process compiled before from the same source."""
     loaders: list[jinja2.BaseLoader] = []
     if folder:
         loaders.append(jinja2.FileSystemLoader(folder))
@@ -40,7 +61,7 @@ def templates(folder: str | None) -> Templates:
 
     def environment(escape: bool) -> jinja2.Environment:
         return jinja2.Environment(loader=loader, autoescape=escape, undefined=jinja2.StrictUndefined,  # noqa: S701
-                                  keep_trailing_newline=True)
+                                  keep_trailing_newline=True, bytecode_cache=_COMPILED[escape])
 
     return Templates(text=environment(False), html=environment(True))
 

@@ -22,7 +22,9 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -61,6 +63,9 @@ SESSION = ("SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '30s'
 # After the server starts, another replica's expired claims are taken over only once a lease and this
 # much more have passed: time for their holder to reconnect and write the outcomes it kept meanwhile.
 RECONNECT = timedelta(seconds=10)
+# A pooled connection given back this recently (in a good state: the pool drops a broken one) is used
+# without the pool's check, a round trip of its own; a server gone since fails that one call instead.
+FRESH = 1.0
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -198,6 +203,7 @@ class PostgresLedger:
         self._origin = uuid.uuid4().hex[:12]
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
+        self._used: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
                 self._migrate(conn)
@@ -205,7 +211,7 @@ class PostgresLedger:
             raise self.error(exc, "cannot open the ledger") from None
         self.pool = ConnectionPool(url, min_size=1, max_size=4, open=False, timeout=WAIT, name="outage-ledger",
                                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-                                   configure=self._configure, check=ConnectionPool.check_connection,
+                                   configure=self._configure, check=self._check,
                                    reconnect_timeout=3600)
         self.pool.open(wait=False)
 
@@ -219,6 +225,11 @@ class PostgresLedger:
     @staticmethod
     def _configure(conn: psycopg.Connection[Any]) -> None:
         conn.execute(SESSION)
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's check of a connection it hands out, unless it was given back within FRESH seconds."""
+        if time.monotonic() - self._used.get(conn, float("-inf")) > FRESH:
+            ConnectionPool.check_connection(conn)
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction():
@@ -253,8 +264,26 @@ class PostgresLedger:
         if held is not None:
             yield held
             return
-        with self.pool.connection() as conn, conn.transaction():
+        with self._pooled() as conn, conn.transaction():
             yield conn
+
+    @contextlib.contextmanager
+    def _one(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection for one statement (atomic by itself: autocommit, one round trip instead
+        of three), or the exclusive block's own transaction."""
+        held: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self._pooled() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn:
+            self._used.pop(conn, None)  # checked when next handed out, unless this use ends well
+            yield conn
+            self._used[conn] = time.monotonic()
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -280,7 +309,7 @@ class PostgresLedger:
 
     @_translated
     def now(self) -> datetime | None:
-        with self._tx() as conn:
+        with self._one() as conn:
             row = conn.execute("SELECT clock_timestamp()").fetchone()
         return row[0] if row else None
 
@@ -350,7 +379,7 @@ class PostgresLedger:
             cursor = conn.execute(
                 "INSERT INTO deliveries (key, recipient, channel, state, attempts, message_id, payload, expires, "
                 "next_try, created, updated) SELECT k, r, c, 'pending', 0, m, p, e, n, %s, %s FROM unnest("
-                "%s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::timestamptz[], "
+                "%s::text[], %s::text[], %s::text[], %s::text[], %b::bytea[], %s::timestamptz[], "
                 "%s::timestamptz[]) AS v(k, r, c, m, p, e, n) ON CONFLICT DO NOTHING",
                 (now, now, [d.key for d in rows], [d.recipient for d in rows], [d.channel for d in rows],
                  [d.message_id for d in rows], [d.payload for d in rows], [d.expires for d in rows],
@@ -361,7 +390,7 @@ class PostgresLedger:
     @_translated
     def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
               channel: str | None = None) -> list[Delivery]:
-        with self._tx() as conn:
+        with self._one() as conn:
             rows = conn.execute(
                 _CLAIM, {"now": now, "limit": limit, "owner": owner, "lease": lease, "channel": channel,
                          "reconnect": RECONNECT}).fetchall()
@@ -373,7 +402,7 @@ class PostgresLedger:
         if not attempts:
             return []
         ds = [a.delivery for a in attempts]
-        with self._tx() as conn:
+        with self._one() as conn:
             rows = conn.execute(
                 "UPDATE deliveries d SET state = v.state, attempts = d.attempts + 1, last_error = v.error, "
                 "updated = v.stamp, next_try = COALESCE(v.next_try, d.next_try), payload = CASE WHEN v.state IN "
@@ -393,7 +422,7 @@ class PostgresLedger:
     def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
         if not deliveries:
             return []
-        with self._tx() as conn:
+        with self._one() as conn:
             rows = conn.execute(
                 "UPDATE deliveries d SET lease_until = COALESCE(%s::timestamptz, clock_timestamp()) + %s "
                 "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[]) "
@@ -409,7 +438,7 @@ class PostgresLedger:
     @_translated
     def release(self, owner: str | None = None, only: Sequence[Delivery] = ()) -> int:
         if only:
-            with self._tx() as conn:
+            with self._one() as conn:
                 return conn.execute(
                     "UPDATE deliveries d SET owner = NULL, lease_until = NULL FROM unnest(%s::text[], %s::text[], "
                     "%s::text[], %s::text[], %s::int8[]) AS v(key, recipient, channel, owner, claim) "
@@ -417,7 +446,7 @@ class PostgresLedger:
                     "AND d.state = 'pending' AND d.owner IS NOT DISTINCT FROM v.owner AND d.claim = v.claim",
                     ([d.key for d in only], [d.recipient for d in only], [d.channel for d in only],
                      [d.owner for d in only], [d.claim for d in only])).rowcount
-        with self._tx() as conn:
+        with self._one() as conn:
             cursor = conn.execute(
                 "UPDATE deliveries SET owner = NULL, lease_until = NULL WHERE state = 'pending' "
                 "AND owner IS NOT NULL AND (%(owner)s::text IS NULL OR owner = %(owner)s)", {"owner": owner})
@@ -434,7 +463,7 @@ class PostgresLedger:
 
     @_translated
     def next_tries(self) -> list[datetime]:
-        with self._tx() as conn:
+        with self._one() as conn:
             return [r[0] for r in conn.execute("SELECT next_try FROM deliveries WHERE state = 'pending'")]
 
     @_translated

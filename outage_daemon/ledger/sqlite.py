@@ -44,6 +44,8 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 
 
 def _utc(when: datetime) -> str:
+    """Given an instant, return it as stored: ISO 8601 in UTC, whose text sorts as the instants do (the
+    microseconds, when there are any, follow the seconds as '.', which sorts after the '+' of none)."""
     return when.astimezone(UTC).isoformat()
 
 
@@ -266,15 +268,13 @@ class SqliteLedger:
     def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
               channel: str | None = None) -> list[Delivery]:
         now = now or datetime.now(UTC)
+        stamp = _utc(now)  # every time is stored by _utc, whose text sorts as the instant does
         with self._tx():
-            rows = self.db.execute(
-                "SELECT key, recipient, channel, next_try, owner, lease_until FROM deliveries "
-                "WHERE state = 'pending' AND (? IS NULL OR channel = ?) ORDER BY created, key, recipient",
-                (channel, channel)).fetchall()
-            free = [(k, r, c) for k, r, c, next_try, holder, until in rows
-                    if datetime.fromisoformat(next_try) <= now
-                    and (holder is None or until is None or datetime.fromisoformat(until) <= now)]
-            free = free[:limit] if limit is not None else free
+            free = self.db.execute(
+                "SELECT key, recipient, channel FROM deliveries WHERE state = 'pending' AND next_try <= ? "
+                "AND (owner IS NULL OR lease_until IS NULL OR lease_until <= ?) AND (? IS NULL OR channel = ?) "
+                "ORDER BY created, key, recipient LIMIT ?",
+                (stamp, stamp, channel, channel, -1 if limit is None else limit)).fetchall()
             self.db.executemany(
                 "UPDATE deliveries SET owner = ?, claim = claim + 1, lease_until = ? "
                 "WHERE key = ? AND recipient = ? AND channel = ?",
