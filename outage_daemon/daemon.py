@@ -211,7 +211,7 @@ class Daemon:
         self.state.config = config
         self.state.acks = self.desk()
         metrics = self.state.metrics
-        metrics.windows.set(sum(1 for w in config.windows if config.is_public(w)))  # as /healthz: no private hint
+        metrics.windows.set(config.public_count)  # as /healthz: no private hint
         metrics.reload_ok.set(1)
         metrics.reload_time.set(time.time())
         metrics.config_hash.set(int(config.digest[:12] or "0", 16))
@@ -241,10 +241,7 @@ class Daemon:
             self.serve_feeds(config, published)
 
     def serve_feeds(self, config: Config, published: dict[str, Published]) -> None:
-        """Serve ``published`` (the feeds of ``config``, now current) from memory; forget the cached
-        events of revisions no longer current."""
-        current = {cache_key(r) for r in self.notifier.revisions.values()}
-        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
+        """Serve ``published`` (the feeds of ``config``, now current) from memory."""
         self.state.feeds = published
         self.state.published.set()
         for fmt in FORMATS:
@@ -263,6 +260,8 @@ class Daemon:
         temp file in the feeds folder (if any; not the feeds with a token, which a static server
         must never show); return both. Raise OSError with no temp file left."""
         rendered = render_all(config, revisions, now, self.cache)
+        current = {cache_key(r) for r in revisions.values()}  # forget the events of other revisions, here
+        self.cache = {k: v for k, v in self.cache.items() if k.split("|", 1)[0] in current or k.startswith("head/")}
         published, staged = {}, {}
         try:
             for fmt in FORMATS:

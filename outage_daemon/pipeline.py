@@ -118,7 +118,7 @@ def lookback(config: Config, last_run: str | None, now: datetime) -> datetime:
     """Given the config, the last pass's time (or None) and ``now``, return the earliest due time
     worth looking at: the last pass, but no later than the longest late_limit ago and no earlier
     than thirty days ago."""
-    late = max((w.notify.late_limit.approx for w in config.windows if w.notify), default=timedelta(0))
+    late = config.longest_late_limit
     since = datetime.fromisoformat(last_run) if last_run else now - late
     return max(min(since, now - late), now - LOOKBACK_CAP)
 

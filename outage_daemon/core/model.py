@@ -406,6 +406,17 @@ class Config:
         every audience it names is ``public: false``."""
         return is_public(window, self.audiences)
 
+    @cached_property
+    def public_count(self) -> int:
+        """Return how many windows the public outputs show (``/healthz`` and the metrics say it on
+        every probe: counted once per config, not per request)."""
+        return sum(1 for w in self.windows if self.is_public(w))
+
+    @cached_property
+    def longest_late_limit(self) -> timedelta:
+        """Return the longest ``late_limit`` of the windows that notify (zero when none does)."""
+        return max((w.notify.late_limit.approx for w in self.windows if w.notify), default=timedelta(0))
+
     def shows(self, feed: Feed | None, window: Window) -> bool:
         """Given a feed (None: the main one) and a window, return whether the feed shows it: a
         private window only in a feed with a token, and only if the feed's filters keep it."""
