@@ -243,6 +243,54 @@ def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, wr
     assert writes == ["POST"] * (50 + 6) + ["DELETE"] * 3  # nothing written twice, nothing the third time
 
 
+@pytest.mark.parametrize(("window", "now", "expected"), [
+    ("start: 2026-12-04 01:00, end: 2026-12-04 02:00, repeat: FREQ=DAILY;COUNT=200", "2026-12-03", "2026-12"),
+    ("start: 2026-12-04 01:00, end: 2026-12-04 02:00, repeat: FREQ=DAILY;COUNT=200", "2027-03-20", ""),
+    ("start: 2026-12-04 01:00, end: 2026-12-04 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'", "2026-12-03", "2026-12-03"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:30, repeat: FREQ=HOURLY;COUNT=500", "2026-12-03", "2026-12-03"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:10, repeat: FREQ=MINUTELY;INTERVAL=30", "2026-12-03", "2026-12-03T09"),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY", "2026-12-03", "2026-12"),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY;COUNT=50", "2026-12-03", ""),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00", "2026-12-03", ""),
+], ids=["200-daily-past-100", "200-daily-rest-fits", "twice-daily-forever", "500-hourly", "half-hourly", "weekly-forever",
+        "50-weekly-fit", "one-off"])
+def test_a_repeat_is_topped_up_before_its_written_occurrences_run_out(
+        config_of: Callable[[str], Config], window: str, now: str, expected: str) -> None:
+    from outage_daemon.formats.graph import refresh
+
+    config = config_of("timezone: Europe/Berlin\ncalendar: {domain: s.example.com, keep_cancelled: 1d}\n"
+                       "calendars: {g: {kind: graph, tenant: t, client_id: c, client_secret_env: X, mailbox: m@x.com}}\n"
+                       f"windows:\n  - {{id: w, system: DB, {window}}}\n")
+    assert refresh(config.windows[0], config, config.calendars["g"], datetime.fromisoformat(now + "T09:00+00:00")) \
+        == expected
+
+
+def test_a_repeat_of_more_than_100_occurrences_is_written_to_its_end(graph: GraphServer, write: Callable[..., Path],
+                                                                    tmp_path: Path) -> None:
+    windows = """
+  - {id: nightly, system: Backup, start: 2026-03-02 01:00, end: 2026-03-02 02:00, repeat: "FREQ=DAILY;COUNT=200"}
+"""
+    config = load(write, config_text(graph.url, windows))
+
+    def last() -> str:
+        return str(graph.graph.by_uid()["nightly@status.example.com"][-1]["start"]["dateTime"])
+
+    async def go() -> list[str]:
+        daemon = Daemon(tmp_path / "state", config)
+        seen = []
+        try:
+            for month in range(8):  # the daemon's syncs, a month apart
+                await daemon.sync(config, NOW + timedelta(days=31 * month))
+                seen.append(last())
+        finally:
+            await daemon.notifier.close()
+        return seen
+
+    seen = asyncio.run(go())
+    assert seen[0] == "2026-06-08T17:00:00"  # the first 100 nights (01:00 in Shanghai)
+    assert seen[-1] == "2026-09-16T17:00:00"  # the 200th, in 2026-09: the whole repeat got there
+
+
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-ids-stored"])
 def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Callable[..., Path], tmp_path: Path,
                                                  memo: str) -> None:

@@ -4,8 +4,8 @@ Graph has no iCalendar import for an app, and its ``patternedRecurrence`` cannot
 (BYHOUR, BYSETPOS lists, a rule's DST-gap instances, EXDATEs of instances it computes differently),
 so every window is written as plain events, one per occurrence: a one-off window as one, a repeat
 as its occurrences that end from ``keep_cancelled`` before the write on and start within
-:data:`HORIZON` after it, at most :data:`MOST` (a repeat that goes on past the horizon is written
-again each month: :func:`refresh`). Each event carries the window's UID and its
+:data:`HORIZON` after it, at most :data:`MOST` (written again before those run out, or each month for a repeat that
+goes on past the horizon: :func:`refresh`). Each event carries the window's UID and its
 occurrence in single-value extended properties (how the writer finds them again after a crash,
 never making a second), and the generation and SEQUENCE it was written at (so a write that already
 landed is not made again).
@@ -46,14 +46,23 @@ def occurrences(window: Window, config: Config, now: datetime) -> list[tuple[str
     return [(o.key, o) for o in window.occurrences(lo, add_absolute(now, HORIZON), MOST)[:MOST]]
 
 
-def refresh(window: Window, target: CalendarTarget, now: datetime) -> str:
+def refresh(window: Window, config: Config, target: CalendarTarget, now: datetime) -> str:
     """Given a window and a pushed calendar, return what makes its events due to be written again
-    although the window did not change: for a graph calendar and a repeat that goes on past the
-    horizon, the month of ``now`` (its occurrences are topped up monthly); otherwise ''."""
+    although the window did not change: for a graph calendar and a repeat whose written occurrences
+    stop short (at :data:`MOST`) of its end or the horizon, ``now`` to the longest of a month, a day
+    or an hour that is at most half as long as they reach ahead (topped up before they run out); for
+    one that goes on past the horizon, the month of ``now``; otherwise ''."""
     if target.kind != "graph" or window.rule is None:
         return ""
-    last = window.last_end()
-    return f"{now.astimezone(UTC):%Y-%m}" if last is None or last > add_absolute(now, HORIZON) else ""
+    hi = add_absolute(now, HORIZON)
+    written = occurrences(window, config, now)
+    last = written[-1][1] if written else None
+    if last is not None and any(o.start > last.start for o in window.occurrences(last.end, hi, MOST)):
+        reach = last.start - now  # they stop short: topped up when a step that fits twice in it is over
+        step = "%Y-%m" if reach >= timedelta(days=62) else "%Y-%m-%d" if reach >= timedelta(days=2) else "%Y-%m-%dT%H"
+        return now.astimezone(UTC).strftime(step)
+    ends = window.last_end()
+    return f"{now.astimezone(UTC):%Y-%m}" if ends is None or ends > hi else ""
 
 
 def _when(moment: datetime, all_day: bool) -> dict[str, str]:
