@@ -54,6 +54,7 @@ class Graph:
     calm: int = 0  # ... once this many more have been let through
     slow: float = 0  # seconds every calendar request waits before it is answered
     forbidden: bool = False  # every calendar request answered 403 ErrorAccessDenied
+    garbled: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # method -> status, type, body
     transactions: dict[str, str] = field(default_factory=dict)
 
     def writes(self) -> list[tuple[str, int]]:
@@ -129,6 +130,9 @@ class GraphServer(LoopbackServer):
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         if self.graph.forbidden:
             return _error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        if request.method in self.graph.garbled:  # as by a proxy in the way, or a Graph gone wrong
+            status, kind, text = self.graph.garbled[request.method]
+            return web.Response(status=status, content_type=kind, text=text)
         if request.method != "GET" and self.graph.busy and self.graph.calm:
             self.graph.calm -= 1
         elif request.method != "GET" and self.graph.busy:

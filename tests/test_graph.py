@@ -455,6 +455,36 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
     assert sorted(states.values()) == [("pending", "no answer within 1s (one request)")] * 2
 
 
+@pytest.mark.parametrize(("garbled", "said"), [
+    ({"GET": (200, "text/html", "<html>Sign in to the proxy</html>")},
+     "GET https://127.0.0.1:{port}/v1.0/users/finance@contoso.com/calendar/events: HTTP 200 but not a page of "
+     "Graph events (expected JSON with a list of them as 'value')"),
+    ({"POST": (201, "application/json", '{"status": "ok"}')},
+     "POST https://127.0.0.1:{port}/v1.0/users/finance@contoso.com/calendar/events: HTTP 201 but not a Graph event "
+     "(expected JSON with its 'id')"),
+], ids=["html-page", "json-without-id"])
+def test_an_answer_that_is_not_what_graph_gives_fails_the_write_for_a_retry(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path, garbled: dict[str, tuple[int, str, str]],
+        said: str) -> None:
+    config = load(write, config_text(graph.url))
+    graph.graph.garbled = garbled
+
+    async def go() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            states = daemon.states()
+            graph.graph.garbled = {}
+            await daemon.sync(config, NOW + timedelta(minutes=5))  # retried: now in step
+            assert_in_step(graph, daemon, config)
+            return states
+        finally:
+            await daemon.notifier.close()
+
+    states = asyncio.run(go())
+    assert sorted(states.values()) == [("pending", said.format(port=graph.port))] * 2
+
+
 @pytest.mark.parametrize(("window", "language", "alarms", "expected"), [
     ("{id: w, system: DB, timezone: Europe/Berlin, start: 2026-03-29 01:00, end: 2026-03-29 04:00}", "en", "[2h]",
      {"start": {"dateTime": "2026-03-29T00:00:00", "timeZone": "UTC"},

@@ -107,9 +107,24 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _event(item: Any, status: int, what: str) -> dict[str, Any]:
+    """Given an answer's body, its status and the request, return it as a Graph event; raise a
+    temporary :class:`Failure` when it is not one (a proxy's page, JSON without an id)."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        raise Failure(0, f"{what}: HTTP {status} but not a Graph event (expected JSON with its 'id')")
+    return item
+
+
+def _etag(item: dict[str, Any]) -> str | None:
+    etag = item.get("@odata.etag")
+    return etag if isinstance(etag, str) else None
+
+
 def _found(item: dict[str, Any]) -> Found:
-    props = {p.get("id", "").lower(): str(p.get("value", "")) for p in item.get("singleValueExtendedProperties", [])}
-    return Found(str(item["id"]), item.get("@odata.etag"), props.get(OCCURRENCE_PROPERTY.lower(), ""),
+    listed = item.get("singleValueExtendedProperties")
+    props = {str(p.get("id", "")).lower(): str(p.get("value", ""))
+             for p in (listed if isinstance(listed, list) else []) if isinstance(p, dict)}
+    return Found(str(item["id"]), _etag(item), props.get(OCCURRENCE_PROPERTY.lower(), ""),
                  props.get(VERSION_PROPERTY.lower(), ""), str(item.get("subject", "")),
                  props.get(UID_PROPERTY.lower(), ""))
 
@@ -194,18 +209,22 @@ class GraphClient:
         for _ in range(100):  # pages
             if url is None:
                 break
-            _, page = await self.call("GET", url)
-            for item in page.get("value", []):
-                found = _found(item)
+            status, page = await self.call("GET", url)
+            what = f"GET {url.split('?')[0]}"
+            items, url = page.get("value"), page.get("@odata.nextLink")
+            if not isinstance(items, list) or not isinstance(url, str | None):
+                raise Failure(0, f"{what}: HTTP {status} but not a page of Graph events (expected JSON with a "
+                                 "list of them as 'value')")
+            for item in items:
+                found = _found(_event(item, status, what))
                 if found.uid == event_uid:
                     out[found.key] = found
-            url = page.get("@odata.nextLink")
         return out
 
     async def read(self, event_id: str) -> Found | None:
         query = f"?$select=id,subject&{_EXPAND}"
         status, item = await self.call("GET", self.event_url(event_id) + quote(query, safe=_SAFE))
-        return None if status == 404 else _found(item)
+        return None if status == 404 else _found(_event(item, status, f"GET {self.event_url(event_id)}"))
 
     def event_url(self, event_id: str) -> str:
         return f"{self.root}/events/{quote(event_id, safe='')}"
@@ -223,7 +242,8 @@ async def _create(client: GraphClient, push: Push, key: str, body: dict[str, Any
     status, made = await client.call("POST", client.events, sent)
     if status == 404:
         raise Failure(404, f"POST {client.events}: HTTP 404 (no such mailbox or calendar)")
-    return str(made["id"]), made.get("@odata.etag")
+    made = _event(made, status, f"POST {client.events}")
+    return made["id"], _etag(made)
 
 
 async def _update(client: GraphClient, key: str, place: tuple[str, str | None],
@@ -241,7 +261,7 @@ async def _update(client: GraphClient, key: str, place: tuple[str, str | None],
         if status == 404:
             return None
         if status != 412:
-            return event_id, got.get("@odata.etag")
+            return event_id, _etag(got)
         log.warning("calendar event %s (%s) changed in Microsoft 365 since our last write: the config's version "
                     "replaces it", event_id, key)
         etag = None
