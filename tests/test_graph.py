@@ -452,7 +452,32 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
     began = time.monotonic()
     states = asyncio.run(go())
     assert time.monotonic() - began < 4.5  # two writes, each given up after 1s
-    assert sorted(states.values()) == [("pending", "no answer within 1s (one request)")] * 2
+    assert sorted(states.values()) == [("pending", "no answer within 1s (the whole write)")] * 2
+
+
+def test_a_write_past_its_deadline_keeps_what_landed_and_goes_on_from_there(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url, extra=", timeout: 2s"))
+    graph.graph.slow = 0.7  # every request answers in time; weekly-db's four (a search, three creates) do not
+
+    async def go() -> tuple[dict[str, tuple[str, str | None]], str | None]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            states, memo = daemon.states(), daemon.notifier.ledger.get_meta("caldav:finance-365:weekly-db")
+            graph.graph.slow = 0
+            await daemon.sync(config, NOW + timedelta(minutes=5))
+            assert_in_step(graph, daemon, config)
+            return states, memo
+        finally:
+            await daemon.notifier.close()
+
+    states, memo = asyncio.run(go())
+    assert states == {"vat/push/0 finance-365": ("sent", None),
+                      "weekly-db/push/0 finance-365": ("pending", "no answer within 2s (the whole write)")}
+    assert memo is not None and 1 <= len(json.loads(memo)["events"]) < 3  # what landed is kept
+    posts = [r for r in graph.graph.requests if r.method == "POST" and "/events" in r.path]
+    assert len(posts) <= 5  # vat's, weekly-db's three, and at most one cut off by the deadline, sent again
 
 
 @pytest.mark.parametrize(("garbled", "said"), [
@@ -483,6 +508,34 @@ def test_an_answer_that_is_not_what_graph_gives_fails_the_write_for_a_retry(
 
     states = asyncio.run(go())
     assert sorted(states.values()) == [("pending", said.format(port=graph.port))] * 2
+
+
+def test_a_write_cancelled_halfway_keeps_what_landed(graph: GraphServer, write: Callable[..., Path],
+                                                     tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url))
+
+    async def go() -> str | None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.notifier.reload(config)
+            delivery = next(d for d in daemon.notifier.ledger.deliveries() if d.key == "weekly-db/push/0")
+            channel = daemon.notifier.channels["caldav"]
+            graph.graph.slow = 0.5
+            sending = asyncio.create_task(channel.send(delivery.recipient, delivery.payload or b""))
+            for _ in range(200):  # until the first create is answered, the second on its way
+                await asyncio.sleep(0.05)
+                if ("POST", 201) in graph.graph.writes():
+                    break
+            await asyncio.sleep(0.2)
+            sending.cancel()  # the daemon stopping
+            with pytest.raises(asyncio.CancelledError):
+                await sending
+            return await channel.memo.get("caldav:finance-365:weekly-db")  # type: ignore[attr-defined,no-any-return]
+        finally:
+            await daemon.notifier.close()
+
+    memo = asyncio.run(go())
+    assert memo is not None and len(json.loads(memo)["events"]) == 1
 
 
 @pytest.mark.parametrize(("window", "language", "alarms", "expected"), [

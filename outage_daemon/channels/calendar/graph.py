@@ -353,19 +353,28 @@ def graph_clients(targets: Mapping[str, CalendarTarget]) -> dict[str, GraphClien
 
 
 async def send_graph(client: GraphClient, push: Push, memo: Memory, name: str, language: str) -> Outcome:
-    """Given a calendar's client and a push, make the write and remember in ``memo`` what it got back."""
+    """Given a calendar's client and a push, make the write within the calendar's ``timeout`` (the whole
+    write) and remember in ``memo`` what it got back, what landed of a write that failed, ran out of
+    time or was cancelled too (its retry goes on from there)."""
     placed = Placed.load(await memo.get(name))
     events: dict[str, Event] = {}
-    try:
-        outcome, after = await apply(client, push, placed, language, events)
-    except (Failure, asyncio.TimeoutError, aiohttp.ClientError) as exc:
-        if events != (placed.events if placed else {}):  # what landed before it failed: not written again
+
+    async def keep() -> None:
+        if events != (placed.events if placed else {}):  # what landed before it stopped: not written again
             order = (placed.sequence, placed.generation) if placed else (-1, push.generation)
             await memo.set(name, Placed(*order, events).dump())
+
+    try:
+        outcome, after = await asyncio.wait_for(apply(client, push, placed, language, events), client.timeout)
+    except asyncio.CancelledError:
+        await keep()
+        raise
+    except (Failure, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        await keep()
         if isinstance(exc, Failure):
             return exc.outcome()
         if isinstance(exc, asyncio.TimeoutError):
-            return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (one request)")
+            return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (the whole write)")
         return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}")
     if after != placed:
         await memo.set(name, after.dump() if after else "")
