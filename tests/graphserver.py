@@ -56,6 +56,8 @@ class Graph:
     forbidden: bool = False  # every calendar request answered 403 ErrorAccessDenied
     garbled: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # method -> status, type, body
     transactions: dict[str, str] = field(default_factory=dict)
+    duplicate: bool = False  # a create with a transactionId used before answered 400 ErrorDuplicateTransactionId
+    unindexed: int = 0  # the next searches by extended property find nothing (Graph's index lags)
 
     def writes(self) -> list[tuple[str, int]]:
         """Return the writes (POST, PATCH, DELETE to events) and the status each got."""
@@ -167,6 +169,9 @@ class GraphServer(LoopbackServer):
                               query)
             if match is None:
                 return self._answer(request, _error(400, "BadRequest", "unsupported filter"))
+            if self.graph.unindexed:
+                self.graph.unindexed -= 1
+                return self._answer(request, web.json_response({"value": []}))
             found = [self._shown(ev, query) for ev in self.graph.events.values()
                      if any(p["id"] == match[1] and p["value"].lower() == match[2].replace("''", "'").lower()
                             for p in ev.get("singleValueExtendedProperties", []))]
@@ -175,6 +180,9 @@ class GraphServer(LoopbackServer):
             return self._answer(request, _error(405, "ErrorInvalidRequest", "method"))
         body = dict(self.graph.requests[-1].body)
         transaction = body.get("transactionId")
+        if transaction in self.graph.transactions and self.graph.duplicate:
+            return self._answer(request, _error(400, "ErrorDuplicateTransactionId", "Your request can't be completed. "
+                                                "The transactionId has already been used to create a different event."))
         if transaction in self.graph.transactions and self.graph.transactions[transaction] in self.graph.events:
             return self._answer(request, web.json_response(self.graph.events[self.graph.transactions[transaction]],
                                                            status=201))

@@ -3,9 +3,11 @@
 The token comes from ``azure-identity`` (client credentials); the requests are aiohttp's, on one
 session that the token requests share. Every event carries the window's UID in an extended
 property and is found by it when our memo of it is lost, so a window never gets a second event; a
-create carries a ``transactionId`` (a create retried after a crash makes no second event either).
+create carries a ``transactionId`` (a create retried after a crash makes no second event either;
+when Graph calls it used, the event is found by its UID and taken).
 An update carries the ETag our last write got back as ``If-Match`` (never ``*``): a 412 means the
-event changed since, so it is read again and the config's version replaces it, said so in the log.
+event changed since, so it is read again and the config's version replaces it, said so in the log
+(unless it holds that version already: our own write, whose answer was lost).
 A 429 or 503 is retried after its Retry-After; a 401 or 403 is retried too (the fix is an
 administrator's: a secret, a permission, an access policy) and said clearly.
 """
@@ -93,9 +95,9 @@ class Found:
 class Failure(Exception):
     """A request Graph answered with a status we do not go on from."""
 
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, message: str, retry_after: float | None = None, code: str = "") -> None:
         super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+        self.status, self.retry_after, self.code = status, retry_after, code
 
     def outcome(self) -> Outcome:
         temporary = self.status in (0, 401, 403, 408, 409, 429) or self.status >= 500  # 0: no answer
@@ -197,7 +199,8 @@ class GraphClient:
         said = f"{error.get('code', '')}: {error.get('message', '')}" if isinstance(error, dict) and error else ""
         advice = f" ({ADVICE[status]})" if status in ADVICE else ""
         raise Failure(status, f"{method} {url.split('?')[0]}: HTTP {status} {said}".rstrip(": ") + advice,
-                      float(retry) if retry and retry.isdigit() else None)
+                      float(retry) if retry and retry.isdigit() else None,
+                      str(error.get("code", "")) if isinstance(error, dict) else "")
 
     async def find(self, event_uid: str) -> dict[str, Found]:
         """Given a UID, return the events that carry it in this calendar, by occurrence key (Graph
@@ -238,8 +241,25 @@ class GraphClient:
 
 
 async def _create(client: GraphClient, push: Push, key: str, body: dict[str, Any]) -> tuple[str, str | None]:
-    sent = {**body, "transactionId": transaction_id(push.uid, key, version(push.generation, push.sequence))}
-    status, made = await client.call("POST", client.events, sent)
+    """POST one occurrence's event with its ``transactionId``; return its id and ETag. When Graph says
+    the id already made another event (ours, which the search missed before: not indexed yet), that
+    one is found by its UID and taken, written over unless it holds this version already."""
+    written = version(push.generation, push.sequence)
+    sent = {**body, "transactionId": transaction_id(push.uid, key, written)}
+    try:
+        status, made = await client.call("POST", client.events, sent)
+    except Failure as exc:
+        if exc.code != "ErrorDuplicateTransactionId":
+            raise
+        found = (await client.find(push.uid)).get(key)
+        if found is None:
+            raise Failure(0, f"{exc} (and no event of {push.uid} for {key} was found: retried later)") from exc
+        if found.version == written:
+            return found.id, found.etag
+        place = await _update(client, key, (found.id, found.etag), body)
+        if place is None:
+            raise Failure(0, f"{exc} (and event {found.id} went away: retried later)") from exc
+        return place
     if status == 404:
         raise Failure(404, f"POST {client.events}: HTTP 404 (no such mailbox or calendar)")
     made = _event(made, status, f"POST {client.events}")
@@ -262,10 +282,23 @@ async def _update(client: GraphClient, key: str, place: tuple[str, str | None],
             return None
         if status != 412:
             return event_id, _etag(got)
+        found = await client.read(event_id)
+        if found is None:
+            return None
+        if found.version == _version(body):  # our own write landed, its answer was lost (a crash, a timeout)
+            return found.id, found.etag
+        etag = found.etag
         log.warning("calendar event %s (%s) changed in Microsoft 365 since our last write: the config's version "
                     "replaces it", event_id, key)
-        etag = None
     raise Failure(412, f"event {event_id} kept changing under us ({ROUNDS} tries)", None)
+
+
+def _version(body: dict[str, Any]) -> str | None:
+    """Given an event's body as we write it, return the version it carries (None: it sets none)."""
+    for p in body.get("singleValueExtendedProperties", []):
+        if p["id"] == VERSION_PROPERTY:
+            return str(p["value"])
+    return None
 
 
 async def _delete(client: GraphClient, place: tuple[str, str | None]) -> None:
