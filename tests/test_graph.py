@@ -594,10 +594,13 @@ def test_a_write_cancelled_halfway_keeps_what_landed(graph: GraphServer, write: 
       "end": {"dateTime": "2026-03-29T02:00:00", "timeZone": "UTC"}, "isAllDay": False, "subject": "DB",
       "isReminderOn": True, "reminderMinutesBeforeStart": 120}),
     ("{id: w, system: 发票, title: 升级, start: 2026-05-01, end: 2026-05-02, status: cancelled}", "zh-CN", "[]",
-     {"start": {"dateTime": "2026-05-01T00:00:00", "timeZone": "UTC"},
-      "end": {"dateTime": "2026-05-03T00:00:00", "timeZone": "UTC"}, "isAllDay": True, "subject": "【已取消】发票：升级",
-      "isReminderOn": False}),
-], ids=["timed-across-berlin-spring-forward", "all-day-cancelled-zh"])
+     {"start": {"dateTime": "2026-05-01T00:00:00", "timeZone": "Asia/Shanghai"},
+      "end": {"dateTime": "2026-05-03T00:00:00", "timeZone": "Asia/Shanghai"}, "isAllDay": True,
+      "subject": "【已取消】发票：升级", "isReminderOn": False}),
+    ("{id: w, system: DB, timezone: America/New_York, start: 2026-11-01, end: 2026-11-01}", "en", "[]",
+     {"start": {"dateTime": "2026-11-01T00:00:00", "timeZone": "America/New_York"},
+      "end": {"dateTime": "2026-11-02T00:00:00", "timeZone": "America/New_York"}, "isAllDay": True}),
+], ids=["timed-across-berlin-spring-forward", "all-day-cancelled-zh", "all-day-on-new-york-fall-back"])
 def test_a_window_becomes_the_graph_event(config_of: Callable[[str], Config], window: str, language: str,
                                           alarms: str, expected: dict[str, Any]) -> None:
     from outage_daemon.formats.graph import event

@@ -65,11 +65,12 @@ def refresh(window: Window, config: Config, target: CalendarTarget, now: datetim
     return f"{now.astimezone(UTC):%Y-%m}" if ends is None or ends > hi else ""
 
 
-def _when(moment: datetime, all_day: bool) -> dict[str, str]:
+def _when(moment: datetime, window: Window) -> dict[str, str]:
     """A Graph dateTimeTimeZone: UTC for a timed event (unambiguous in a DST fold or gap), the local
-    midnight for an all-day one (Graph wants midnights in one zone: the dates are what counts)."""
-    if all_day:
-        return {"dateTime": f"{moment.date().isoformat()}T00:00:00", "timeZone": "UTC"}
+    midnight in the window's zone (its IANA name) for an all-day one: Outlook shows it on those
+    dates wherever its reader is, where UTC midnights would cover two days east or west of it."""
+    if window.all_day:
+        return {"dateTime": f"{moment.date().isoformat()}T00:00:00", "timeZone": window.tz.key}
     return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
 
 
@@ -80,8 +81,8 @@ def event(window: Window, config: Config, key: str, occurrence: Occurrence, vers
     return {
         "subject": summary(window, config.language),
         "body": {"contentType": "text", "content": describe(window, config)},
-        "start": _when(occurrence.start, window.all_day),
-        "end": _when(occurrence.end, window.all_day),
+        "start": _when(occurrence.start, window),
+        "end": _when(occurrence.end, window),
         "isAllDay": window.all_day,
         "showAs": "free",  # an outage does not make the calendar's owner busy (the feed's TRANSP)
         "isReminderOn": bool(minutes),
