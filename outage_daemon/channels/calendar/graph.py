@@ -414,19 +414,10 @@ async def send_graph(client: GraphClient, push: Push, memo: Memory, name: str, l
     return outcome
 
 
-async def probe_graph(client: GraphClient, create: Push) -> Outcome:
-    """Given a calendar's client and a test event's push, write it and delete it again."""
-    memo: dict[str, str] = {}
-
-    class Local:
-        async def get(self, name: str) -> str | None:
-            return memo.get(name)
-
-        async def set(self, name: str, value: str) -> None:
-            memo[name] = value
-
-    made = await send_graph(client, create, Local(), "test", "en")
+async def probe_graph(client: GraphClient, create: Push, memo: Memory) -> Outcome:
+    """Given a calendar's client, a test event's push and an empty memo, write it and delete it again."""
+    made = await send_graph(client, create, memo, "test", "en")
     if not made.ok:
         return made
-    gone = await send_graph(client, Push("delete", create.window_id, create.uid, 1), Local(), "test", "en")
+    gone = await send_graph(client, Push("delete", create.window_id, create.uid, 1), memo, "test", "en")
     return gone if not gone.ok else ACCEPTED
