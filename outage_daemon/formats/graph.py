@@ -4,8 +4,8 @@ Graph has no iCalendar import for an app, and its ``patternedRecurrence`` cannot
 (BYHOUR, BYSETPOS lists, a rule's DST-gap instances, EXDATEs of instances it computes differently),
 so every window is written as plain events, one per occurrence: a one-off window as one, a repeat
 as its occurrences that end from ``keep_cancelled`` before the write on and start within
-:data:`HORIZON` after it, at most :data:`MOST` (written again before those run out, or each month for a repeat that
-goes on past the horizon: :func:`refresh`). Each event carries the window's UID and its
+:data:`HORIZON` after it, at most :data:`MOST` (written again before those run out, or each month
+for a repeat that goes on past the horizon: :func:`refresh`). Each event carries the window's UID and its
 occurrence in single-value extended properties (how the writer finds them again after a crash,
 never making a second), and the generation and SEQUENCE it was written at (so a write that already
 landed is not made again).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from outage_daemon.core.model import CalendarTarget, Config, Occurrence, Window
@@ -42,8 +43,13 @@ def occurrences(window: Window, config: Config, now: datetime) -> list[tuple[str
     one-off window's single one (key :data:`ONCE`), or a repeat's within the horizon."""
     if window.rule is None:
         return [(ONCE, Occurrence(window.id, window.start, window.end))]
-    lo = add_absolute(now, -config.calendar.keep_cancelled.approx)
-    return [(o.key, o) for o in window.occurrences(lo, add_absolute(now, HORIZON), MOST)[:MOST]]
+    return [(o.key, o) for o in _written(window, config.calendar.keep_cancelled.approx, now)]
+
+
+def _written(window: Window, keep: timedelta, now: datetime) -> list[Occurrence]:
+    """A repeat's occurrences written at ``now``: ending from ``keep`` before on, starting within the
+    horizon, at most :data:`MOST`."""
+    return window.occurrences(add_absolute(now, -keep), add_absolute(now, HORIZON), MOST)[:MOST]
 
 
 def refresh(window: Window, config: Config, target: CalendarTarget, now: datetime) -> str:
@@ -51,18 +57,25 @@ def refresh(window: Window, config: Config, target: CalendarTarget, now: datetim
     although the window did not change: for a graph calendar and a repeat whose written occurrences
     stop short (at :data:`MOST`) of its end or the horizon, ``now`` to the longest of a month, a day
     or an hour that is at most half as long as they reach ahead (topped up before they run out); for
-    one that goes on past the horizon, the month of ``now``; otherwise ''."""
+    one that goes on past the horizon, the month of ``now``; otherwise ''. Reckoned once an hour
+    (every pass asks)."""
     if target.kind != "graph" or window.rule is None:
         return ""
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return _refresh(window, config.calendar.keep_cancelled.approx, hour)
+
+
+@lru_cache(maxsize=1024)
+def _refresh(window: Window, keep: timedelta, now: datetime) -> str:
     hi = add_absolute(now, HORIZON)
-    written = occurrences(window, config, now)
-    last = written[-1][1] if written else None
+    written = _written(window, keep, now)
+    last = written[-1] if written else None
     if last is not None and any(o.start > last.start for o in window.occurrences(last.end, hi, MOST)):
         reach = last.start - now  # they stop short: topped up when a step that fits twice in it is over
         step = "%Y-%m" if reach >= timedelta(days=62) else "%Y-%m-%d" if reach >= timedelta(days=2) else "%Y-%m-%dT%H"
-        return now.astimezone(UTC).strftime(step)
+        return now.strftime(step)
     ends = window.last_end()
-    return f"{now.astimezone(UTC):%Y-%m}" if ends is None or ends > hi else ""
+    return f"{now:%Y-%m}" if ends is None or ends > hi else ""
 
 
 def _when(moment: datetime, window: Window) -> dict[str, str]:
