@@ -248,7 +248,7 @@ def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, wr
     ("start: 2026-12-04 01:00, end: 2026-12-04 02:00, repeat: FREQ=DAILY;COUNT=200", "2027-03-20", ""),
     ("start: 2026-12-04 01:00, end: 2026-12-04 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'", "2026-12-03", "2026-12-03"),
     ("start: 2026-12-01 01:00, end: 2026-12-01 01:30, repeat: FREQ=HOURLY;COUNT=500", "2026-12-03", "2026-12-03"),
-    ("start: 2026-12-01 01:00, end: 2026-12-01 01:10, repeat: FREQ=MINUTELY;INTERVAL=30", "2026-12-03", "2026-12-03T09"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:10, repeat: FREQ=MINUTELY;INTERVAL=20", "2026-12-03", "2026-12-03T09"),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY", "2026-12-03", "2026-12"),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY;COUNT=50", "2026-12-03", ""),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00", "2026-12-03", ""),
@@ -263,6 +263,23 @@ def test_a_repeat_is_topped_up_before_its_written_occurrences_run_out(
                        f"windows:\n  - {{id: w, system: DB, {window}}}\n")
     assert refresh(config.windows[0], config, config.calendars["g"], datetime.fromisoformat(now + "T09:00+00:00")) \
         == expected
+
+
+@pytest.mark.parametrize(("repeat", "past", "first"), [
+    ("FREQ=HOURLY", 25, "2026-12-03T09:00:00+00:00"),
+    ("FREQ=DAILY", 25, "2026-12-04T00:00:00+00:00"),
+    ("FREQ=DAILY;COUNT=50", 30, "2026-12-04T00:00:00+00:00"),
+], ids=["hourly", "daily", "daily-ending-soon"])
+def test_a_repeats_coming_occurrences_are_written_before_its_past_ones(
+        config_of: Callable[[str], Config], repeat: str, past: int, first: str) -> None:
+    from outage_daemon.formats.graph import occurrences as written
+
+    config = config_of(f"timezone: UTC\nwindows:\n  - {{id: w, system: DB, start: 2026-11-01 00:00, "
+                       f"end: 2026-11-01 00:30, repeat: '{repeat}'}}\n")  # keep_cancelled: 30 days
+    now = datetime(2026, 12, 3, 9, 10, tzinfo=UTC)
+    got = [o for _, o in written(config.windows[0], config, now)]
+    assert len([o for o in got if o.end < now]) == past
+    assert next(o.start for o in got if o.end >= now).isoformat() == first
 
 
 def test_a_repeat_of_more_than_100_occurrences_is_written_to_its_end(graph: GraphServer, write: Callable[..., Path],

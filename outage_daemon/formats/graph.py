@@ -35,6 +35,7 @@ OCCURRENCE_PROPERTY = f"String {_NAMES} Name outage-daemon-occurrence"
 VERSION_PROPERTY = f"String {_NAMES} Name outage-daemon-version"
 HORIZON = timedelta(days=366)  # how far ahead a repeat's occurrences are written
 MOST = 100  # occurrences of one repeat written at most
+PAST = 25  # of which ended ones at most, while coming ones fill the rest
 ONCE = "once"  # the occurrence key of a one-off window's event
 
 
@@ -48,8 +49,12 @@ def occurrences(window: Window, config: Config, now: datetime) -> list[tuple[str
 
 def _written(window: Window, keep: timedelta, now: datetime) -> list[Occurrence]:
     """A repeat's occurrences written at ``now``: ending from ``keep`` before on, starting within the
-    horizon, at most :data:`MOST`."""
-    return window.occurrences(add_absolute(now, -keep), add_absolute(now, HORIZON), MOST)[:MOST]
+    horizon, at most :data:`MOST`, of which at most :data:`PAST` ended ones while coming ones fill the
+    rest (an hourly repeat's last month would leave none of the next hours)."""
+    coming = window.occurrences(now, add_absolute(now, HORIZON), 3 * MOST)[:MOST]  # limit: from a day before
+    past = [o for o in window.occurrences(add_absolute(now, -keep), now) if o.end < now]
+    room = max(MOST - len(coming), min(len(past), PAST))
+    return (past[len(past) - room:] if room else []) + coming[:MOST - room]
 
 
 def refresh(window: Window, config: Config, target: CalendarTarget, now: datetime) -> str:
