@@ -92,6 +92,13 @@ def load(write: Callable[..., Path], text: str, name: str = "cfg.yaml") -> Confi
     return load_config(str(write(text, name)))
 
 
+async def delivery_of(daemon: Daemon, config: Config, key: str) -> tuple[Any, bytes]:
+    """Reload ``config``; return the calendar channel and the payload of the push ``key`` to finance-365."""
+    await daemon.notifier.reload(config)
+    found = next(d for d in daemon.notifier.ledger.deliveries() if d.key == key)
+    return daemon.notifier.channels["caldav"], found.payload or b""
+
+
 def test_create_update_reschedule_cancel_and_delete(graph: GraphServer, write: Callable[..., Path],
                                                     tmp_path: Path) -> None:
     def config(windows: str) -> Config:
@@ -388,15 +395,13 @@ def test_a_create_whose_transaction_id_graph_calls_used_takes_our_event(graph: G
     async def go() -> str | None:
         daemon = Daemon(tmp_path / "state", config)
         try:
-            await daemon.notifier.reload(config)
-            delivery = next(d for d in daemon.notifier.ledger.deliveries() if d.key == "vat/push/0")
-            channel = daemon.notifier.channels["caldav"]
-            assert (await channel.send(delivery.recipient, delivery.payload or b"")).ok
+            channel, payload = await delivery_of(daemon, config, "vat/push/0")
+            assert (await channel.send("finance-365", payload)).ok
             await channel.memo.set("caldav:finance-365:vat", "")  # lost, and the search misses the event once
             graph.graph.unindexed, graph.graph.duplicate = 1, True
-            got = await channel.send(delivery.recipient, delivery.payload or b"")
+            got = await channel.send("finance-365", payload)
             assert got.ok, got
-            return await channel.memo.get("caldav:finance-365:vat")  # type: ignore[attr-defined,no-any-return]
+            return await channel.memo.get("caldav:finance-365:vat")  # type: ignore[no-any-return]
         finally:
             await daemon.notifier.close()
 
@@ -415,12 +420,10 @@ def test_an_update_that_landed_before_a_crash_is_not_taken_for_an_edit(
         try:
             await daemon.sync(first)
             before = daemon.notifier.ledger.get_meta("caldav:finance-365:vat") or ""
-            await daemon.notifier.reload(changed)
-            delivery = next(d for d in daemon.notifier.ledger.deliveries() if d.key == "vat/push/1")
-            channel = daemon.notifier.channels["caldav"]
-            assert (await channel.send(delivery.recipient, delivery.payload or b"")).ok
+            channel, payload = await delivery_of(daemon, changed, "vat/push/1")
+            assert (await channel.send("finance-365", payload)).ok
             daemon.notifier.ledger.set_meta("caldav:finance-365:vat", before)  # crashed before its record
-            assert (await channel.send(delivery.recipient, delivery.payload or b"")).ok
+            assert (await channel.send("finance-365", payload)).ok
             assert_in_step(graph, daemon, changed)
         finally:
             await daemon.notifier.close()
@@ -584,11 +587,9 @@ def test_a_write_cancelled_halfway_keeps_what_landed(graph: GraphServer, write: 
     async def go() -> str | None:
         daemon = Daemon(tmp_path / "state", config)
         try:
-            await daemon.notifier.reload(config)
-            delivery = next(d for d in daemon.notifier.ledger.deliveries() if d.key == "weekly-db/push/0")
-            channel = daemon.notifier.channels["caldav"]
+            channel, payload = await delivery_of(daemon, config, "weekly-db/push/0")
             graph.graph.slow = 0.5
-            sending = asyncio.create_task(channel.send(delivery.recipient, delivery.payload or b""))
+            sending = asyncio.create_task(channel.send("finance-365", payload))
             for _ in range(200):  # until the first create is answered, the second on its way
                 await asyncio.sleep(0.05)
                 if ("POST", 201) in graph.graph.writes():
@@ -597,7 +598,7 @@ def test_a_write_cancelled_halfway_keeps_what_landed(graph: GraphServer, write: 
             sending.cancel()  # the daemon stopping
             with pytest.raises(asyncio.CancelledError):
                 await sending
-            return await channel.memo.get("caldav:finance-365:weekly-db")  # type: ignore[attr-defined,no-any-return]
+            return await channel.memo.get("caldav:finance-365:weekly-db")  # type: ignore[no-any-return]
         finally:
             await daemon.notifier.close()
 
