@@ -256,11 +256,12 @@ def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, wr
     ("start: 2026-12-04 01:00, end: 2026-12-04 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'", "2026-12-03", "2026-12-03"),
     ("start: 2026-12-01 01:00, end: 2026-12-01 01:30, repeat: FREQ=HOURLY;COUNT=500", "2026-12-03", "2026-12-03"),
     ("start: 2026-12-01 01:00, end: 2026-12-01 01:10, repeat: FREQ=MINUTELY;INTERVAL=20", "2026-12-03", "2026-12-03T09"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:05, repeat: FREQ=MINUTELY;INTERVAL=10", "2026-12-03", "2026-12-03T09"),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY", "2026-12-03", "2026-12"),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY;COUNT=50", "2026-12-03", ""),
     ("start: 2026-12-06 01:00, end: 2026-12-06 03:00", "2026-12-03", ""),
-], ids=["200-daily-past-100", "200-daily-rest-fits", "twice-daily-forever", "500-hourly", "half-hourly", "weekly-forever",
-        "50-weekly-fit", "one-off"])
+], ids=["200-daily-past-100", "200-daily-rest-fits", "twice-daily-forever", "500-hourly", "every-20-minutes",
+        "every-10-minutes", "weekly-forever", "50-weekly-fit", "one-off"])
 def test_a_repeat_is_topped_up_before_its_written_occurrences_run_out(
         config_of: Callable[[str], Config], window: str, now: str, expected: str) -> None:
     from outage_daemon.formats.graph import refresh

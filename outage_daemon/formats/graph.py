@@ -5,10 +5,10 @@ Graph has no iCalendar import for an app, and its ``patternedRecurrence`` cannot
 so every window is written as plain events, one per occurrence: a one-off window as one, a repeat
 as its occurrences that end from ``keep_cancelled`` before the write on and start within
 :data:`HORIZON` after it, at most :data:`MOST` (written again before those run out, or each month
-for a repeat that goes on past the horizon: :func:`refresh`). Each event carries the window's UID and its
-occurrence in single-value extended properties (how the writer finds them again after a crash,
-never making a second), and the generation and SEQUENCE it was written at (so a write that already
-landed is not made again).
+for a repeat that goes on past the horizon: :func:`refresh`). Each event carries the window's UID
+and its occurrence in single-value extended properties (how the writer finds them again after a
+crash, never making a second), and the generation and SEQUENCE it was written at (so a write that
+already landed is not made again).
 
 Outlook shows no STATUS:CANCELLED for an organizer's event without attendees, so a cancelled
 window's events keep their place with the subject marked as the feed's SUMMARY marks it
@@ -75,7 +75,7 @@ def _refresh(window: Window, keep: timedelta, now: datetime) -> str:
     hi = add_absolute(now, HORIZON)
     written = _written(window, keep, now)
     last = written[-1] if written else None
-    if last is not None and any(o.start > last.start for o in window.occurrences(last.end, hi, MOST)):
+    if last is not None and any(o.start > last.start for o in window.occurrences(last.end, hi, 3 * MOST)):
         reach = last.start - now  # they stop short: topped up when a step that fits twice in it is over
         step = "%Y-%m" if reach >= timedelta(days=62) else "%Y-%m-%d" if reach >= timedelta(days=2) else "%Y-%m-%dT%H"
         return now.strftime(step)
