@@ -54,7 +54,10 @@ class Graph:
     calm: int = 0  # ... once this many more have been let through
     slow: float = 0  # seconds every calendar request waits before it is answered
     forbidden: bool = False  # every calendar request answered 403 ErrorAccessDenied
+    garbled: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # method -> status, type, body
     transactions: dict[str, str] = field(default_factory=dict)
+    duplicate: bool = False  # a create with a transactionId used before answered 400 ErrorDuplicateTransactionId
+    unindexed: int = 0  # the next searches by extended property find nothing (Graph's index lags)
 
     def writes(self) -> list[tuple[str, int]]:
         """Return the writes (POST, PATCH, DELETE to events) and the status each got."""
@@ -129,6 +132,9 @@ class GraphServer(LoopbackServer):
             return _error(404, "ErrorInvalidUser", "The requested user is invalid.")
         if self.graph.forbidden:
             return _error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        if request.method in self.graph.garbled:  # as by a proxy in the way, or a Graph gone wrong
+            status, kind, text = self.graph.garbled[request.method]
+            return web.Response(status=status, content_type=kind, text=text)
         if request.method != "GET" and self.graph.busy and self.graph.calm:
             self.graph.calm -= 1
         elif request.method != "GET" and self.graph.busy:
@@ -163,6 +169,9 @@ class GraphServer(LoopbackServer):
                               query)
             if match is None:
                 return self._answer(request, _error(400, "BadRequest", "unsupported filter"))
+            if self.graph.unindexed:
+                self.graph.unindexed -= 1
+                return self._answer(request, web.json_response({"value": []}))
             found = [self._shown(ev, query) for ev in self.graph.events.values()
                      if any(p["id"] == match[1] and p["value"].lower() == match[2].replace("''", "'").lower()
                             for p in ev.get("singleValueExtendedProperties", []))]
@@ -171,6 +180,9 @@ class GraphServer(LoopbackServer):
             return self._answer(request, _error(405, "ErrorInvalidRequest", "method"))
         body = dict(self.graph.requests[-1].body)
         transaction = body.get("transactionId")
+        if transaction in self.graph.transactions and self.graph.duplicate:
+            return self._answer(request, _error(400, "ErrorDuplicateTransactionId", "Your request can't be completed. "
+                                                "The transactionId has already been used to create a different event."))
         if transaction in self.graph.transactions and self.graph.transactions[transaction] in self.graph.events:
             return self._answer(request, web.json_response(self.graph.events[self.graph.transactions[transaction]],
                                                            status=201))

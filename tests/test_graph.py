@@ -92,6 +92,13 @@ def load(write: Callable[..., Path], text: str, name: str = "cfg.yaml") -> Confi
     return load_config(str(write(text, name)))
 
 
+async def delivery_of(daemon: Daemon, config: Config, key: str) -> tuple[Any, bytes]:
+    """Reload ``config``; return the calendar channel and the payload of the push ``key`` to finance-365."""
+    await daemon.notifier.reload(config)
+    found = next(d for d in daemon.notifier.ledger.deliveries() if d.key == key)
+    return daemon.notifier.channels["caldav"], found.payload or b""
+
+
 def test_create_update_reschedule_cancel_and_delete(graph: GraphServer, write: Callable[..., Path],
                                                     tmp_path: Path) -> None:
     def config(windows: str) -> Config:
@@ -243,6 +250,72 @@ def test_a_repeat_that_never_ends_is_topped_up_each_month(graph: GraphServer, wr
     assert writes == ["POST"] * (50 + 6) + ["DELETE"] * 3  # nothing written twice, nothing the third time
 
 
+@pytest.mark.parametrize(("window", "now", "expected"), [
+    ("start: 2026-12-04 01:00, end: 2026-12-04 02:00, repeat: FREQ=DAILY;COUNT=200", "2026-12-03", "2026-12"),
+    ("start: 2026-12-04 01:00, end: 2026-12-04 02:00, repeat: FREQ=DAILY;COUNT=200", "2027-03-20", ""),
+    ("start: 2026-12-04 01:00, end: 2026-12-04 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'", "2026-12-03", "2026-12-03"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:30, repeat: FREQ=HOURLY;COUNT=500", "2026-12-03", "2026-12-03"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:10, repeat: FREQ=MINUTELY;INTERVAL=20", "2026-12-03", "2026-12-03T09"),
+    ("start: 2026-12-01 01:00, end: 2026-12-01 01:05, repeat: FREQ=MINUTELY;INTERVAL=10", "2026-12-03", "2026-12-03T09"),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY", "2026-12-03", "2026-12"),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00, repeat: FREQ=WEEKLY;COUNT=50", "2026-12-03", ""),
+    ("start: 2026-12-06 01:00, end: 2026-12-06 03:00", "2026-12-03", ""),
+], ids=["200-daily-past-100", "200-daily-rest-fits", "twice-daily-forever", "500-hourly", "every-20-minutes",
+        "every-10-minutes", "weekly-forever", "50-weekly-fit", "one-off"])
+def test_a_repeat_is_topped_up_before_its_written_occurrences_run_out(
+        config_of: Callable[[str], Config], window: str, now: str, expected: str) -> None:
+    from outage_daemon.formats.graph import refresh
+
+    config = config_of("timezone: Europe/Berlin\ncalendar: {domain: s.example.com, keep_cancelled: 1d}\n"
+                       "calendars: {g: {kind: graph, tenant: t, client_id: c, client_secret_env: X, mailbox: m@x.com}}\n"
+                       f"windows:\n  - {{id: w, system: DB, {window}}}\n")
+    assert refresh(config.windows[0], config, config.calendars["g"], datetime.fromisoformat(now + "T09:00+00:00")) \
+        == expected
+
+
+@pytest.mark.parametrize(("repeat", "past", "first"), [
+    ("FREQ=HOURLY", 25, "2026-12-03T09:00:00+00:00"),
+    ("FREQ=DAILY", 25, "2026-12-04T00:00:00+00:00"),
+    ("FREQ=DAILY;COUNT=50", 30, "2026-12-04T00:00:00+00:00"),
+], ids=["hourly", "daily", "daily-ending-soon"])
+def test_a_repeats_coming_occurrences_are_written_before_its_past_ones(
+        config_of: Callable[[str], Config], repeat: str, past: int, first: str) -> None:
+    from outage_daemon.formats.graph import occurrences as written
+
+    config = config_of(f"timezone: UTC\nwindows:\n  - {{id: w, system: DB, start: 2026-11-01 00:00, "
+                       f"end: 2026-11-01 00:30, repeat: '{repeat}'}}\n")  # keep_cancelled: 30 days
+    now = datetime(2026, 12, 3, 9, 10, tzinfo=UTC)
+    got = [o for _, o in written(config.windows[0], config, now)]
+    assert len([o for o in got if o.end < now]) == past
+    assert next(o.start for o in got if o.end >= now).isoformat() == first
+
+
+def test_a_repeat_of_more_than_100_occurrences_is_written_to_its_end(graph: GraphServer, write: Callable[..., Path],
+                                                                    tmp_path: Path) -> None:
+    windows = """
+  - {id: nightly, system: Backup, start: 2026-03-02 01:00, end: 2026-03-02 02:00, repeat: "FREQ=DAILY;COUNT=200"}
+"""
+    config = load(write, config_text(graph.url, windows))
+
+    def last() -> str:
+        return str(graph.graph.by_uid()["nightly@status.example.com"][-1]["start"]["dateTime"])
+
+    async def go() -> list[str]:
+        daemon = Daemon(tmp_path / "state", config)
+        seen = []
+        try:
+            for month in range(8):  # the daemon's syncs, a month apart
+                await daemon.sync(config, NOW + timedelta(days=31 * month))
+                seen.append(last())
+        finally:
+            await daemon.notifier.close()
+        return seen
+
+    seen = asyncio.run(go())
+    assert seen[0] == "2026-06-08T17:00:00"  # the first 100 nights (01:00 in Shanghai)
+    assert seen[-1] == "2026-09-16T17:00:00"  # the 200th, in 2026-09: the whole repeat got there
+
+
 @pytest.mark.parametrize("memo", ["kept", "lost"], ids=["crash-before-mark", "crash-before-ids-stored"])
 def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Callable[..., Path], tmp_path: Path,
                                                  memo: str) -> None:
@@ -313,6 +386,52 @@ def test_a_create_retried_with_its_transaction_id_makes_no_second_event(graph: G
     asyncio.run(go())
     assert graph.graph.writes() == [("POST", 201), ("POST", 201)]
     assert len(graph.graph.events) == 1
+
+
+def test_a_create_whose_transaction_id_graph_calls_used_takes_our_event(graph: GraphServer,
+                                                                         write: Callable[..., Path],
+                                                                         tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url))
+
+    async def go() -> str | None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            channel, payload = await delivery_of(daemon, config, "vat/push/0")
+            assert (await channel.send("finance-365", payload)).ok
+            await channel.memo.set("caldav:finance-365:vat", "")  # lost, and the search misses the event once
+            graph.graph.unindexed, graph.graph.duplicate = 1, True
+            got = await channel.send("finance-365", payload)
+            assert got.ok, got
+            return await channel.memo.get("caldav:finance-365:vat")  # type: ignore[no-any-return]
+        finally:
+            await daemon.notifier.close()
+
+    memo = asyncio.run(go())
+    assert graph.graph.writes() == [("POST", 201), ("POST", 400)]  # taken as it is: it holds this version
+    assert memo is not None and [v[0] for v in json.loads(memo)["events"].values()] == list(graph.graph.events)
+
+
+def test_an_update_that_landed_before_a_crash_is_not_taken_for_an_edit(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = load(write, config_text(graph.url))
+    changed = load(write, config_text(graph.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", first)
+        try:
+            await daemon.sync(first)
+            before = daemon.notifier.ledger.get_meta("caldav:finance-365:vat") or ""
+            channel, payload = await delivery_of(daemon, changed, "vat/push/1")
+            assert (await channel.send("finance-365", payload)).ok
+            daemon.notifier.ledger.set_meta("caldav:finance-365:vat", before)  # crashed before its record
+            assert (await channel.send("finance-365", payload)).ok
+            assert_in_step(graph, daemon, changed)
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
+    assert graph.graph.writes()[4:] == [("PATCH", 200), ("PATCH", 412)]  # read again, not written again
+    assert "changed in Microsoft 365" not in caplog.text
 
 
 def test_a_429_waits_as_long_as_graph_asks(graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
@@ -404,7 +523,88 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
     began = time.monotonic()
     states = asyncio.run(go())
     assert time.monotonic() - began < 4.5  # two writes, each given up after 1s
-    assert sorted(states.values()) == [("pending", "no answer within 1s (one request)")] * 2
+    assert sorted(states.values()) == [("pending", "no answer within 1s (the whole write)")] * 2
+
+
+def test_a_write_past_its_deadline_keeps_what_landed_and_goes_on_from_there(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url, extra=", timeout: 2s"))
+    graph.graph.slow = 0.7  # every request answers in time; weekly-db's four (a search, three creates) do not
+
+    async def go() -> tuple[dict[str, tuple[str, str | None]], str | None]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            states, memo = daemon.states(), daemon.notifier.ledger.get_meta("caldav:finance-365:weekly-db")
+            graph.graph.slow = 0
+            await daemon.sync(config, NOW + timedelta(minutes=5))
+            assert_in_step(graph, daemon, config)
+            return states, memo
+        finally:
+            await daemon.notifier.close()
+
+    states, memo = asyncio.run(go())
+    assert states == {"vat/push/0 finance-365": ("sent", None),
+                      "weekly-db/push/0 finance-365": ("pending", "no answer within 2s (the whole write)")}
+    assert memo is not None and 1 <= len(json.loads(memo)["events"]) < 3  # what landed is kept
+    posts = [r for r in graph.graph.requests if r.method == "POST" and "/events" in r.path]
+    assert len(posts) <= 5  # vat's, weekly-db's three, and at most one cut off by the deadline, sent again
+
+
+@pytest.mark.parametrize(("garbled", "said"), [
+    ({"GET": (200, "text/html", "<html>Sign in to the proxy</html>")},
+     "GET https://127.0.0.1:{port}/v1.0/users/finance@contoso.com/calendar/events: HTTP 200 but not a page of "
+     "Graph events (expected JSON with a list of them as 'value')"),
+    ({"POST": (201, "application/json", '{"status": "ok"}')},
+     "POST https://127.0.0.1:{port}/v1.0/users/finance@contoso.com/calendar/events: HTTP 201 but not a Graph event "
+     "(expected JSON with its 'id')"),
+], ids=["html-page", "json-without-id"])
+def test_an_answer_that_is_not_what_graph_gives_fails_the_write_for_a_retry(
+        graph: GraphServer, write: Callable[..., Path], tmp_path: Path, garbled: dict[str, tuple[int, str, str]],
+        said: str) -> None:
+    config = load(write, config_text(graph.url))
+    graph.graph.garbled = garbled
+
+    async def go() -> dict[str, tuple[str, str | None]]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            states = daemon.states()
+            graph.graph.garbled = {}
+            await daemon.sync(config, NOW + timedelta(minutes=5))  # retried: now in step
+            assert_in_step(graph, daemon, config)
+            return states
+        finally:
+            await daemon.notifier.close()
+
+    states = asyncio.run(go())
+    assert sorted(states.values()) == [("pending", said.format(port=graph.port))] * 2
+
+
+def test_a_write_cancelled_halfway_keeps_what_landed(graph: GraphServer, write: Callable[..., Path],
+                                                     tmp_path: Path) -> None:
+    config = load(write, config_text(graph.url))
+
+    async def go() -> str | None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            channel, payload = await delivery_of(daemon, config, "weekly-db/push/0")
+            graph.graph.slow = 0.5
+            sending = asyncio.create_task(channel.send("finance-365", payload))
+            for _ in range(200):  # until the first create is answered, the second on its way
+                await asyncio.sleep(0.05)
+                if ("POST", 201) in graph.graph.writes():
+                    break
+            await asyncio.sleep(0.2)
+            sending.cancel()  # the daemon stopping
+            with pytest.raises(asyncio.CancelledError):
+                await sending
+            return await channel.memo.get("caldav:finance-365:weekly-db")  # type: ignore[no-any-return]
+        finally:
+            await daemon.notifier.close()
+
+    memo = asyncio.run(go())
+    assert memo is not None and len(json.loads(memo)["events"]) == 1
 
 
 @pytest.mark.parametrize(("window", "language", "alarms", "expected"), [
@@ -413,10 +613,13 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
       "end": {"dateTime": "2026-03-29T02:00:00", "timeZone": "UTC"}, "isAllDay": False, "subject": "DB",
       "isReminderOn": True, "reminderMinutesBeforeStart": 120}),
     ("{id: w, system: 发票, title: 升级, start: 2026-05-01, end: 2026-05-02, status: cancelled}", "zh-CN", "[]",
-     {"start": {"dateTime": "2026-05-01T00:00:00", "timeZone": "UTC"},
-      "end": {"dateTime": "2026-05-03T00:00:00", "timeZone": "UTC"}, "isAllDay": True, "subject": "【已取消】发票：升级",
-      "isReminderOn": False}),
-], ids=["timed-across-berlin-spring-forward", "all-day-cancelled-zh"])
+     {"start": {"dateTime": "2026-05-01T00:00:00", "timeZone": "Asia/Shanghai"},
+      "end": {"dateTime": "2026-05-03T00:00:00", "timeZone": "Asia/Shanghai"}, "isAllDay": True,
+      "subject": "【已取消】发票：升级", "isReminderOn": False}),
+    ("{id: w, system: DB, timezone: America/New_York, start: 2026-11-01, end: 2026-11-01}", "en", "[]",
+     {"start": {"dateTime": "2026-11-01T00:00:00", "timeZone": "America/New_York"},
+      "end": {"dateTime": "2026-11-02T00:00:00", "timeZone": "America/New_York"}, "isAllDay": True}),
+], ids=["timed-across-berlin-spring-forward", "all-day-cancelled-zh", "all-day-on-new-york-fall-back"])
 def test_a_window_becomes_the_graph_event(config_of: Callable[[str], Config], window: str, language: str,
                                           alarms: str, expected: dict[str, Any]) -> None:
     from outage_daemon.formats.graph import event

@@ -728,5 +728,4 @@ def _graph_access(item: Item) -> GraphAccess:
     f = _plain(item)
     return GraphAccess(str(f.get("tenant", "")), str(f.get("client_id", "")), _file(item, "client_secret_file"),
                        f.get("client_secret_env"), f.get("client_secret_credential"), str(f.get("mailbox", "")),
-                       f.get("calendar_id"), str(f.get("login_url", "https://login.microsoftonline.com")).rstrip("/"),
-                       str(f.get("graph_url", "https://graph.microsoft.com")).rstrip("/"))
+                       f.get("calendar_id"), str(f["login_url"]).rstrip("/"), str(f["graph_url"]).rstrip("/"))

@@ -302,9 +302,9 @@ class GraphAccess:
     secret_env: str | None
     secret_credential: str | None
     mailbox: str
-    calendar_id: str | None = None
-    login_url: str = "https://login.microsoftonline.com"
-    graph_url: str = "https://graph.microsoft.com"
+    calendar_id: str | None
+    login_url: str  # the schema's defaults: the global cloud
+    graph_url: str
 
 
 @dataclass(frozen=True)

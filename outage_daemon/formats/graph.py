@@ -4,11 +4,11 @@ Graph has no iCalendar import for an app, and its ``patternedRecurrence`` cannot
 (BYHOUR, BYSETPOS lists, a rule's DST-gap instances, EXDATEs of instances it computes differently),
 so every window is written as plain events, one per occurrence: a one-off window as one, a repeat
 as its occurrences that end from ``keep_cancelled`` before the write on and start within
-:data:`HORIZON` after it, at most :data:`MOST` (a repeat that goes on past the horizon is written
-again each month: :func:`refresh`). Each event carries the window's UID and its
-occurrence in single-value extended properties (how the writer finds them again after a crash,
-never making a second), and the generation and SEQUENCE it was written at (so a write that already
-landed is not made again).
+:data:`HORIZON` after it, at most :data:`MOST` (written again before those run out, or each month
+for a repeat that goes on past the horizon: :func:`refresh`). Each event carries the window's UID
+and its occurrence in single-value extended properties (how the writer finds them again after a
+crash, never making a second), and the generation and SEQUENCE it was written at (so a write that
+already landed is not made again).
 
 Outlook shows no STATUS:CANCELLED for an organizer's event without attendees, so a cancelled
 window's events keep their place with the subject marked as the feed's SUMMARY marks it
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from outage_daemon.core.model import CalendarTarget, Config, Occurrence, Window
@@ -34,6 +35,7 @@ OCCURRENCE_PROPERTY = f"String {_NAMES} Name outage-daemon-occurrence"
 VERSION_PROPERTY = f"String {_NAMES} Name outage-daemon-version"
 HORIZON = timedelta(days=366)  # how far ahead a repeat's occurrences are written
 MOST = 100  # occurrences of one repeat written at most
+PAST = 25  # of which ended ones at most, while coming ones fill the rest
 ONCE = "once"  # the occurrence key of a one-off window's event
 
 
@@ -42,25 +44,51 @@ def occurrences(window: Window, config: Config, now: datetime) -> list[tuple[str
     one-off window's single one (key :data:`ONCE`), or a repeat's within the horizon."""
     if window.rule is None:
         return [(ONCE, Occurrence(window.id, window.start, window.end))]
-    lo = add_absolute(now, -config.calendar.keep_cancelled.approx)
-    return [(o.key, o) for o in window.occurrences(lo, add_absolute(now, HORIZON), MOST)[:MOST]]
+    return [(o.key, o) for o in _written(window, config.calendar.keep_cancelled.approx, now)]
 
 
-def refresh(window: Window, target: CalendarTarget, now: datetime) -> str:
+def _written(window: Window, keep: timedelta, now: datetime) -> list[Occurrence]:
+    """A repeat's occurrences written at ``now``: ending from ``keep`` before on, starting within the
+    horizon, at most :data:`MOST`, of which at most :data:`PAST` ended ones while coming ones fill the
+    rest (an hourly repeat's last month would leave none of the next hours)."""
+    coming = window.occurrences(now, add_absolute(now, HORIZON), 3 * MOST)[:MOST]  # limit: from a day before
+    past = [o for o in window.occurrences(add_absolute(now, -keep), now) if o.end < now]
+    room = max(MOST - len(coming), min(len(past), PAST))
+    return (past[len(past) - room:] if room else []) + coming[:MOST - room]
+
+
+def refresh(window: Window, config: Config, target: CalendarTarget, now: datetime) -> str:
     """Given a window and a pushed calendar, return what makes its events due to be written again
-    although the window did not change: for a graph calendar and a repeat that goes on past the
-    horizon, the month of ``now`` (its occurrences are topped up monthly); otherwise ''."""
+    although the window did not change: for a graph calendar and a repeat whose written occurrences
+    stop short (at :data:`MOST`) of its end or the horizon, ``now`` to the longest of a month, a day
+    or an hour that is at most half as long as they reach ahead (topped up before they run out); for
+    one that goes on past the horizon, the month of ``now``; otherwise ''. Reckoned once an hour
+    (every pass asks)."""
     if target.kind != "graph" or window.rule is None:
         return ""
-    last = window.last_end()
-    return f"{now.astimezone(UTC):%Y-%m}" if last is None or last > add_absolute(now, HORIZON) else ""
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return _refresh(window, config.calendar.keep_cancelled.approx, hour)
 
 
-def _when(moment: datetime, all_day: bool) -> dict[str, str]:
+@lru_cache(maxsize=1024)
+def _refresh(window: Window, keep: timedelta, now: datetime) -> str:
+    hi = add_absolute(now, HORIZON)
+    written = _written(window, keep, now)
+    last = written[-1] if written else None
+    if last is not None and any(o.start > last.start for o in window.occurrences(last.end, hi, 3 * MOST)):
+        reach = last.start - now  # they stop short: topped up when a step that fits twice in it is over
+        step = "%Y-%m" if reach >= timedelta(days=62) else "%Y-%m-%d" if reach >= timedelta(days=2) else "%Y-%m-%dT%H"
+        return now.strftime(step)
+    ends = window.last_end()
+    return f"{now:%Y-%m}" if ends is None or ends > hi else ""
+
+
+def _when(moment: datetime, window: Window) -> dict[str, str]:
     """A Graph dateTimeTimeZone: UTC for a timed event (unambiguous in a DST fold or gap), the local
-    midnight for an all-day one (Graph wants midnights in one zone: the dates are what counts)."""
-    if all_day:
-        return {"dateTime": f"{moment.date().isoformat()}T00:00:00", "timeZone": "UTC"}
+    midnight in the window's zone (its IANA name) for an all-day one: Outlook shows it on those
+    dates wherever its reader is, where UTC midnights would cover two days east or west of it."""
+    if window.all_day:
+        return {"dateTime": f"{moment.date().isoformat()}T00:00:00", "timeZone": window.tz.key}
     return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
 
 
@@ -71,8 +99,8 @@ def event(window: Window, config: Config, key: str, occurrence: Occurrence, vers
     return {
         "subject": summary(window, config.language),
         "body": {"contentType": "text", "content": describe(window, config)},
-        "start": _when(occurrence.start, window.all_day),
-        "end": _when(occurrence.end, window.all_day),
+        "start": _when(occurrence.start, window),
+        "end": _when(occurrence.end, window),
         "isAllDay": window.all_day,
         "showAs": "free",  # an outage does not make the calendar's owner busy (the feed's TRANSP)
         "isReminderOn": bool(minutes),

@@ -148,7 +148,7 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
     wanted = carried(config, target, now)
     for window in wanted:
         revision, before = revisions.get(window.id), held.get(window.id)
-        refresh = graph.refresh(window, target, now)
+        refresh = graph.refresh(window, config, target, now)
         if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence
                                 and before.refresh == refresh):
             continue  # no revision yet: the next reload stores one

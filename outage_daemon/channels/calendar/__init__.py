@@ -183,7 +183,7 @@ class CalendarChannel:
         target = self.targets[recipient]
         create = Push("put", "test", test_uid, 0, body)
         if recipient in self.graphs:
-            return await probe_graph(self.graphs[recipient], create)
+            return await probe_graph(self.graphs[recipient], create, Memo())
         href = href_of(target, test_uid)
         try:
             made, stored = await self.apply(target, create, href, None)

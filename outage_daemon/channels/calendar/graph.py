@@ -3,9 +3,11 @@
 The token comes from ``azure-identity`` (client credentials); the requests are aiohttp's, on one
 session that the token requests share. Every event carries the window's UID in an extended
 property and is found by it when our memo of it is lost, so a window never gets a second event; a
-create carries a ``transactionId`` (a create retried after a crash makes no second event either).
+create carries a ``transactionId`` (a create retried after a crash makes no second event either;
+when Graph calls it used, the event is found by its UID and taken).
 An update carries the ETag our last write got back as ``If-Match`` (never ``*``): a 412 means the
-event changed since, so it is read again and the config's version replaces it, said so in the log.
+event changed since, so it is read again and the config's version replaces it, said so in the log
+(unless it holds that version already: our own write, whose answer was lost).
 A 429 or 503 is retried after its Retry-After; a 401 or 403 is retried too (the fix is an
 administrator's: a secret, a permission, an access policy) and said clearly.
 """
@@ -93,9 +95,9 @@ class Found:
 class Failure(Exception):
     """A request Graph answered with a status we do not go on from."""
 
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, message: str, retry_after: float | None = None, code: str = "") -> None:
         super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+        self.status, self.retry_after, self.code = status, retry_after, code
 
     def outcome(self) -> Outcome:
         temporary = self.status in (0, 401, 403, 408, 409, 429) or self.status >= 500  # 0: no answer
@@ -107,9 +109,24 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _event(item: Any, status: int, what: str) -> dict[str, Any]:
+    """Given an answer's body, its status and the request, return it as a Graph event; raise a
+    temporary :class:`Failure` when it is not one (a proxy's page, JSON without an id)."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        raise Failure(0, f"{what}: HTTP {status} but not a Graph event (expected JSON with its 'id')")
+    return item
+
+
+def _etag(item: dict[str, Any]) -> str | None:
+    etag = item.get("@odata.etag")
+    return etag if isinstance(etag, str) else None
+
+
 def _found(item: dict[str, Any]) -> Found:
-    props = {p.get("id", "").lower(): str(p.get("value", "")) for p in item.get("singleValueExtendedProperties", [])}
-    return Found(str(item["id"]), item.get("@odata.etag"), props.get(OCCURRENCE_PROPERTY.lower(), ""),
+    listed = item.get("singleValueExtendedProperties")
+    props = {str(p.get("id", "")).lower(): str(p.get("value", ""))
+             for p in (listed if isinstance(listed, list) else []) if isinstance(p, dict)}
+    return Found(str(item["id"]), _etag(item), props.get(OCCURRENCE_PROPERTY.lower(), ""),
                  props.get(VERSION_PROPERTY.lower(), ""), str(item.get("subject", "")),
                  props.get(UID_PROPERTY.lower(), ""))
 
@@ -182,7 +199,8 @@ class GraphClient:
         said = f"{error.get('code', '')}: {error.get('message', '')}" if isinstance(error, dict) and error else ""
         advice = f" ({ADVICE[status]})" if status in ADVICE else ""
         raise Failure(status, f"{method} {url.split('?')[0]}: HTTP {status} {said}".rstrip(": ") + advice,
-                      float(retry) if retry and retry.isdigit() else None)
+                      float(retry) if retry and retry.isdigit() else None,
+                      str(error.get("code", "")) if isinstance(error, dict) else "")
 
     async def find(self, event_uid: str) -> dict[str, Found]:
         """Given a UID, return the events that carry it in this calendar, by occurrence key (Graph
@@ -194,18 +212,22 @@ class GraphClient:
         for _ in range(100):  # pages
             if url is None:
                 break
-            _, page = await self.call("GET", url)
-            for item in page.get("value", []):
-                found = _found(item)
+            status, page = await self.call("GET", url)
+            what = f"GET {url.split('?')[0]}"
+            items, url = page.get("value"), page.get("@odata.nextLink")
+            if not isinstance(items, list) or not isinstance(url, str | None):
+                raise Failure(0, f"{what}: HTTP {status} but not a page of Graph events (expected JSON with a "
+                                 "list of them as 'value')")
+            for item in items:
+                found = _found(_event(item, status, what))
                 if found.uid == event_uid:
                     out[found.key] = found
-            url = page.get("@odata.nextLink")
         return out
 
     async def read(self, event_id: str) -> Found | None:
         query = f"?$select=id,subject&{_EXPAND}"
         status, item = await self.call("GET", self.event_url(event_id) + quote(query, safe=_SAFE))
-        return None if status == 404 else _found(item)
+        return None if status == 404 else _found(_event(item, status, f"GET {self.event_url(event_id)}"))
 
     def event_url(self, event_id: str) -> str:
         return f"{self.root}/events/{quote(event_id, safe='')}"
@@ -219,11 +241,29 @@ class GraphClient:
 
 
 async def _create(client: GraphClient, push: Push, key: str, body: dict[str, Any]) -> tuple[str, str | None]:
-    sent = {**body, "transactionId": transaction_id(push.uid, key, version(push.generation, push.sequence))}
-    status, made = await client.call("POST", client.events, sent)
+    """POST one occurrence's event with its ``transactionId``; return its id and ETag. When Graph says
+    the id already made another event (ours, which the search missed before: not indexed yet), that
+    one is found by its UID and taken, written over unless it holds this version already."""
+    written = version(push.generation, push.sequence)
+    sent = {**body, "transactionId": transaction_id(push.uid, key, written)}
+    try:
+        status, made = await client.call("POST", client.events, sent)
+    except Failure as exc:
+        if exc.code != "ErrorDuplicateTransactionId":
+            raise
+        found = (await client.find(push.uid)).get(key)
+        if found is None:
+            raise Failure(0, f"{exc} (and no event of {push.uid} for {key} was found: retried later)") from exc
+        if found.version == written:
+            return found.id, found.etag
+        place = await _update(client, key, (found.id, found.etag), body)
+        if place is None:
+            raise Failure(0, f"{exc} (and event {found.id} went away: retried later)") from exc
+        return place
     if status == 404:
         raise Failure(404, f"POST {client.events}: HTTP 404 (no such mailbox or calendar)")
-    return str(made["id"]), made.get("@odata.etag")
+    made = _event(made, status, f"POST {client.events}")
+    return made["id"], _etag(made)
 
 
 async def _update(client: GraphClient, key: str, place: tuple[str, str | None],
@@ -241,11 +281,24 @@ async def _update(client: GraphClient, key: str, place: tuple[str, str | None],
         if status == 404:
             return None
         if status != 412:
-            return event_id, got.get("@odata.etag")
+            return event_id, _etag(got)
+        found = await client.read(event_id)
+        if found is None:
+            return None
+        if found.version == _version(body):  # our own write landed, its answer was lost (a crash, a timeout)
+            return found.id, found.etag
+        etag = found.etag
         log.warning("calendar event %s (%s) changed in Microsoft 365 since our last write: the config's version "
                     "replaces it", event_id, key)
-        etag = None
     raise Failure(412, f"event {event_id} kept changing under us ({ROUNDS} tries)", None)
+
+
+def _version(body: dict[str, Any]) -> str | None:
+    """Given an event's body as we write it, return the version it carries (None: it sets none)."""
+    for p in body.get("singleValueExtendedProperties", []):
+        if p["id"] == VERSION_PROPERTY:
+            return str(p["value"])
+    return None
 
 
 async def _delete(client: GraphClient, place: tuple[str, str | None]) -> None:
@@ -333,38 +386,38 @@ def graph_clients(targets: Mapping[str, CalendarTarget]) -> dict[str, GraphClien
 
 
 async def send_graph(client: GraphClient, push: Push, memo: Memory, name: str, language: str) -> Outcome:
-    """Given a calendar's client and a push, make the write and remember in ``memo`` what it got back."""
+    """Given a calendar's client and a push, make the write within the calendar's ``timeout`` (the whole
+    write) and remember in ``memo`` what it got back, what landed of a write that failed, ran out of
+    time or was cancelled too (its retry goes on from there)."""
     placed = Placed.load(await memo.get(name))
     events: dict[str, Event] = {}
-    try:
-        outcome, after = await apply(client, push, placed, language, events)
-    except (Failure, asyncio.TimeoutError, aiohttp.ClientError) as exc:
-        if events != (placed.events if placed else {}):  # what landed before it failed: not written again
+
+    async def keep() -> None:
+        if events != (placed.events if placed else {}):  # what landed before it stopped: not written again
             order = (placed.sequence, placed.generation) if placed else (-1, push.generation)
             await memo.set(name, Placed(*order, events).dump())
+
+    try:
+        outcome, after = await asyncio.wait_for(apply(client, push, placed, language, events), client.timeout)
+    except asyncio.CancelledError:
+        await keep()
+        raise
+    except (Failure, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        await keep()
         if isinstance(exc, Failure):
             return exc.outcome()
         if isinstance(exc, asyncio.TimeoutError):
-            return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (one request)")
+            return Outcome(False, temporary=True, error=f"no answer within {client.timeout:g}s (the whole write)")
         return Outcome(False, temporary=True, error=f"{type(exc).__name__}: {exc}")
     if after != placed:
         await memo.set(name, after.dump() if after else "")
     return outcome
 
 
-async def probe_graph(client: GraphClient, create: Push) -> Outcome:
-    """Given a calendar's client and a test event's push, write it and delete it again."""
-    memo: dict[str, str] = {}
-
-    class Local:
-        async def get(self, name: str) -> str | None:
-            return memo.get(name)
-
-        async def set(self, name: str, value: str) -> None:
-            memo[name] = value
-
-    made = await send_graph(client, create, Local(), "test", "en")
+async def probe_graph(client: GraphClient, create: Push, memo: Memory) -> Outcome:
+    """Given a calendar's client, a test event's push and an empty memo, write it and delete it again."""
+    made = await send_graph(client, create, memo, "test", "en")
     if not made.ok:
         return made
-    gone = await send_graph(client, Push("delete", create.window_id, create.uid, 1), Local(), "test", "en")
+    gone = await send_graph(client, Push("delete", create.window_id, create.uid, 1), memo, "test", "en")
     return gone if not gone.ok else ACCEPTED
