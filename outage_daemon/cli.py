@@ -38,6 +38,7 @@ from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import FORMATS, render_all
+from outage_daemon.formats.google import expand
 from outage_daemon.formats.graph import test_document as graph_test_document
 from outage_daemon.formats.push import CHANNEL as PUSH_CHANNEL
 from outage_daemon.formats.push import test_document
@@ -354,6 +355,8 @@ def send_test_calendar(args: argparse.Namespace, config: Config, window: Window,
             f" (known: {', '.join(sorted(config.calendars))})" if config.calendars else ""))
     target = config.calendars[args.calendar]
     test_uid, body = (graph_test_document if target.kind == "graph" else test_document)(window, config, now)
+    if target.kind == "google":
+        body = expand(body, window, config, now)
     only = dataclasses.replace(config, calendars={args.calendar: target})
     channel = CalendarChannel(only)
 

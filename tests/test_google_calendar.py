@@ -25,6 +25,7 @@ from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC
+from outage_daemon.formats.google import expand
 from outage_daemon.formats.ical import render
 from outage_daemon.formats.push import Push, carried, document
 
@@ -101,13 +102,12 @@ def test_event_ids_are_googles_alphabet_stable_and_distinct() -> None:
     assert event_id("vat@status.example.com") == event_id("vat@status.example.com")
 
 
-def _event(write: Callable[..., Path], window: str, language: str = "en") -> dict[str, Any]:
+def _event(write: Callable[..., Path], window: str, language: str = "en", now: datetime = NOW) -> dict[str, Any]:
     config = load_config(write, config_text("https://www.googleapis.com/calendar/v3/", f"\n  - {window}\n",
                                             language=language))
     w = config.windows[0]
-    push = Push("put", w.id, f"{w.id}@status.example.com", 2, document(w, config, Revision(w.id, "x", 2, NOW, NOW),
-                                                                       NOW))
-    return to_event(push)
+    body = expand(document(w, config, Revision(w.id, "x", 2, NOW, NOW), now), w, config, now)
+    return to_event(Push("put", w.id, f"{w.id}@status.example.com", 2, body))
 
 
 @pytest.mark.parametrize(("window", "expected"), [
@@ -127,7 +127,8 @@ def _event(write: Callable[..., Path], window: str, language: str = "en") -> dic
      {"start": {"date": "2026-03-22"}, "recurrence": ["RRULE:FREQ=MONTHLY", "EXDATE;VALUE=DATE:20260422"]}),
     ("{id: hours, system: DB, timezone: Europe/Berlin, start: 2026-03-28 01:00, end: 2026-03-28 01:30, "
      "repeat: 'FREQ=DAILY;BYHOUR=1,4;COUNT=4', except: ['2026-03-28 04:00']}",
-     {"recurrence": ["RDATE;TZID=Europe/Berlin:20260328T010000,20260329T010000,20260329T040000"]}),
+     {"start": {"dateTime": "2026-03-28T01:00:00+01:00", "timeZone": "Europe/Berlin"},
+      "recurrence": ["RDATE:20260329T000000Z,20260329T020000Z"]}),
     ("{id: off, system: VAT, title: Upgrade, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
      {"summary": "[Cancelled] VAT: Upgrade", "status": "confirmed", "transparency": "transparent"}),
     ("{id: maybe, system: VAT, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: tentative}",
@@ -142,6 +143,55 @@ def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path
     assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
     assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
                                                                    {"method": "popup", "minutes": 1440}]}
+
+
+@pytest.mark.parametrize(("window", "now", "start", "rdates"), [
+    ("{id: h, system: Batch, start: 2024-01-01 01:00, end: 2024-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}",
+     datetime(2026, 12, 3, 9, tzinfo=UTC), "2026-12-03T01:00:00+08:00",  # the 500 around now
+     ["20261202T190000Z", "20261203T170000Z", "20261203T190000Z", "20270808T190000Z"]),
+    ("{id: gap, system: DB, timezone: Europe/Berlin, start: 2026-03-28 02:30, end: 2026-03-28 03:00, "
+     "repeat: 'FREQ=DAILY;BYHOUR=2,5;UNTIL=20260329T030000Z', except: ['2026-03-28 05:30']}",
+     NOW, "2026-03-28T02:30:00+01:00", ["20260329T013000Z"]),  # 02:30 is 03:30 CEST
+    ("{id: wk, system: DB, start: 2025-03-03, end: 2025-03-03, repeat: 'FREQ=YEARLY;BYWEEKNO=10,20;BYDAY=MO'}",
+     NOW, "2026-03-02", ["20260511"]),  # 2027-03-08 lies past the 366 days
+], ids=["byhour-from-2024-written-from-now", "dst-gap-and-except-as-the-feed-reads-them", "byweekno-all-day"])
+def test_a_repeat_google_cannot_hold_is_written_around_now(write: Callable[..., Path], window: str, now: datetime,
+                                                          start: str, rdates: list[str]) -> None:
+    got = _event(write, window, now=now)
+    assert start in (got["start"].get("dateTime"), got["start"].get("date"))
+    (line,) = got["recurrence"]
+    written = line.split(":", 1)[1].split(",")
+    assert written[: len(rdates) - 1] == rdates[:-1] and written[-1] == rdates[-1], line
+
+
+def test_an_expanded_repeat_is_written_again_when_half_of_it_has_passed(fake: GoogleFake, write: Callable[..., Path],
+                                                                      tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url, "\n  - {id: h, system: Batch, start: 2025-01-01 01:00, "
+                                                      "end: 2025-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}\n"))
+    eid = event_id("h@status.example.com")
+
+    def reach() -> tuple[str, datetime]:
+        held = fake.events[eid]
+        last = held["recurrence"][0].split(",")[-1]
+        return held["start"]["dateTime"], datetime.strptime(last, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            assert reach() == ("2026-03-01T01:00:00+08:00", datetime(2026, 11, 4, 19, tzinfo=UTC))  # 500 in all
+            await daemon.sync(config, NOW + timedelta(days=120))  # less than half of the 250 days passed
+            assert fake.writes() == [("POST", 200)]
+            await daemon.sync(config, NOW + timedelta(days=130))
+            assert fake.writes() == [("POST", 200), ("PUT", 200)]
+            assert reach() == ("2026-07-09T01:00:00+08:00", datetime(2027, 3, 14, 19, tzinfo=UTC))
+            await daemon.sync(config, NOW + timedelta(days=131))
+            assert fake.writes() == [("POST", 200), ("PUT", 200)]
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
 
 
 def test_a_cancelled_window_is_marked_in_its_language(write: Callable[..., Path]) -> None:
@@ -425,6 +475,16 @@ def test_send_test_writes_one_event_and_removes_it(fake: GoogleFake, write: Call
     assert f"into calendar finance-cal ({CALENDAR}) and removed it again" in done.stdout
     assert fake.writes() == [("POST", 200), ("DELETE", 204)]
     assert fake.live() == {}
+
+
+def test_send_test_writes_a_repeat_google_cannot_hold_as_its_occurrences(fake: GoogleFake,
+                                                                         write: Callable[..., Path]) -> None:
+    path = str(write(config_text(fake.url, "\n  - {id: h, system: Batch, start: 2025-01-01 01:00, "
+                                           "end: 2025-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}\n")))
+    done = cli("send-test", "-c", path, "--calendar", "finance-cal", "--window", "h")
+    assert done.returncode == 0, done.stderr
+    (insert,) = [s for s in fake.seen if s.method == "POST"]
+    assert insert.body["recurrence"][0].startswith("RDATE:"), insert.body["recurrence"]
 
 
 def test_a_bad_key_is_refused_before_anything_is_sent(write: Callable[..., Path], tmp_path: Path,

@@ -10,8 +10,8 @@ extended property, anyone else's edit is replaced by the config's version, and s
 Google's ``status: cancelled`` means deleted (the event disappears), so a cancelled window stays
 ``confirmed``, its summary marked as the feed marks it (``[Cancelled]``, ``【已取消】``), and
 transparent, until it is deleted ``calendar.keep_cancelled`` after its end. A repeat Google can hold
-(DAILY to YEARLY, without BYHOUR, BYMINUTE, BYSECOND, BYYEARDAY or BYWEEKNO) is written as its rule
-with EXDATEs; any other as its occurrences (RDATE lines, the first :data:`MAX_RDATES`).
+is written as its rule with EXDATEs; any other as its occurrences around the write
+(:mod:`outage_daemon.formats.google`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from itertools import islice
 from typing import Any
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from outage_daemon.channels.base import ACCEPTED, Outcome
@@ -42,9 +40,6 @@ API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
-HELD_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
-HELD_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-MAX_RDATES = 500
 MAX_REMINDERS, MAX_MINUTES = 5, 40320  # what Google keeps: five reminders, four weeks ahead at most
 
 
@@ -63,25 +58,9 @@ def _when(value: date | datetime) -> dict[str, str]:
 
 
 def _recurrence(ev: Any) -> list[str]:
-    """Given a VEVENT, return Google's ``recurrence`` lines: its RRULE and EXDATEs when Google can
-    hold the rule, else its occurrences as RDATEs."""
-    lines = [str(line) for line in ev.content_lines() if str(line).startswith(("RRULE", "EXDATE"))]
-    rule = next((line for line in lines if line.startswith("RRULE")), None)
-    if rule is None:
-        return []
-    parts = dict(p.split("=", 1) for p in rule.split(":", 1)[1].split(";"))
-    if parts.get("FREQ") in HELD_FREQ and set(parts) <= HELD_PARTS:
-        return lines
-    start = ev.decoded("DTSTART")
-    exdates = ev.get("EXDATE", [])
-    excluded = {d.dt for prop in (exdates if isinstance(exdates, list) else [exdates]) for d in prop.dts}
-    if isinstance(start, datetime):
-        times = [t for t in islice(rrulestr(rule, dtstart=start), MAX_RDATES + len(excluded)) if t not in excluded]
-        return [f"RDATE;TZID={zone_key(start)}:" + ",".join(f"{t:%Y%m%dT%H%M%S}" for t in times[:MAX_RDATES])]
-    first = datetime.combine(start, datetime.min.time())
-    days = [t.date() for t in islice(rrulestr(rule, dtstart=first), MAX_RDATES + len(excluded))
-            if t.date() not in excluded]
-    return ["RDATE;VALUE=DATE:" + ",".join(f"{d:%Y%m%d}" for d in days[:MAX_RDATES])]
+    """Given a VEVENT (made by :func:`outage_daemon.formats.google.expand`), return Google's
+    ``recurrence`` lines: its RRULE and EXDATEs, or the RDATEs of a repeat Google cannot hold."""
+    return [str(line) for line in ev.content_lines() if str(line).startswith(("RRULE", "EXDATE", "RDATE"))]
 
 
 def to_event(push: Push) -> dict[str, Any]:
@@ -236,11 +215,13 @@ class Failure(Exception):
 def apply(api: Api, push: Push, stored: Stored | None, language: str) -> tuple[Outcome, Stored | None]:
     """Given a push and what our last write stored, make the write; return its outcome and what to
     store now (None: the event is gone)."""
-    if stored is not None and (stored.order > push.order or (push.op == "put" and stored.order == push.order)):
+    body = to_event(push) if push.op == "put" else {}
+    topped_up = any(line.startswith("RDATE") for line in body.get("recurrence", ()))  # same order, later dates
+    if stored is not None and (stored.order > push.order or (push.op == "put" and stored.order == push.order
+                                                             and not topped_up)):
         return Outcome(True, error="already written"), stored
     eid = event_id(push.uid)
     etag = stored.etag if stored else None
-    body = to_event(push) if push.op == "put" else {}
     try:
         return _apply(api, push, eid, etag, body, stored, language)
     except Limited as exc:
