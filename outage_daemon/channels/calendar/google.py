@@ -38,6 +38,7 @@ log = logging.getLogger("outage_daemon")
 
 API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
+ACCESS = (401, 403, 404)  # refused access: retried, the fix is on Google's side and takes a while
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
 MAX_REMINDERS, MAX_MINUTES = 5, 40320  # what Google keeps: five reminders, four weeks ahead at most
@@ -151,8 +152,7 @@ class Api:
         except RefreshError as exc:
             hint = (f"is domain-wide delegation of {SCOPE} granted to the service account's client ID, and "
                     f"{self.subject} a user of the domain?") if self.subject else "is the key deleted or disabled?"
-            raise Failure(401, f"Google refused an access token to {self.account}: {exc} ({hint})",
-                          temporary=bool(getattr(exc, "retryable", False))) from exc
+            raise Failure(401, f"Google refused an access token to {self.account}: {exc} ({hint})") from exc
         except HttpError as exc:
             status = int(exc.resp.status)
             domain, reason, message = _error(exc.content)
@@ -204,12 +204,14 @@ def _error(content: bytes) -> tuple[str, str, str]:
 
 
 class Failure(Exception):
-    """A request Google refused for a reason no retry of this write gets past soon."""
+    """A request Google refused for a reason no retry of this write gets past at once. A refused
+    token, 401, 403 or 404 is retried with backoff all the same: sharing a calendar, or domain-wide
+    delegation (up to 24 hours), takes effect some time after it is given."""
 
-    def __init__(self, status: int, message: str, temporary: bool | None = None) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.temporary = status >= 500 if temporary is None else temporary
+        self.temporary = status >= 500 or status in ACCESS
 
 
 def apply(api: Api, push: Push, stored: Stored | None, language: str) -> tuple[Outcome, Stored | None]:
