@@ -140,7 +140,8 @@ def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path
     got = _event(write, window)
     assert {k: got.get(k) for k in expected} == expected
     assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
-    assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
+    uid = got["extendedProperties"]["private"]["outageDaemonUid"]
+    assert "iCalUID" not in got and got["id"] == event_id(uid) and got["sequence"] == 2  # Google: id or iCalUID
     assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
                                                                    {"method": "popup", "minutes": 1440}]}
 
@@ -213,9 +214,9 @@ def test_create_update_reschedule_cancel_and_delete(fake: GoogleFake, write: Cal
             got = assert_in_step(fake, daemon, first)
             assert "payroll@status.example.com" not in got  # private: this calendar names no audience of it
             inserts = [s for s in fake.seen if s.method == "POST"]
-            assert [(s.body["id"], s.body["iCalUID"], s.if_match) for s in inserts] == [
-                (event_id("vat@status.example.com"), "vat@status.example.com", None),
-                (event_id("weekly-db@status.example.com"), "weekly-db@status.example.com", None)]
+            assert [(s.body["id"], s.body.get("iCalUID"), s.if_match) for s in inserts] == [
+                (event_id("vat@status.example.com"), None, None),
+                (event_id("weekly-db@status.example.com"), None, None)]
             db = got["weekly-db@status.example.com"]
             assert db["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU"]
             assert db["start"] == {"dateTime": "2026-03-22T01:00:00+01:00", "timeZone": "Europe/Berlin"}
@@ -452,14 +453,16 @@ def test_a_google_that_hangs_is_given_up_on_after_the_timeout(fake: GoogleFake, 
     assert took < 4.5, took  # two writes, a second each, not the five Google would take
 
 
-def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Callable[..., Path],
-                                                  tmp_path: Path) -> None:
+def test_an_event_under_our_id_that_we_did_not_write_is_reported(fake: GoogleFake, write: Callable[..., Path],
+                                                                 tmp_path: Path) -> None:
     config = load_config(write, config_text(fake.url))
-    fake.events["someoneelse1"] = {"id": "someoneelse1", "iCalUID": "vat@status.example.com", "status": "confirmed",
-                                   "sequence": 0, "etag": '"1"', "summary": "An imported copy"}
+    vat = event_id("vat@status.example.com")  # the same iCalUID is not enough to be taken for ours
+    fake.events[vat] = {"id": vat, "iCalUID": "vat@status.example.com", "status": "confirmed", "sequence": 0,
+                        "etag": '"1"', "summary": "Not ours"}
     states = synced(tmp_path, config)
     state, error = states["vat/push/0 finance-cal"]
-    assert state == "failed" and error is not None and "UID conflict" in error, states
+    assert state == "failed" and error is not None and "conflict" in error, states
+    assert fake.events[vat]["summary"] == "Not ours"
     assert states["weekly-db/push/0 finance-cal"] == ("sent", None)
 
 

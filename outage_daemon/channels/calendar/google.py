@@ -2,10 +2,12 @@
 service account: into a calendar shared with it, or as a Workspace user (domain-wide delegation).
 
 One Google event per window under an id derived from its UID (:func:`event_id`), so an insert
-retried after a crash gets 409 and is recognised as ours, never a second event; ``iCalUID`` is the
-UID. Every update is conditional (``If-Match`` with the ETag our last write got back); a 412 is read
-again and reconciled: our own unrecorded write is recognised by the mark it carries in a private
-extended property, anyone else's edit is replaced by the config's version, and said so.
+retried after a crash gets 409 and is recognised as ours (that id, and our mark in a private extended
+property), never a second event. Google wants an id or an ``iCalUID`` at creation, not both: the
+UID is kept in a private extended property, and Google makes the ``iCalUID``. Every update is
+conditional (``If-Match`` with the ETag our last write got back); a 412 is read again and
+reconciled: our own unrecorded write is recognised by its mark, anyone else's edit is replaced by
+the config's version, and said so.
 
 Google's ``status: cancelled`` means deleted (the event disappears), so a cancelled window stays
 ``confirmed``, its summary marked as the feed marks it (``[Cancelled]``, ``【已取消】``), and
@@ -40,6 +42,7 @@ API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 ACCESS = (401, 403, 404)  # refused access: retried, the fix is on Google's side and takes a while
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
+UID = "outageDaemonUid"  # private extended property: the UID the event holds
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
 MAX_REMINDERS, MAX_MINUTES = 5, 40320  # what Google keeps: five reminders, four weeks ahead at most
 
@@ -65,18 +68,18 @@ def _recurrence(ev: Any) -> list[str]:
 
 
 def to_event(push: Push) -> dict[str, Any]:
-    """Given a put, return the Google event that holds its VEVENT: id, iCalUID, summary, description,
-    start and end (with their zone, or dates), recurrence, reminders, sequence, our mark."""
+    """Given a put, return the Google event that holds its VEVENT: id, summary, description, start
+    and end (with their zone, or dates), recurrence, reminders, sequence, its UID and our mark."""
     ev = next(iter(Calendar.from_ical(push.ical).walk("VEVENT")))
     minutes = sorted({-int(alarm.decoded("TRIGGER") // timedelta(minutes=1)) for alarm in ev.walk("VALARM")})
     body: dict[str, Any] = {
-        "id": event_id(push.uid), "iCalUID": push.uid, "summary": str(ev.get("SUMMARY", "")),
+        "id": event_id(push.uid), "summary": str(ev.get("SUMMARY", "")),
         "description": str(ev.get("DESCRIPTION", "")), "start": _when(ev.decoded("DTSTART")),
         "end": _when(ev.decoded("DTEND")), "sequence": push.sequence, "transparency": "transparent",
         "status": "tentative" if str(ev.get("STATUS")) == "TENTATIVE" else "confirmed",
         "reminders": {"useDefault": False, "overrides": [
             {"method": "popup", "minutes": m} for m in minutes if 0 <= m <= MAX_MINUTES][:MAX_REMINDERS]},
-        "extendedProperties": {"private": {MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
+        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
     recurrence = _recurrence(ev)
     if recurrence:
         body["recurrence"] = recurrence
@@ -96,8 +99,9 @@ def marked_by(found: Mapping[str, Any]) -> str | None:
 
 
 def ours(found: Mapping[str, Any], uid: str) -> bool:
-    """Given an event as Google holds it, return whether it is the one we write for ``uid``."""
-    return found.get("iCalUID") == uid
+    """Given an event as Google holds it, return whether it is the one we write for ``uid``: under
+    the id derived from it, with our mark (whatever ``iCalUID`` Google gave it)."""
+    return found.get("id") == event_id(uid) and marked_by(found) is not None
 
 
 def cancelled(found: Mapping[str, Any], push: Push, language: str) -> dict[str, Any]:
@@ -107,7 +111,7 @@ def cancelled(found: Mapping[str, Any], push: Push, language: str) -> dict[str, 
     return {"summary": summary if summary.startswith(marked("", "cancelled", language).strip())
             else marked(summary, "cancelled", language),
             "transparency": "transparent", "sequence": max(push.sequence, int(found.get("sequence", 0))),
-            "extendedProperties": {"private": {MARK: mark(push)}}}
+            "extendedProperties": {"private": {UID: push.uid, MARK: mark(push)}}}
 
 
 class Limited(Exception):
@@ -308,8 +312,9 @@ def _past(body: dict[str, Any], found: Mapping[str, Any], beyond: int = 0) -> di
 
 
 def _conflict(push: Push, status: int) -> Outcome:
-    return Outcome(False, error=f"UID conflict: another event in the Google calendar already has iCalUID {push.uid} "
-                                f"(HTTP {status}); remove it (an imported copy of the feed?) or change the window id")
+    return Outcome(False, error=f"UID conflict: an event outage-daemon did not write has the id {event_id(push.uid)} "
+                                f"of {push.uid} in the Google calendar (HTTP {status}); remove it or change the "
+                                "window id")
 
 
 def _refused(status: int, push: Push, answer: Mapping[str, Any]) -> Outcome:
