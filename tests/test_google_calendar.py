@@ -493,6 +493,32 @@ def test_send_test_writes_one_event_and_removes_it(fake: GoogleFake, write: Call
     assert fake.live() == {}
 
 
+UPCOMING = """
+  - {id: payroll, system: Payroll, start: 2099-01-10 20:00, end: 2099-01-10 23:00, description: "Salaries.",
+     audiences: [hr]}
+  - {id: vat, system: VAT invoices, start: 2099-02-10 22:00, end: 2099-02-11 06:00, audiences: [finance]}
+"""
+
+
+@pytest.mark.parametrize(("windows", "args", "written", "said"), [
+    (UPCOMING, [], "vat", ""),
+    (UPCOMING, ["--window", "payroll"], None, "calendar finance-cal does not carry window 'payroll'"),
+    (UPCOMING.split("\n  - {id: vat")[0] + "\n", [], None,
+     "calendar finance-cal carries no window to write a test event of"),
+], ids=["first-window-it-carries", "a-window-it-does-not-carry", "carries-none"])
+def test_send_test_writes_only_a_window_the_calendar_carries(fake: GoogleFake, write: Callable[..., Path],
+                                                            windows: str, args: list[str], written: str | None,
+                                                            said: str) -> None:
+    done = cli("send-test", "-c", str(write(config_text(fake.url, windows))), "--calendar", "finance-cal", *args)
+    if written is None:
+        assert done.returncode != 0 and said in done.stderr, done.stderr
+        assert fake.seen == [] and "Salaries" not in done.stdout + done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    (insert,) = [s for s in fake.seen if s.method == "POST"]
+    assert insert.body["summary"] == "[Test] VAT invoices", insert.body["summary"]
+
+
 def test_send_test_writes_a_repeat_google_cannot_hold_as_its_occurrences(fake: GoogleFake,
                                                                          write: Callable[..., Path]) -> None:
     path = str(write(config_text(fake.url, "\n  - {id: h, system: Batch, start: 2025-01-01 01:00, "
