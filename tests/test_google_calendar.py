@@ -28,6 +28,7 @@ from outage_daemon.core.timerules import UTC
 from outage_daemon.formats.google import expand
 from outage_daemon.formats.ical import render
 from outage_daemon.formats.push import Push, carried, document
+from outage_daemon.formats.text import marked_once
 
 pytest.importorskip("googleapiclient", reason="pip install 'outage-daemon[google]'")
 
@@ -199,6 +200,21 @@ def test_a_cancelled_window_is_marked_in_its_language(write: Callable[..., Path]
     got = _event(write, "{id: off, system: 增值税发票, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
                  language="zh-CN")
     assert got["summary"] == "【已取消】增值税发票" and got["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(("subject", "language", "expected"), [
+    ("VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("[Cancelled] VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("发票：升级", "zh-CN", "【已取消】发票：升级"),
+    ("【已取消】发票：升级", "zh-CN", "【已取消】发票：升级"),
+], ids=["en", "en-already", "zh", "zh-already"])
+def test_a_cancelled_title_is_marked_once_by_google_and_graph_alike(subject: str, language: str,
+                                                                    expected: str) -> None:
+    from outage_daemon.channels.calendar.google import cancelled
+
+    push = Push("cancel", "vat", "vat@status.example.com", 3)
+    assert marked_once(subject, "cancelled", language) == expected
+    assert cancelled({"summary": subject, "sequence": 1}, push, language)["summary"] == expected
 
 
 def test_create_update_reschedule_cancel_and_delete(fake: GoogleFake, write: Callable[..., Path],

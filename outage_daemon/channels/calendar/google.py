@@ -34,7 +34,7 @@ from outage_daemon.core.model import CalendarTarget
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats.ical import zone_key
 from outage_daemon.formats.push import Push
-from outage_daemon.formats.text import marked
+from outage_daemon.formats.text import marked_once
 
 log = logging.getLogger("outage_daemon")
 
@@ -107,9 +107,7 @@ def ours(found: Mapping[str, Any], uid: str) -> bool:
 def cancelled(found: Mapping[str, Any], push: Push, language: str) -> dict[str, Any]:
     """Given an event as Google holds it, return the patch that shows it cancelled (its summary
     marked, transparent; Google's own ``cancelled`` status would delete it)."""
-    summary = str(found.get("summary", ""))
-    return {"summary": summary if summary.startswith(marked("", "cancelled", language).strip())
-            else marked(summary, "cancelled", language),
+    return {"summary": marked_once(str(found.get("summary", "")), "cancelled", language),
             "transparency": "transparent", "sequence": max(push.sequence, int(found.get("sequence", 0))),
             "extendedProperties": {"private": {UID: push.uid, MARK: mark(push)}}}
 
