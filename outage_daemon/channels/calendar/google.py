@@ -71,6 +71,10 @@ def to_event(push: Push) -> dict[str, Any]:
     """Given a put, return the Google event that holds its VEVENT: id, summary, description, start
     and end (with their zone, or dates), recurrence, reminders, sequence, its UID and our mark."""
     ev = next(iter(Calendar.from_ical(push.ical).walk("VEVENT")))
+    recurrence = _recurrence(ev)
+    stamp = ev.get("DTSTAMP").to_ical().decode()
+    if any(line.startswith("RDATE") for line in recurrence):  # a top-up writes the same revision from later on
+        stamp += "/" + ev.get("DTSTART").to_ical().decode()
     minutes = sorted({-int(alarm.decoded("TRIGGER") // timedelta(minutes=1)) for alarm in ev.walk("VALARM")})
     body: dict[str, Any] = {
         "id": event_id(push.uid), "summary": str(ev.get("SUMMARY", "")),
@@ -79,8 +83,7 @@ def to_event(push: Push) -> dict[str, Any]:
         "status": "tentative" if str(ev.get("STATUS")) == "TENTATIVE" else "confirmed",
         "reminders": {"useDefault": False, "overrides": [
             {"method": "popup", "minutes": m} for m in minutes if 0 <= m <= MAX_MINUTES][:MAX_REMINDERS]},
-        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
-    recurrence = _recurrence(ev)
+        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, stamp)}}}
     if recurrence:
         body["recurrence"] = recurrence
     if ev.get("URL"):
@@ -89,7 +92,8 @@ def to_event(push: Push) -> dict[str, Any]:
 
 
 def mark(push: Push, stamp: str = "") -> str:
-    """Given a write, return the mark its event carries: generation, SEQUENCE, operation and DTSTAMP."""
+    """Given a write, return the mark its event carries: generation, SEQUENCE, operation and ``stamp``
+    (DTSTAMP; of an expanded repeat, with the start it is written from)."""
     return f"{push.generation}:{push.sequence}:{push.op}:{stamp}"
 
 
