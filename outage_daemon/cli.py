@@ -38,9 +38,10 @@ from outage_daemon.core.schema import json_schema
 from outage_daemon.credentials import CredentialError, named, place, secret
 from outage_daemon.daemon import AlreadyRunning, lock, parse_listen, serve
 from outage_daemon.formats import FORMATS, render_all
+from outage_daemon.formats.google import expand
 from outage_daemon.formats.graph import test_document as graph_test_document
 from outage_daemon.formats.push import CHANNEL as PUSH_CHANNEL
-from outage_daemon.formats.push import test_document
+from outage_daemon.formats.push import carried, test_document
 from outage_daemon.ledger import LedgerError, default_url, is_shared, open_ledger, redact
 from outage_daemon.loader import MAX_BYTES, load
 from outage_daemon.notices import command as notice_command
@@ -348,12 +349,26 @@ def cmd_send_test(args: argparse.Namespace, now: datetime) -> int:
 
 
 def send_test_calendar(args: argparse.Namespace, config: Config, window: Window, now: datetime) -> int:
-    """Write a test event of ``window`` into the calendar ``args.calendar`` and remove it again."""
+    """Write a test event of ``window`` (without ``--window``: of the first upcoming window the calendar
+    carries) into the calendar ``args.calendar`` and remove it again; raise UsageError when the
+    calendar does not carry that window (a private one must not be written there) or carries none."""
     if args.calendar not in config.calendars:
         raise UsageError(f"no calendar {args.calendar!r} in {args.config}" + (
             f" (known: {', '.join(sorted(config.calendars))})" if config.calendars else ""))
     target = config.calendars[args.calendar]
+    if args.window and not config.carries(target, window):
+        raise UsageError(f"calendar {args.calendar} does not carry window {window.id!r} (its audiences, systems, "
+                         "or a private window of audiences it does not name): name one it carries")
+    if not args.window:
+        held = carried(config, target, now)
+        upcoming = [w for w in held if w.status != "cancelled" and (w.last_end() or now) >= now]
+        if not held:
+            raise UsageError(f"calendar {args.calendar} carries no window to write a test event of "
+                             "(see its audiences and systems)")
+        window = (upcoming or held)[0]
     test_uid, body = (graph_test_document if target.kind == "graph" else test_document)(window, config, now)
+    if target.kind == "google":
+        body = expand(body, window, config, now)
     only = dataclasses.replace(config, calendars={args.calendar: target})
     channel = CalendarChannel(only)
 

@@ -52,8 +52,8 @@ def secret(file: str | None, env: str | None, credential: str | None = None) -> 
 
 def named(config: Config) -> list[tuple[str, Source]]:
     """Given a config, return every secret it names, with its config key: SMTP password, webhook URLs
-    and signing secrets, feed tokens, the acknowledgement links' key, pushed calendars' passwords and
-    Alertmanagers' passwords or tokens."""
+    and signing secrets, feed tokens, the acknowledgement links' key, pushed calendars' passwords, keys and
+    client secrets, Alertmanagers' passwords or tokens."""
     found: list[tuple[str, Source]] = []
     smtp = config.email.smtp
     if smtp is not None:
@@ -70,6 +70,10 @@ def named(config: Config) -> list[tuple[str, Source]]:
         found.append((f"calendars.{name}.password",
                       (target.password_file, target.password_env, target.password_credential)))
         found.append((f"calendars.{name}.key", (target.key_file, target.key_env, target.key_credential)))
+        if target.graph is not None:
+            access = target.graph
+            found.append((f"calendars.{name}.client_secret",
+                          (access.secret_file, access.secret_env, access.secret_credential)))
     for i, am in enumerate(config.alertmanagers):
         found.append((f"monitoring.alertmanager[{i}].password", (am.password_file, am.password_env,
                                                                    am.password_credential)))

@@ -1,7 +1,8 @@
 """A loopback stand-in for Google's OAuth token endpoint and Calendar API v3 events, replaying the
 documented requests and answers (https://developers.google.com/calendar/api/v3/reference/events and
 .../guides/errors): a JWT-bearer grant for a service account's signed assertion, events under a
-client-chosen id (409 when the id or the iCalUID is taken, a deleted event included), ETags with
+client-chosen id (409 when the id or a given iCalUID is taken, a deleted event included; an
+iCalUID of Google's own making when none is given), ETags with
 ``If-Match`` (412 ``conditionNotMet``), delete as ``status: cancelled`` (410 when deleted again),
 and rate limits (429, or 403 ``rateLimitExceeded``). Every request is recorded for the tests."""
 
@@ -149,10 +150,12 @@ class GoogleFake(LoopbackServer):
             return self.note(request, body, error(400, "invalid", "Invalid resource id value."))
         if body.get("recurrence") and "timeZone" not in body.get("start", {}):
             return self.note(request, body, error(400, "invalid", "Missing time zone definition for start time."))
-        taken = any(e["iCalUID"] == body.get("iCalUID") and e["status"] != "cancelled" for e in self.events.values())
+        taken = "iCalUID" in body and any(e["iCalUID"] == body["iCalUID"] and e["status"] != "cancelled"
+                                          for e in self.events.values())
         if eid in self.events or taken:
             return self.note(request, body, error(409, "duplicate", "The requested identifier already exists."))
-        event = self.stamp({**body, "kind": "calendar#event", "status": body.get("status", "confirmed"),
+        event = self.stamp({"iCalUID": f"{eid}@google.com", **body, "kind": "calendar#event",
+                            "status": body.get("status", "confirmed"),
                             "sequence": body.get("sequence", 0) + self.bumps})
         self.events[eid] = event
         return self.note(request, body, web.json_response(event))
@@ -206,8 +209,10 @@ class GoogleFake(LoopbackServer):
         self.stamp(event)
 
     def live(self) -> dict[str, dict[str, Any]]:
-        """Return the events a calendar shows (deleted ones are not), by iCalUID."""
-        return {e["iCalUID"]: e for e in self.events.values() if e["status"] != "cancelled"}
+        """Return the events a calendar shows (deleted ones are not), by the UID outage-daemon wrote
+        them for (in a private extended property), else by iCalUID."""
+        return {e.get("extendedProperties", {}).get("private", {}).get("outageDaemonUid", e["iCalUID"]): e
+                for e in self.events.values() if e["status"] != "cancelled"}
 
     def writes(self) -> list[tuple[str, int]]:
         """Return the writes made, as (method, status)."""

@@ -25,8 +25,10 @@ from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
 from outage_daemon.core.model import Config
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC
+from outage_daemon.formats.google import expand
 from outage_daemon.formats.ical import render
 from outage_daemon.formats.push import Push, carried, document
+from outage_daemon.formats.text import marked_once
 
 pytest.importorskip("googleapiclient", reason="pip install 'outage-daemon[google]'")
 
@@ -101,13 +103,12 @@ def test_event_ids_are_googles_alphabet_stable_and_distinct() -> None:
     assert event_id("vat@status.example.com") == event_id("vat@status.example.com")
 
 
-def _event(write: Callable[..., Path], window: str, language: str = "en") -> dict[str, Any]:
+def _event(write: Callable[..., Path], window: str, language: str = "en", now: datetime = NOW) -> dict[str, Any]:
     config = load_config(write, config_text("https://www.googleapis.com/calendar/v3/", f"\n  - {window}\n",
                                             language=language))
     w = config.windows[0]
-    push = Push("put", w.id, f"{w.id}@status.example.com", 2, document(w, config, Revision(w.id, "x", 2, NOW, NOW),
-                                                                       NOW))
-    return to_event(push)
+    body = expand(document(w, config, Revision(w.id, "x", 2, NOW, NOW), now), w, config, now)
+    return to_event(Push("put", w.id, f"{w.id}@status.example.com", 2, body))
 
 
 @pytest.mark.parametrize(("window", "expected"), [
@@ -127,7 +128,10 @@ def _event(write: Callable[..., Path], window: str, language: str = "en") -> dic
      {"start": {"date": "2026-03-22"}, "recurrence": ["RRULE:FREQ=MONTHLY", "EXDATE;VALUE=DATE:20260422"]}),
     ("{id: hours, system: DB, timezone: Europe/Berlin, start: 2026-03-28 01:00, end: 2026-03-28 01:30, "
      "repeat: 'FREQ=DAILY;BYHOUR=1,4;COUNT=4', except: ['2026-03-28 04:00']}",
-     {"recurrence": ["RDATE;TZID=Europe/Berlin:20260328T010000,20260329T010000,20260329T040000"]}),
+     {"start": {"dateTime": "2026-03-28T01:00:00+01:00", "timeZone": "Europe/Berlin"},
+      "recurrence": ["RDATE:20260329T000000Z,20260329T020000Z"],
+      "extendedProperties": {"private": {"outageDaemonUid": "hours@status.example.com",  # written from its start
+                                         "outageDaemonWrite": "0:2:put:20260301T000000Z/20260328T010000"}}}),
     ("{id: off, system: VAT, title: Upgrade, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
      {"summary": "[Cancelled] VAT: Upgrade", "status": "confirmed", "transparency": "transparent"}),
     ("{id: maybe, system: VAT, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: tentative}",
@@ -138,16 +142,84 @@ def test_an_event_is_the_feeds_vevent_in_googles_words(write: Callable[..., Path
                                                          expected: dict[str, Any]) -> None:
     got = _event(write, window)
     assert {k: got.get(k) for k in expected} == expected
-    assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
-    assert got["id"] == event_id(got["iCalUID"]) and got["sequence"] == 2
+    if "extendedProperties" not in expected:
+        assert got["extendedProperties"]["private"]["outageDaemonWrite"] == "0:2:put:20260301T000000Z"
+    uid = got["extendedProperties"]["private"]["outageDaemonUid"]
+    assert "iCalUID" not in got and got["id"] == event_id(uid) and got["sequence"] == 2  # Google: id or iCalUID
     assert got["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 120},
                                                                    {"method": "popup", "minutes": 1440}]}
+
+
+@pytest.mark.parametrize(("window", "now", "start", "rdates"), [
+    ("{id: h, system: Batch, start: 2024-01-01 01:00, end: 2024-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}",
+     datetime(2026, 12, 3, 9, tzinfo=UTC), "2026-12-03T01:00:00+08:00",  # the 500 around now
+     ["20261202T190000Z", "20261203T170000Z", "20261203T190000Z", "20270808T190000Z"]),
+    ("{id: gap, system: DB, timezone: Europe/Berlin, start: 2026-03-28 02:30, end: 2026-03-28 03:00, "
+     "repeat: 'FREQ=DAILY;BYHOUR=2,5;UNTIL=20260329T030000Z', except: ['2026-03-28 05:30']}",
+     NOW, "2026-03-28T02:30:00+01:00", ["20260329T013000Z"]),  # 02:30 is 03:30 CEST
+    ("{id: wk, system: DB, start: 2025-03-03, end: 2025-03-03, repeat: 'FREQ=YEARLY;BYWEEKNO=10,20;BYDAY=MO'}",
+     NOW, "2026-03-02", ["20260511"]),  # 2027-03-08 lies past the 366 days
+], ids=["byhour-from-2024-written-from-now", "dst-gap-and-except-as-the-feed-reads-them", "byweekno-all-day"])
+def test_a_repeat_google_cannot_hold_is_written_around_now(write: Callable[..., Path], window: str, now: datetime,
+                                                          start: str, rdates: list[str]) -> None:
+    got = _event(write, window, now=now)
+    assert start in (got["start"].get("dateTime"), got["start"].get("date"))
+    (line,) = got["recurrence"]
+    written = line.split(":", 1)[1].split(",")
+    assert written[: len(rdates) - 1] == rdates[:-1] and written[-1] == rdates[-1], line
+
+
+def test_an_expanded_repeat_is_written_again_when_half_of_it_has_passed(fake: GoogleFake, write: Callable[..., Path],
+                                                                      tmp_path: Path) -> None:
+    config = load_config(write, config_text(fake.url, "\n  - {id: h, system: Batch, start: 2025-01-01 01:00, "
+                                                      "end: 2025-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}\n"))
+    eid = event_id("h@status.example.com")
+
+    def reach() -> tuple[str, datetime]:
+        held = fake.events[eid]
+        last = held["recurrence"][0].split(",")[-1]
+        return held["start"]["dateTime"], datetime.strptime(last, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+    async def go() -> None:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            assert reach() == ("2026-03-01T01:00:00+08:00", datetime(2026, 11, 4, 19, tzinfo=UTC))  # 500 in all
+            await daemon.sync(config, NOW + timedelta(days=120))  # less than half of the 250 days passed
+            assert fake.writes() == [("POST", 200)]
+            fake.edit(eid, summary="Edited by hand")  # the top-up is not taken for written by its mark
+            await daemon.sync(config, NOW + timedelta(days=130))
+            assert fake.writes() == [("POST", 200), ("PUT", 412), ("PUT", 200)]
+            assert fake.events[eid]["summary"] == "Batch"
+            assert reach() == ("2026-07-09T01:00:00+08:00", datetime(2027, 3, 14, 19, tzinfo=UTC))
+            await daemon.sync(config, NOW + timedelta(days=131))
+            assert fake.writes() == [("POST", 200), ("PUT", 412), ("PUT", 200)]
+            assert all(state == ("sent", None) for state in daemon.states().values()), daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    asyncio.run(go())
 
 
 def test_a_cancelled_window_is_marked_in_its_language(write: Callable[..., Path]) -> None:
     got = _event(write, "{id: off, system: 增值税发票, start: 2026-03-10 22:00, end: 2026-03-10 23:00, status: cancelled}",
                  language="zh-CN")
     assert got["summary"] == "【已取消】增值税发票" and got["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(("subject", "language", "expected"), [
+    ("VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("[Cancelled] VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
+    ("发票：升级", "zh-CN", "【已取消】发票：升级"),
+    ("【已取消】发票：升级", "zh-CN", "【已取消】发票：升级"),
+], ids=["en", "en-already", "zh", "zh-already"])
+def test_a_cancelled_title_is_marked_once_by_google_and_graph_alike(subject: str, language: str,
+                                                                    expected: str) -> None:
+    from outage_daemon.channels.calendar.google import cancelled
+
+    push = Push("cancel", "vat", "vat@status.example.com", 3)
+    assert marked_once(subject, "cancelled", language) == expected
+    assert cancelled({"summary": subject, "sequence": 1}, push, language)["summary"] == expected
 
 
 def test_create_update_reschedule_cancel_and_delete(fake: GoogleFake, write: Callable[..., Path],
@@ -163,9 +235,9 @@ def test_create_update_reschedule_cancel_and_delete(fake: GoogleFake, write: Cal
             got = assert_in_step(fake, daemon, first)
             assert "payroll@status.example.com" not in got  # private: this calendar names no audience of it
             inserts = [s for s in fake.seen if s.method == "POST"]
-            assert [(s.body["id"], s.body["iCalUID"], s.if_match) for s in inserts] == [
-                (event_id("vat@status.example.com"), "vat@status.example.com", None),
-                (event_id("weekly-db@status.example.com"), "weekly-db@status.example.com", None)]
+            assert [(s.body["id"], s.body.get("iCalUID"), s.if_match) for s in inserts] == [
+                (event_id("vat@status.example.com"), None, None),
+                (event_id("weekly-db@status.example.com"), None, None)]
             db = got["weekly-db@status.example.com"]
             assert db["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=3;BYDAY=SU"]
             assert db["start"] == {"dateTime": "2026-03-22T01:00:00+01:00", "timeZone": "Europe/Berlin"}
@@ -348,20 +420,33 @@ def test_a_rate_limit_waits_as_long_as_google_asks(fake: GoogleFake, write: Call
     ("none", ", subject: boss@example.com", ["unauthorized_client", "is domain-wide delegation of "
                                              "https://www.googleapis.com/auth/calendar.events granted"]),
 ], ids=["calendar-not-shared", "shared-read-only", "impersonating", "delegation-not-granted"])
-def test_a_calendar_without_access_fails_clearly_and_a_subject_is_asked_for(
+def test_a_calendar_without_access_is_retried_with_a_clear_error_and_a_subject_is_asked_for(
         fake: GoogleFake, write: Callable[..., Path], tmp_path: Path, access: str, extra: str,
         said: list[str] | None) -> None:
     fake.shared = () if access == "none" else (CALENDAR,)
     fake.delegated = {"boss@example.com"} if access == "write" else set()
     fake.readonly = {CALENDAR} if access == "read" else set()
     config = load_config(write, config_text(fake.url, extra=extra))
-    states = synced(tmp_path, config)
+
+    async def go() -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[str, str | None]]]:
+        daemon = Daemon(tmp_path / "state", config)
+        try:
+            await daemon.sync(config)
+            first = daemon.states()
+            fake.shared, fake.readonly, fake.delegated = (CALENDAR,), set(), {"boss@example.com"}  # access given
+            await daemon.sync(config, NOW + timedelta(hours=1))  # once the backoff has passed
+            return first, daemon.states()
+        finally:
+            await daemon.notifier.close()
+
+    states, later = asyncio.run(go())
+    assert all(state == ("sent", None) for state in later.values()), later
     if said is None:
         assert all(state == ("sent", None) for state in states.values()), states
         assert fake.grants[0]["sub"] == "boss@example.com"
         return
     state, error = states["vat/push/0 finance-cal"]
-    assert state == "failed" and error is not None and all(s in error for s in said), states
+    assert state == "pending" and error is not None and all(s in error for s in said), states  # tried again
     assert ACCOUNT in error
 
 
@@ -389,14 +474,16 @@ def test_a_google_that_hangs_is_given_up_on_after_the_timeout(fake: GoogleFake, 
     assert took < 4.5, took  # two writes, a second each, not the five Google would take
 
 
-def test_a_uid_taken_by_another_event_is_reported(fake: GoogleFake, write: Callable[..., Path],
-                                                  tmp_path: Path) -> None:
+def test_an_event_under_our_id_that_we_did_not_write_is_reported(fake: GoogleFake, write: Callable[..., Path],
+                                                                 tmp_path: Path) -> None:
     config = load_config(write, config_text(fake.url))
-    fake.events["someoneelse1"] = {"id": "someoneelse1", "iCalUID": "vat@status.example.com", "status": "confirmed",
-                                   "sequence": 0, "etag": '"1"', "summary": "An imported copy"}
+    vat = event_id("vat@status.example.com")  # the same iCalUID is not enough to be taken for ours
+    fake.events[vat] = {"id": vat, "iCalUID": "vat@status.example.com", "status": "confirmed", "sequence": 0,
+                        "etag": '"1"', "summary": "Not ours"}
     states = synced(tmp_path, config)
     state, error = states["vat/push/0 finance-cal"]
-    assert state == "failed" and error is not None and "UID conflict" in error, states
+    assert state == "failed" and error is not None and "conflict" in error, states
+    assert fake.events[vat]["summary"] == "Not ours"
     assert states["weekly-db/push/0 finance-cal"] == ("sent", None)
 
 
@@ -425,6 +512,42 @@ def test_send_test_writes_one_event_and_removes_it(fake: GoogleFake, write: Call
     assert f"into calendar finance-cal ({CALENDAR}) and removed it again" in done.stdout
     assert fake.writes() == [("POST", 200), ("DELETE", 204)]
     assert fake.live() == {}
+
+
+UPCOMING = """
+  - {id: payroll, system: Payroll, start: 2099-01-10 20:00, end: 2099-01-10 23:00, description: "Salaries.",
+     audiences: [hr]}
+  - {id: vat, system: VAT invoices, start: 2099-02-10 22:00, end: 2099-02-11 06:00, audiences: [finance]}
+"""
+
+
+@pytest.mark.parametrize(("windows", "args", "written", "said"), [
+    (UPCOMING, [], "vat", ""),
+    (UPCOMING, ["--window", "payroll"], None, "calendar finance-cal does not carry window 'payroll'"),
+    (UPCOMING.split("\n  - {id: vat")[0] + "\n", [], None,
+     "calendar finance-cal carries no window to write a test event of"),
+], ids=["first-window-it-carries", "a-window-it-does-not-carry", "carries-none"])
+def test_send_test_writes_only_a_window_the_calendar_carries(fake: GoogleFake, write: Callable[..., Path],
+                                                            windows: str, args: list[str], written: str | None,
+                                                            said: str) -> None:
+    done = cli("send-test", "-c", str(write(config_text(fake.url, windows))), "--calendar", "finance-cal", *args)
+    if written is None:
+        assert done.returncode != 0 and said in done.stderr, done.stderr
+        assert fake.seen == [] and "Salaries" not in done.stdout + done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    (insert,) = [s for s in fake.seen if s.method == "POST"]
+    assert insert.body["summary"] == "[Test] VAT invoices", insert.body["summary"]
+
+
+def test_send_test_writes_a_repeat_google_cannot_hold_as_its_occurrences(fake: GoogleFake,
+                                                                         write: Callable[..., Path]) -> None:
+    path = str(write(config_text(fake.url, "\n  - {id: h, system: Batch, start: 2025-01-01 01:00, "
+                                           "end: 2025-01-01 01:30, repeat: 'FREQ=DAILY;BYHOUR=1,3'}\n")))
+    done = cli("send-test", "-c", path, "--calendar", "finance-cal", "--window", "h")
+    assert done.returncode == 0, done.stderr
+    (insert,) = [s for s in fake.seen if s.method == "POST"]
+    assert insert.body["recurrence"][0].startswith("RDATE:"), insert.body["recurrence"]
 
 
 def test_a_bad_key_is_refused_before_anything_is_sent(write: Callable[..., Path], tmp_path: Path,

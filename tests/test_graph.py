@@ -633,18 +633,6 @@ def test_a_window_becomes_the_graph_event(config_of: Callable[[str], Config], wi
     assert [p["value"] for p in got["singleValueExtendedProperties"]] == ["w@s.example.com", "once", "0:0"]
 
 
-@pytest.mark.parametrize(("subject", "language", "expected"), [
-    ("VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
-    ("[Cancelled] VAT: Upgrade", "en", "[Cancelled] VAT: Upgrade"),
-    ("发票：升级", "zh-CN", "【已取消】发票：升级"),
-    ("【已取消】发票：升级", "zh-CN", "【已取消】发票：升级"),
-], ids=["en", "en-already", "zh", "zh-already"])
-def test_a_cancelled_subject_is_marked_once(subject: str, language: str, expected: str) -> None:
-    from outage_daemon.formats.graph import cancelled_subject
-
-    assert cancelled_subject(subject, language) == expected
-
-
 @pytest.mark.parametrize(("entry", "error"), [
     ("{kind: graph, client_id: c, client_secret_env: S, mailbox: m@example.com}",
      "cfg.yaml:4: calendars.fin.tenant: missing (required)"),

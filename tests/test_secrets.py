@@ -78,3 +78,20 @@ windows:
            "CALDAV_PW is not set" in errors
     assert f"{path}: monitoring.alertmanager[0].token_file: {tmp_path}/am-token: cannot read secret file " \
            f"{tmp_path}/am-token: No such file or directory" in errors
+
+
+def test_check_secrets_reads_a_graph_calendars_client_secret(write: Callable[..., Path], tmp_path: Path) -> None:
+    path = write(f"""
+timezone: Asia/Shanghai
+audiences:
+  finance: {{email: [a@example.com]}}
+calendars:
+  m365: {{kind: graph, tenant: t, client_id: c, client_secret_file: {tmp_path}/missing, mailbox: m@example.com}}
+windows:
+  - {{id: db, system: db, start: 2030-03-22 02:00, end: 2030-03-22 04:00, audiences: [finance]}}
+""")
+    result = subprocess.run([sys.executable, "-m", "outage_daemon", "check", "-c", str(path), "--secrets"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{path}: calendars.m365.client_secret_file: {tmp_path}/missing: cannot read secret file " \
+           f"{tmp_path}/missing: No such file or directory" in result.stderr.splitlines(), result.stderr

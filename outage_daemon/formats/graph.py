@@ -27,7 +27,7 @@ from outage_daemon.core.model import CalendarTarget, Config, Occurrence, Window
 from outage_daemon.core.records import Revision
 from outage_daemon.core.timerules import UTC, add_absolute
 from outage_daemon.formats.ical import describe, uid
-from outage_daemon.formats.text import marked, summary
+from outage_daemon.formats.text import summary
 
 _NAMES = "{00020329-0000-0000-c000-000000000046}"  # PS_PUBLIC_STRINGS: named properties any app may set
 UID_PROPERTY = f"String {_NAMES} Name outage-daemon-uid"
@@ -134,12 +134,6 @@ def test_document(window: Window, config: Config, now: datetime) -> tuple[str, b
     body = event(window, config, key, first, version(0, 0), test_uid)
     body["subject"] = f"[Test] {body['subject']}"
     return test_uid, json.dumps({key: body}, ensure_ascii=False).encode()
-
-
-def cancelled_subject(subject: str, language: str) -> str:
-    """Given an event's subject, return it marked as cancelled in ``language`` (unchanged when it is)."""
-    mark = marked("", "cancelled", language).strip()
-    return subject if subject.startswith(mark) else marked(subject, "cancelled", language)
 
 
 def transaction_id(event_uid: str, key: str, written: str) -> str:

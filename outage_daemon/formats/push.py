@@ -22,7 +22,7 @@ from outage_daemon.core.kinds import Kind
 from outage_daemon.core.model import CalendarTarget, Config, Window
 from outage_daemon.core.records import Decision, Delivery, Revision
 from outage_daemon.core.timerules import UTC, add_absolute
-from outage_daemon.formats import graph
+from outage_daemon.formats import google, graph
 from outage_daemon.formats.ical import event, kept, prodid, uid, zone_years
 from outage_daemon.formats.vtimezone import vtimezone
 
@@ -148,7 +148,8 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
     wanted = carried(config, target, now)
     for window in wanted:
         revision, before = revisions.get(window.id), held.get(window.id)
-        refresh = graph.refresh(window, config, target, now)
+        refresh = _refresh(window, config, target, now, before if revision and before and not before.gone
+                           and before.sequence == revision.sequence else None)
         if revision is None or (before is not None and not before.gone and before.sequence == revision.sequence
                                 and before.refresh == refresh):
             continue  # no revision yet: the next reload stores one
@@ -157,7 +158,8 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
         last = window.last_end()
         until = add_absolute(last, keep).astimezone(UTC) if last is not None else None
         body = graph.document(window, config, revision, now, generation) if target.kind == "graph" else \
-            document(window, config, revision, now)
+            google.expand(document(window, config, revision, now), window, config, now) if target.kind == "google" \
+            else document(window, config, revision, now)
         push = Push("put", window.id, uid(window, config), revision.sequence, body, generation)
         again = (f"/g{generation}" if generation else "") + (f"/r{refresh}" if refresh else "")
         add(f"{window.id}/push/{revision.sequence}{again}", window.id, push, now, until or add_absolute(now, WORTH))
@@ -175,6 +177,14 @@ def pushes(config: Config, target: CalendarTarget, revisions: Mapping[str, Revis
         add(f"{window_id}/push/{sequence}{again}/delete", window_id, delete, when, add_absolute(when, WORTH))
         index[window_id] = Held(gone.uid, sequence, when, True, gone.generation)
     return decisions, deliveries, index
+
+
+def _refresh(window: Window, config: Config, target: CalendarTarget, now: datetime, before: Held | None) -> str:
+    """Given a window, a target and what its last write of the window's revision recorded (None: no
+    such write), return the window's refresh mark at ``now`` by the target's kind."""
+    if target.kind == "google":
+        return google.refresh(window, config, now, before.refresh if before else "")
+    return graph.refresh(window, config, target, now)
 
 
 def test_document(window: Window, config: Config, now: datetime) -> tuple[str, bytes]:

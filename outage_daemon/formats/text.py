@@ -42,6 +42,12 @@ def marked(text: str, status: str, language: str) -> str:
     return f"【{mark}】{text}" if language == "zh-CN" else f"[{mark}] {text}"
 
 
+def marked_once(text: str, status: str, language: str) -> str:
+    """Given a title as a calendar holds it, return it marked with a status (cancelled, tentative),
+    unchanged when it already is."""
+    return text if text.startswith(marked("", status, language).strip()) else marked(text, status, language)
+
+
 def status_link(window: Window, config: Config) -> str | None:
     """Given a window, return its link on the status page, when a base URL is configured."""
     base = config.calendar.base_url

@@ -2,16 +2,18 @@
 service account: into a calendar shared with it, or as a Workspace user (domain-wide delegation).
 
 One Google event per window under an id derived from its UID (:func:`event_id`), so an insert
-retried after a crash gets 409 and is recognised as ours, never a second event; ``iCalUID`` is the
-UID. Every update is conditional (``If-Match`` with the ETag our last write got back); a 412 is read
-again and reconciled: our own unrecorded write is recognised by the mark it carries in a private
-extended property, anyone else's edit is replaced by the config's version, and said so.
+retried after a crash gets 409 and is recognised as ours (that id, and our mark in a private extended
+property), never a second event. Google wants an id or an ``iCalUID`` at creation, not both: the
+UID is kept in a private extended property, and Google makes the ``iCalUID``. Every update is
+conditional (``If-Match`` with the ETag our last write got back); a 412 is read again and
+reconciled: our own unrecorded write is recognised by its mark, anyone else's edit is replaced by
+the config's version, and said so.
 
 Google's ``status: cancelled`` means deleted (the event disappears), so a cancelled window stays
 ``confirmed``, its summary marked as the feed marks it (``[Cancelled]``, ``【已取消】``), and
 transparent, until it is deleted ``calendar.keep_cancelled`` after its end. A repeat Google can hold
-(DAILY to YEARLY, without BYHOUR, BYMINUTE, BYSECOND, BYYEARDAY or BYWEEKNO) is written as its rule
-with EXDATEs; any other as its occurrences (RDATE lines, the first :data:`MAX_RDATES`).
+is written as its rule with EXDATEs; any other as its occurrences around the write
+(:mod:`outage_daemon.formats.google`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,8 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from itertools import islice
 from typing import Any
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from outage_daemon.channels.base import ACCEPTED, Outcome
@@ -34,17 +34,16 @@ from outage_daemon.core.model import CalendarTarget
 from outage_daemon.credentials import CredentialError, secret
 from outage_daemon.formats.ical import zone_key
 from outage_daemon.formats.push import Push
-from outage_daemon.formats.text import marked
+from outage_daemon.formats.text import marked_once
 
 log = logging.getLogger("outage_daemon")
 
 API_URL = "https://www.googleapis.com/calendar/v3/"
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
+ACCESS = (401, 403, 404)  # refused access: retried, the fix is on Google's side and takes a while
 MARK = "outageDaemonWrite"  # private extended property: the write that made the event as it is
+UID = "outageDaemonUid"  # private extended property: the UID the event holds
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded")
-HELD_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
-HELD_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-MAX_RDATES = 500
 MAX_REMINDERS, MAX_MINUTES = 5, 40320  # what Google keeps: five reminders, four weeks ahead at most
 
 
@@ -63,41 +62,28 @@ def _when(value: date | datetime) -> dict[str, str]:
 
 
 def _recurrence(ev: Any) -> list[str]:
-    """Given a VEVENT, return Google's ``recurrence`` lines: its RRULE and EXDATEs when Google can
-    hold the rule, else its occurrences as RDATEs."""
-    lines = [str(line) for line in ev.content_lines() if str(line).startswith(("RRULE", "EXDATE"))]
-    rule = next((line for line in lines if line.startswith("RRULE")), None)
-    if rule is None:
-        return []
-    parts = dict(p.split("=", 1) for p in rule.split(":", 1)[1].split(";"))
-    if parts.get("FREQ") in HELD_FREQ and set(parts) <= HELD_PARTS:
-        return lines
-    start = ev.decoded("DTSTART")
-    exdates = ev.get("EXDATE", [])
-    excluded = {d.dt for prop in (exdates if isinstance(exdates, list) else [exdates]) for d in prop.dts}
-    if isinstance(start, datetime):
-        times = [t for t in islice(rrulestr(rule, dtstart=start), MAX_RDATES + len(excluded)) if t not in excluded]
-        return [f"RDATE;TZID={zone_key(start)}:" + ",".join(f"{t:%Y%m%dT%H%M%S}" for t in times[:MAX_RDATES])]
-    first = datetime.combine(start, datetime.min.time())
-    days = [t.date() for t in islice(rrulestr(rule, dtstart=first), MAX_RDATES + len(excluded))
-            if t.date() not in excluded]
-    return ["RDATE;VALUE=DATE:" + ",".join(f"{d:%Y%m%d}" for d in days[:MAX_RDATES])]
+    """Given a VEVENT (made by :func:`outage_daemon.formats.google.expand`), return Google's
+    ``recurrence`` lines: its RRULE and EXDATEs, or the RDATEs of a repeat Google cannot hold."""
+    return [str(line) for line in ev.content_lines() if str(line).startswith(("RRULE", "EXDATE", "RDATE"))]
 
 
 def to_event(push: Push) -> dict[str, Any]:
-    """Given a put, return the Google event that holds its VEVENT: id, iCalUID, summary, description,
-    start and end (with their zone, or dates), recurrence, reminders, sequence, our mark."""
+    """Given a put, return the Google event that holds its VEVENT: id, summary, description, start
+    and end (with their zone, or dates), recurrence, reminders, sequence, its UID and our mark."""
     ev = next(iter(Calendar.from_ical(push.ical).walk("VEVENT")))
+    recurrence = _recurrence(ev)
+    stamp = ev.get("DTSTAMP").to_ical().decode()
+    if any(line.startswith("RDATE") for line in recurrence):  # a top-up writes the same revision from later on
+        stamp += "/" + ev.get("DTSTART").to_ical().decode()
     minutes = sorted({-int(alarm.decoded("TRIGGER") // timedelta(minutes=1)) for alarm in ev.walk("VALARM")})
     body: dict[str, Any] = {
-        "id": event_id(push.uid), "iCalUID": push.uid, "summary": str(ev.get("SUMMARY", "")),
+        "id": event_id(push.uid), "summary": str(ev.get("SUMMARY", "")),
         "description": str(ev.get("DESCRIPTION", "")), "start": _when(ev.decoded("DTSTART")),
         "end": _when(ev.decoded("DTEND")), "sequence": push.sequence, "transparency": "transparent",
         "status": "tentative" if str(ev.get("STATUS")) == "TENTATIVE" else "confirmed",
         "reminders": {"useDefault": False, "overrides": [
             {"method": "popup", "minutes": m} for m in minutes if 0 <= m <= MAX_MINUTES][:MAX_REMINDERS]},
-        "extendedProperties": {"private": {MARK: mark(push, ev.get("DTSTAMP").to_ical().decode())}}}
-    recurrence = _recurrence(ev)
+        "extendedProperties": {"private": {UID: push.uid, MARK: mark(push, stamp)}}}
     if recurrence:
         body["recurrence"] = recurrence
     if ev.get("URL"):
@@ -106,7 +92,8 @@ def to_event(push: Push) -> dict[str, Any]:
 
 
 def mark(push: Push, stamp: str = "") -> str:
-    """Given a write, return the mark its event carries: generation, SEQUENCE, operation and DTSTAMP."""
+    """Given a write, return the mark its event carries: generation, SEQUENCE, operation and ``stamp``
+    (DTSTAMP; of an expanded repeat, with the start it is written from)."""
     return f"{push.generation}:{push.sequence}:{push.op}:{stamp}"
 
 
@@ -116,18 +103,17 @@ def marked_by(found: Mapping[str, Any]) -> str | None:
 
 
 def ours(found: Mapping[str, Any], uid: str) -> bool:
-    """Given an event as Google holds it, return whether it is the one we write for ``uid``."""
-    return found.get("iCalUID") == uid
+    """Given an event as Google holds it, return whether it is the one we write for ``uid``: under
+    the id derived from it, with our mark (whatever ``iCalUID`` Google gave it)."""
+    return found.get("id") == event_id(uid) and marked_by(found) is not None
 
 
 def cancelled(found: Mapping[str, Any], push: Push, language: str) -> dict[str, Any]:
     """Given an event as Google holds it, return the patch that shows it cancelled (its summary
     marked, transparent; Google's own ``cancelled`` status would delete it)."""
-    summary = str(found.get("summary", ""))
-    return {"summary": summary if summary.startswith(marked("", "cancelled", language).strip())
-            else marked(summary, "cancelled", language),
+    return {"summary": marked_once(str(found.get("summary", "")), "cancelled", language),
             "transparency": "transparent", "sequence": max(push.sequence, int(found.get("sequence", 0))),
-            "extendedProperties": {"private": {MARK: mark(push)}}}
+            "extendedProperties": {"private": {UID: push.uid, MARK: mark(push)}}}
 
 
 class Limited(Exception):
@@ -172,8 +158,7 @@ class Api:
         except RefreshError as exc:
             hint = (f"is domain-wide delegation of {SCOPE} granted to the service account's client ID, and "
                     f"{self.subject} a user of the domain?") if self.subject else "is the key deleted or disabled?"
-            raise Failure(401, f"Google refused an access token to {self.account}: {exc} ({hint})",
-                          temporary=bool(getattr(exc, "retryable", False))) from exc
+            raise Failure(401, f"Google refused an access token to {self.account}: {exc} ({hint})") from exc
         except HttpError as exc:
             status = int(exc.resp.status)
             domain, reason, message = _error(exc.content)
@@ -225,22 +210,26 @@ def _error(content: bytes) -> tuple[str, str, str]:
 
 
 class Failure(Exception):
-    """A request Google refused for a reason no retry of this write gets past soon."""
+    """A request Google refused for a reason no retry of this write gets past at once. A refused
+    token, 401, 403 or 404 is retried with backoff all the same: sharing a calendar, or domain-wide
+    delegation (up to 24 hours), takes effect some time after it is given."""
 
-    def __init__(self, status: int, message: str, temporary: bool | None = None) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.temporary = status >= 500 if temporary is None else temporary
+        self.temporary = status >= 500 or status in ACCESS
 
 
 def apply(api: Api, push: Push, stored: Stored | None, language: str) -> tuple[Outcome, Stored | None]:
     """Given a push and what our last write stored, make the write; return its outcome and what to
     store now (None: the event is gone)."""
-    if stored is not None and (stored.order > push.order or (push.op == "put" and stored.order == push.order)):
+    body = to_event(push) if push.op == "put" else {}
+    topped_up = any(line.startswith("RDATE") for line in body.get("recurrence", ()))  # same order, later dates
+    if stored is not None and (stored.order > push.order or (push.op == "put" and stored.order == push.order
+                                                             and not topped_up)):
         return Outcome(True, error="already written"), stored
     eid = event_id(push.uid)
     etag = stored.etag if stored else None
-    body = to_event(push) if push.op == "put" else {}
     try:
         return _apply(api, push, eid, etag, body, stored, language)
     except Limited as exc:
@@ -325,8 +314,9 @@ def _past(body: dict[str, Any], found: Mapping[str, Any], beyond: int = 0) -> di
 
 
 def _conflict(push: Push, status: int) -> Outcome:
-    return Outcome(False, error=f"UID conflict: another event in the Google calendar already has iCalUID {push.uid} "
-                                f"(HTTP {status}); remove it (an imported copy of the feed?) or change the window id")
+    return Outcome(False, error=f"UID conflict: an event outage-daemon did not write has the id {event_id(push.uid)} "
+                                f"of {push.uid} in the Google calendar (HTTP {status}); remove it or change the "
+                                "window id")
 
 
 def _refused(status: int, push: Push, answer: Mapping[str, Any]) -> Outcome:

@@ -32,11 +32,11 @@ from outage_daemon.formats.graph import (
     OCCURRENCE_PROPERTY,
     UID_PROPERTY,
     VERSION_PROPERTY,
-    cancelled_subject,
     transaction_id,
     version,
 )
 from outage_daemon.formats.push import Push
+from outage_daemon.formats.text import marked_once
 
 log = logging.getLogger("outage_daemon")
 
@@ -345,7 +345,7 @@ async def apply(client: GraphClient, push: Push, placed: Placed | None, language
         for key, (event_id, _, was) in list(events.items()):
             found = None if was == written else await client.read(event_id)
             if found is not None:
-                mark = {"subject": cancelled_subject(found.subject, language), "showAs": "free",
+                mark = {"subject": marked_once(found.subject, "cancelled", language), "showAs": "free",
                         "singleValueExtendedProperties": [{"id": VERSION_PROPERTY, "value": written}]}
                 place = await _update(client, key, (found.id, found.etag), mark)
                 if place is not None:
