@@ -42,6 +42,7 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()  # the new tree joins the frozen heap: no collector pass ever walks it (see daemon.serve_feeds)
             gc.enable()
 
 
