@@ -445,19 +445,8 @@ def test_a_429_waits_as_long_as_the_server_asks(write: Callable[..., Path], tmp_
     url = f"http://127.0.0.1:{proxy.port}/" + server.url.split("/", 3)[3]
     config = load(str(write(config_text(url))))
 
-    async def go() -> list[Any]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
-            await daemon.sync(config, NOW + timedelta(seconds=121))
-            assert_in_step(server, daemon, config)
-            return waiting
-        finally:
-            await daemon.notifier.close()
-
     try:
-        waiting = asyncio.run(go())
+        waiting = through_a_wait(tmp_path / "state", config, lambda d, c: assert_in_step(server, d, c))
     finally:
         proxy.stop()
         server.stop()
@@ -475,3 +464,21 @@ def test_a_target_whose_kind_changed_starts_afresh_from_the_other_kinds_memo() -
     assert load_stored(dump_stored(caldav)) == caldav
     assert load_stored(graph) is None  # caldav (or google) after graph under one name: written anew
     assert Placed.load(dump_stored(caldav)) is None  # and the other way round
+
+
+def through_a_wait(state: Path, config: Any, in_step: Callable[[Daemon, Any], None]) -> list[Any]:
+    """Sync once (the calendar asks to wait), return the pushes left waiting, sync again past the
+    wait and check with ``in_step`` that the calendar holds what the feed says."""
+
+    async def go() -> list[Any]:
+        daemon = Daemon(state, config)
+        try:
+            await daemon.sync(config)
+            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
+            await daemon.sync(config, NOW + timedelta(seconds=121))
+            in_step(daemon, config)
+            return waiting
+        finally:
+            await daemon.notifier.close()
+
+    return asyncio.run(go())

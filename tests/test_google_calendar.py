@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from googlefake import ACCOUNT, CALENDAR, GoogleFake
 from icalendar import Calendar
-from test_calendars import NOW, WINDOWS, Daemon
+from test_calendars import NOW, WINDOWS, Daemon, through_a_wait
 
 from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
 from outage_daemon.core.model import Config
@@ -396,18 +396,7 @@ def test_a_rate_limit_waits_as_long_as_google_asks(fake: GoogleFake, write: Call
     config = load_config(write, config_text(fake.url))
     fake.busy.answers = [(status, domain, reason, "120"), (status, domain, reason, "120")]
 
-    async def go() -> list[Any]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
-            await daemon.sync(config, NOW + timedelta(seconds=121))
-            assert_in_step(fake, daemon, config)
-            return waiting
-        finally:
-            await daemon.notifier.close()
-
-    waiting = asyncio.run(go())
+    waiting = through_a_wait(tmp_path / "state", config, lambda d, c: assert_in_step(fake, d, c))
     assert [(d.state, d.next_try >= NOW + timedelta(seconds=120)) for d in waiting] == [("pending", True)] * 2
     assert all("slow down" in (d.last_error or "") for d in waiting)
     assert fake.writes() == [("POST", status), ("POST", status), ("POST", 200), ("POST", 200)]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from graphserver import CLIENT_ID, MAILBOX, SECRET, TENANT, GraphServer, certificate, prop
 from icalendar import Calendar
-from test_calendars import NOW, WINDOWS, Daemon, crash_after_sending, occurrences
+from test_calendars import NOW, WINDOWS, Daemon, crash_after_sending, occurrences, through_a_wait
 
 from outage_daemon.core.model import Config, Occurrence
 from outage_daemon.core.timerules import UTC
@@ -438,18 +438,7 @@ def test_a_429_waits_as_long_as_graph_asks(graph: GraphServer, write: Callable[.
     config = load(write, config_text(graph.url))
     graph.graph.busy = 2
 
-    async def go() -> list[Any]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            waiting = [d for d in daemon.notifier.ledger.deliveries() if d.channel == "caldav"]
-            await daemon.sync(config, NOW + timedelta(seconds=121))
-            assert_in_step(graph, daemon, config)
-            return waiting
-        finally:
-            await daemon.notifier.close()
-
-    waiting = asyncio.run(go())
+    waiting = through_a_wait(tmp_path / "state", config, lambda d, c: assert_in_step(graph, d, c))
     assert [(d.state, d.next_try >= NOW + timedelta(seconds=120)) for d in waiting] == [("pending", True)] * 2
     assert [s for _, s in graph.graph.writes()] == [429, 429, 201, 201, 201, 201]
 
