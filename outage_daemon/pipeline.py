@@ -19,6 +19,8 @@ different configs only those on the newest record notices and reminders (:meth:`
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import logging
 import os
 import socket
@@ -81,10 +83,43 @@ class Hold:
     lost: set[tuple[str, str, str]] = field(default_factory=set)
     late: list[Delivery] = field(default_factory=list)
 
+    def done(self, d: Delivery) -> None:
+        """Given a delivery whose outcome is written (or that was not attempted), renew it no more."""
+        self.open.pop(_ident(d), None)
+
 
 def _ident(d: Delivery) -> tuple[str, str, str]:
     """Given a delivery, return what names it: key, recipient, channel."""
     return d.key, d.recipient, d.channel
+
+
+def _settled(hold: Hold, d: Delivery, written: asyncio.Future[bool]) -> None:
+    """Once the outcome of ``d`` is written (or its write failed), renew its claim no more."""
+    hold.done(d)
+
+
+def _fail(batch: list[tuple[Attempt, asyncio.Future[bool]]], exc: Exception) -> None:
+    """Given outcomes that could not be written, hand ``exc`` to each one's wait (unless cancelled)."""
+    for _, waiter in batch:
+        if not waiter.done():
+            waiter.set_exception(exc)
+
+
+def _count(written: asyncio.Future[bool], d: Delivery, state: str, tally: Tally) -> None:
+    """Once the outcome ``state`` of ``d`` is written, count it in ``tally``; say so if the claim
+    was lost (another replica holds it: the outcome is not recorded)."""
+    if written.cancelled() or written.exception() is not None:
+        return
+    if not written.result():
+        log.warning("delivery of %s to %s: the claim was lost (lease expired); its outcome is not recorded",
+                    d.key, d.recipient)
+    elif state == "sent":
+        tally.sent += 1
+        tally.pushed += d.channel == PUSH_CHANNEL
+    elif state == "failed":
+        tally.failed += 1
+    else:
+        tally.retrying += 1
 
 
 def elapsed() -> float:
@@ -162,7 +197,7 @@ class Notifier:
         self.health: Callable[[LedgerError | None], None] = lambda error: None
         self.pumps: dict[str, asyncio.Task[None]] = {}  # one sending loop per channel
         self.again: set[str] = set()  # channels kicked while their loop ran
-        self.sending: dict[asyncio.Future[list[None]], Channel] = {}  # batches in flight
+        self.sending: dict[asyncio.Future[None], Channel] = {}  # batches in flight
         self.retiring: set[asyncio.Task[None]] = set()
         self.stopping = False
         self.version = ""  # this program's version, for the heartbeat (set by :meth:`heartbeat`)
@@ -459,9 +494,7 @@ class Notifier:
             hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
                         {_ident(d): d for d in claimed})
             channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
-            gate = asyncio.Semaphore(width)
-            batch = asyncio.ensure_future(asyncio.gather(*(self._attempt(d, channel, tally, gate, hold)
-                                                           for d in claimed)))
+            batch = asyncio.ensure_future(self._send_all(claimed, channel, width, tally, hold))
             renewer = asyncio.ensure_future(self._renew(hold, options.lease)) if shared else None
             self.sending[batch] = channel
             try:
@@ -499,35 +532,47 @@ class Notifier:
                     hold.open.pop(_ident(d), None)
                     hold.lost.add(_ident(d))
 
-    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
-                       hold: Hold) -> None:
-        try:
-            await self._attempt_held(d, channel, tally, gate, hold)
-        finally:
-            hold.open.pop(_ident(d), None)
+    async def _send_all(self, claimed: list[Delivery], channel: Channel, width: int, tally: Tally,
+                        hold: Hold) -> None:
+        """Send ``claimed`` through ``width`` workers, each taking the next delivery once its last
+        send is done (its outcome is written behind it, while the next one goes out); return when
+        every outcome is written (raise what the writing raised)."""
+        todo = collections.deque(claimed)
+        written: list[asyncio.Future[bool]] = []
 
-    async def _attempt_held(self, d: Delivery, channel: Channel, tally: Tally, gate: asyncio.Semaphore,
-                            hold: Hold) -> None:
-        async with gate:
-            if self.stopping or _ident(d) in hold.lost:
-                return  # left claimed: released at close, sent by the next start; or another's now
-            if elapsed() > hold.deadline:
-                tally.abandoned += 1
-                hold.late.append(d)
-                return
-            if self.clock() >= d.expires:
-                await self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
-                return
-            outcome = await channel.send(d.recipient, d.payload or b"")
+        async def worker() -> None:
+            while todo:
+                d = todo.popleft()
+                outcome = await self._attempt(d, channel, tally, hold)
+                if outcome is None:
+                    hold.done(d)
+                else:  # renewed until written: a peer takes over no outcome still in memory
+                    outcome.add_done_callback(functools.partial(_settled, hold, d))
+                    written.append(outcome)
+
+        await asyncio.gather(*(worker() for _ in range(min(width, len(todo)))))
+        await asyncio.gather(*written)
+
+    async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, hold: Hold) -> asyncio.Future[bool] | None:
+        """Make one attempt of ``d`` unless it must not be made now; return its outcome's write
+        (:meth:`_mark`), or None when nothing is written (left claimed, or given back)."""
+        if self.stopping or _ident(d) in hold.lost:
+            return None  # left claimed: released at close, sent by the next start; or another's now
+        if elapsed() > hold.deadline:
+            tally.abandoned += 1
+            hold.late.append(d)
+            return None
+        if self.clock() >= d.expires:
+            return self._mark(d, "failed", f"expired before it could be delivered ({d.last_error})", tally)
+        outcome = await channel.send(d.recipient, d.payload or b"")
         retry_at = self.clock() + _wait(d, outcome, channel.retry_base(d.recipient))
         if outcome.ok:
-            await self._mark(d, "sent", None, tally)
-        elif outcome.temporary and retry_at < d.expires:
-            await self._mark(d, "pending", outcome.error, tally, retry_at)
+            return self._mark(d, "sent", None, tally)
+        if outcome.temporary and retry_at < d.expires:
             log.warning("delivery of %s to %s will be retried: %s", d.key, d.recipient, outcome.error)
-        else:
-            await self._mark(d, "failed", outcome.error, tally)
-            log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+            return self._mark(d, "pending", outcome.error, tally, retry_at)
+        log.error("delivery of %s to %s failed: %s", d.key, d.recipient, outcome.error)
+        return self._mark(d, "failed", outcome.error, tally)
 
     async def _retire(self, old: dict[str, Channel]) -> None:
         """Close replaced channels once the batches still sending through them are done."""
@@ -549,24 +594,16 @@ class Notifier:
         await asyncio.gather(*late, return_exceptions=True)
         return len(late)
 
-    async def _mark(self, d: Delivery, state: str, error: str | None, tally: Tally,
-                    retry_at: datetime | None = None) -> None:
-        """Record one outcome; outcomes that arrive together are written in one transaction."""
+    def _mark(self, d: Delivery, state: str, error: str | None, tally: Tally,
+              retry_at: datetime | None = None) -> asyncio.Future[bool]:
+        """Queue one outcome to be written (outcomes that arrive together go in one transaction);
+        return the future of its write: whether the claim still held (counted in ``tally`` then)."""
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.marks.append((Attempt(d, state, self.clock(), error, retry_at), waiter))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.ensure_future(self._write_marks())
-        if not await waiter:
-            log.warning("delivery of %s to %s: the claim was lost (lease expired); its outcome is not recorded",
-                        d.key, d.recipient)
-            return
-        if state == "sent":
-            tally.sent += 1
-            tally.pushed += d.channel == PUSH_CHANNEL
-        elif state == "failed":
-            tally.failed += 1
-        else:
-            tally.retrying += 1
+        waiter.add_done_callback(lambda w: _count(w, d, state, tally))
+        return waiter
 
     async def _write_marks(self) -> None:
         """Write the waiting outcomes; while the ledger is unreachable, keep them and retry (with
@@ -583,14 +620,13 @@ class Notifier:
                     await asyncio.sleep(wait)
                     wait = min(wait * 2, 5.0)
                     continue
-                for _, waiter in batch:
-                    waiter.set_exception(exc)
+                _fail(batch, exc)
             except Exception as exc:  # noqa: BLE001 - handed to every waiter of the batch
-                for _, waiter in batch:
-                    waiter.set_exception(exc)
+                _fail(batch, exc)
             else:
                 for (_, waiter), ok in zip(batch, held, strict=True):
-                    waiter.set_result(ok)
+                    if not waiter.done():  # a batch cancelled while it waited for its outcomes (halt)
+                        waiter.set_result(ok)
 
     async def heartbeat(self, version: str) -> list[Peer]:
         """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""

@@ -1,17 +1,23 @@
-"""The notifier keeps the event loop free: every ledger call runs on the ledger's own thread."""
+"""The notifier keeps the event loop free: every ledger call runs on the ledger's own thread, and
+a replaced config is freed off it."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
+from outage_daemon.daemon import bury
 from outage_daemon.ledger import default_url, open_ledger
+from outage_daemon.loader import free_gradually
 from outage_daemon.pipeline import Notifier
 
 
@@ -56,3 +62,85 @@ windows:
     assert sent == 2 and len(list((tmp_path / "outbox" / "new").iterdir())) == 2
     assert ledger.threads and loop_thread not in ledger.threads
     assert all(name.startswith("ledger") for name in ledger.threads), ledger.threads
+
+
+class Held(Watched):
+    """A ledger whose writes of outcomes wait until ``go`` is set (a slow or unreachable database)."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.writing, self.go = threading.Event(), threading.Event()
+
+    def mark(self, attempts: Any) -> list[bool]:
+        self.writing.set()
+        assert self.go.wait(10)
+        return list(self.inner.mark(attempts))
+
+
+def test_outcomes_waiting_for_the_ledger_are_recorded_after_a_halt(config_of: Callable[[str], Config],
+                                                                   tmp_path: Path) -> None:
+    """SIGTERM cancels the batches still waiting for their outcomes to be written: the outcomes are
+    written all the same (the messages went out), and the writer does not fail on the cancelled waits."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = config_of(f"""
+timezone: UTC
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
+audiences: {{team: {{email: [a@example.com, b@example.com, c@example.com]}}}}
+windows:
+  - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
+     end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
+""")
+    ledger = Held(open_ledger(default_url(str(tmp_path))))
+
+    async def go() -> list[str]:
+        notifier = Notifier(config, ledger, str(tmp_path), lambda: datetime.now(UTC))
+        try:
+            await notifier.recover()
+            tally = await notifier.reload(config, candidates=await notifier.plan(timedelta(microseconds=1)))
+            sending = asyncio.ensure_future(notifier.deliver(tally))
+            assert await asyncio.to_thread(ledger.writing.wait, 10)
+            for _ in range(1000):  # all three sent: the first outcome being written, two waiting
+                if len(notifier.marks) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert await notifier.halt(0) == 1  # the batch waited for its outcomes: cancelled
+            ledger.go.set()
+            assert notifier.writer is not None
+            await notifier.writer  # raised InvalidStateError when it set a cancelled wait's result
+            await asyncio.gather(sending, return_exceptions=True)
+            return sorted(d.state for d in await notifier.db(ledger.inner.history, "soon"))
+        finally:
+            ledger.go.set()
+            await notifier.close()
+
+    assert asyncio.run(go()) == ["sent"] * 3
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 3
+
+
+def test_a_replaced_config_s_windows_are_freed_on_the_executor_once_the_config_is(
+        config_of: Callable[[str], Config]) -> None:
+    config = config_of("""
+timezone: UTC
+windows:
+  - {id: a, system: A, start: '2030-01-01T09:00Z', end: '2030-01-01T10:00Z'}
+  - {id: b, system: B, start: '2030-01-02T09:00Z', end: '2030-01-02T10:00Z'}
+""")
+    first = weakref.ref(config.windows[0])
+    graves = ThreadPoolExecutor(1, thread_name_prefix="release")
+    freed: list[str] = []
+    real = free_gradually
+
+    def noted(entries: list[Any]) -> None:
+        freed.append(threading.current_thread().name)
+        real(entries)
+
+    try:
+        with mock.patch("outage_daemon.daemon.free_gradually", noted):
+            bury(config, graves)
+            graves.submit(lambda: None).result()
+            assert first() is not None and not freed  # the config still lives: its windows too
+            del config
+            graves.submit(lambda: None).result()
+        assert first() is None and freed == ["release_0"]
+    finally:
+        graves.shutdown(wait=True)
