@@ -40,19 +40,26 @@ WINDOWS = """
 """
 
 
-def config_text(url: str, windows: str = WINDOWS, target: str = "") -> str:
+def pushed_config(target: str, windows: str = WINDOWS, language: str = "en", calendar: str = "") -> str:
+    """Given the line of one pushed calendar (under ``calendars:``), return a config with the three
+    windows above for it (``calendar``: more keys of ``calendar:``, after a comma)."""
     return f"""
 timezone: Asia/Shanghai
-language: en
+language: {language}
 notify: {{before_stop: [], at_stop: false, before_restore: [], at_restore: false, on_change: false}}
-calendar: {{domain: status.example.com, keep_cancelled: 1d}}
+calendar: {{domain: status.example.com, keep_cancelled: 1d{calendar}}}
 audiences:
   finance: {{email: [fin@example.com]}}
   ops: {{email: [ops@example.com]}}
   hr: {{email: [hr@example.com], public: false}}
 calendars:
-  finance-cal: {{kind: caldav, url: "{url}", user: {USER}, password_env: CALDAV_TEST_PASSWORD{target}}}
+  {target}
 windows:{windows}"""
+
+
+def config_text(url: str, windows: str = WINDOWS, target: str = "") -> str:
+    return pushed_config(f'finance-cal: {{kind: caldav, url: "{url}", user: {USER}, password_env: CALDAV_TEST_PASSWORD'
+                         f'{target}}}', windows)
 
 
 class Counting(LoopbackServer):

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from googlefake import ACCOUNT, CALENDAR, GoogleFake
 from icalendar import Calendar
-from test_calendars import NOW, WINDOWS, Daemon, through_a_wait
+from test_calendars import NOW, WINDOWS, Daemon, pushed_config, through_a_wait
 
 from outage_daemon.channels.calendar.google import API_URL, event_id, to_event
 from outage_daemon.core.model import Config
@@ -34,18 +34,8 @@ pytest.importorskip("googleapiclient", reason="pip install 'outage-daemon[google
 
 
 def config_text(api: str, windows: str = WINDOWS, extra: str = "", language: str = "en") -> str:
-    return f"""
-timezone: Asia/Shanghai
-language: {language}
-notify: {{before_stop: [], at_stop: false, before_restore: [], at_restore: false, on_change: false}}
-calendar: {{domain: status.example.com, keep_cancelled: 1d, alarms: [1d, 2h]}}
-audiences:
-  finance: {{email: [fin@example.com]}}
-  ops: {{email: [ops@example.com]}}
-  hr: {{email: [hr@example.com], public: false}}
-calendars:
-  finance-cal: {{kind: google, url: "{api}", key_env: GOOGLE_TEST_KEY, calendar_id: "{CALENDAR}"{extra}}}
-windows:{windows}"""
+    return pushed_config(f'finance-cal: {{kind: google, url: "{api}", key_env: GOOGLE_TEST_KEY, '
+                         f'calendar_id: "{CALENDAR}"{extra}}}', windows, language, ", alarms: [1d, 2h]")
 
 
 @pytest.fixture

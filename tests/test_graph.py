@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from graphserver import CLIENT_ID, MAILBOX, SECRET, TENANT, GraphServer, certificate, prop
 from icalendar import Calendar
-from test_calendars import NOW, WINDOWS, Daemon, crash_after_sending, occurrences, through_a_wait
+from test_calendars import NOW, WINDOWS, Daemon, crash_after_sending, occurrences, pushed_config, through_a_wait
 
 from outage_daemon.core.model import Config, Occurrence
 from outage_daemon.core.timerules import UTC
@@ -31,19 +31,9 @@ pytest.importorskip("azure.identity", reason="the graph extra (azure-identity) i
 
 
 def config_text(url: str, windows: str = WINDOWS, extra: str = "", language: str = "en") -> str:
-    return f"""
-timezone: Asia/Shanghai
-language: {language}
-notify: {{before_stop: [], at_stop: false, before_restore: [], at_restore: false, on_change: false}}
-calendar: {{domain: status.example.com, keep_cancelled: 1d, alarms: [1d, 2h]}}
-audiences:
-  finance: {{email: [fin@example.com]}}
-  ops: {{email: [ops@example.com]}}
-  hr: {{email: [hr@example.com], public: false}}
-calendars:
-  finance-365: {{kind: graph, tenant: {TENANT}, client_id: {CLIENT_ID}, client_secret_env: GRAPH_TEST_SECRET,
-                mailbox: "{MAILBOX}", login_url: "{url}", graph_url: "{url}"{extra}}}
-windows:{windows}"""
+    return pushed_config(f'finance-365: {{kind: graph, tenant: {TENANT}, client_id: {CLIENT_ID}, '
+                         f'client_secret_env: GRAPH_TEST_SECRET, mailbox: "{MAILBOX}", login_url: "{url}", '
+                         f'graph_url: "{url}"{extra}}}', windows, language, ", alarms: [1d, 2h]")
 
 
 @pytest.fixture(scope="module")
