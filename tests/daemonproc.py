@@ -73,6 +73,16 @@ class Daemon:
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), err.read()
 
+    def poll(self, path: str, until: Callable[[int, bytes], bool], timeout: float = 30) -> tuple[int, bytes]:
+        """GET ``path`` every 0.2 s until ``until(status, body)`` holds or ``timeout`` passes; return
+        the last status and body."""
+        deadline = time.monotonic() + timeout
+        status, _, body = self.get(path)
+        while not until(status, body) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status, _, body = self.get(path)
+        return status, body
+
     def signal(self, number: int) -> None:
         self.proc.send_signal(number)
 

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -114,6 +113,23 @@ class Daemon:
         tally = await self.notifier.reload(config, built)
         await self.notifier.deliver(tally)
         return tally
+
+    @classmethod
+    def restarted(cls, state: Path, config: Config,
+                  check: Callable[[Daemon, Config], object]) -> dict[str, tuple[str, str | None]]:
+        """Start again on ``state`` (as after a crash), sync ``config`` once and ``check`` the server;
+        return the deliveries' states."""
+        async def go() -> dict[str, tuple[str, str | None]]:
+            daemon = cls(state, config)
+            try:
+                await daemon.notifier.recover()
+                await daemon.sync(config)
+                check(daemon, config)
+                return daemon.states()
+            finally:
+                await daemon.notifier.close()
+
+        return asyncio.run(go())
 
     def states(self) -> dict[str, tuple[str, str | None]]:
         return {f"{d.key} {d.recipient}": (d.state, d.last_error) for d in self.notifier.ledger.deliveries()
@@ -281,20 +297,10 @@ def test_a_restart_mid_sync_writes_nothing_twice(server: DavServer, write: Calla
     url = f"http://127.0.0.1:{proxy.port}/" + server.url.split("/", 3)[3]
     config = load(str(write(config_text(url))))
 
-    async def restart() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.notifier.recover()
-            await daemon.sync(config)
-            assert_in_step(server, daemon, config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
     try:
         asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-cal", memo == "lost"))
         assert len(proxy.made()) == 2
-        states = asyncio.run(restart())
+        states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(server, d, c))
     finally:
         proxy.stop()
     assert [m for m, _, _ in proxy.made()] == ["PUT", "PUT"], proxy.writes
@@ -420,17 +426,8 @@ def test_healthz_and_metrics_name_a_failing_calendar(write: Callable[..., Path],
     daemon = DaemonProcess(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status, _, body = daemon.get("/healthz")
-            if status == 503:
-                break
-            time.sleep(0.2)
+        status, body = daemon.poll("/healthz", lambda status, body: status == 503 and len(json.loads(body)["calendars"]) == 2)
         assert status == 503, body
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(json.loads(body)["calendars"]) < 2:
-            time.sleep(0.2)
-            status, _, body = daemon.get("/healthz")
         assert json.loads(body)["calendars"] == ["broken", "broken-365"]
         _, _, metrics = daemon.get("/metrics")
         assert 'outage_calendar_up{calendar="broken"} 0.0' in metrics.decode()

@@ -357,18 +357,8 @@ def test_a_restart_mid_sync_writes_nothing_twice(fake: GoogleFake, write: Callab
         notifier.ledger.close()
         notifier.executor.shutdown()
 
-    async def restart() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.notifier.recover()
-            await daemon.sync(config)
-            assert_in_step(fake, daemon, config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
     asyncio.run(crash())
-    states = asyncio.run(restart())
+    states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(fake, d, c))
     made = [(s.method, s.status) for s in fake.seen if s.method != "GET" and s.status < 300]
     assert made == [("POST", 200), ("POST", 200)], fake.seen
     assert len(fake.events) == 2
@@ -558,12 +548,7 @@ def test_healthz_and_metrics_name_a_failing_google_calendar(fake: GoogleFake, wr
     daemon = DaemonProcess(path, tmp_path / "state")
     try:
         assert daemon.read_notify("READY=1")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status, _, body = daemon.get("/healthz")
-            if status == 503:
-                break
-            time.sleep(0.2)
+        status, body = daemon.poll("/healthz", lambda status, _: status == 503)
         assert status == 503, body
         assert json.loads(body)["calendars"] == ["broken"]
         _, _, metrics = daemon.get("/metrics")

@@ -311,19 +311,9 @@ def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Call
                                                  memo: str) -> None:
     config = load(write, config_text(graph.url))
 
-    async def restart() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.notifier.recover()
-            await daemon.sync(config)
-            assert_in_step(graph, daemon, config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
     asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-365", memo == "lost"))
     assert graph.graph.writes() == [("POST", 201)] * 4
-    states = asyncio.run(restart())
+    states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(graph, d, c))
     assert graph.graph.writes() == [("POST", 201)] * 4, graph.graph.writes()
     assert sorted(states.values()) == [("sent", None), ("sent", None)]
 
