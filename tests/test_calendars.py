@@ -115,16 +115,20 @@ class Daemon:
         return tally
 
     @classmethod
-    def restarted(cls, state: Path, config: Config,
-                  check: Callable[[Daemon, Config], object]) -> dict[str, tuple[str, str | None]]:
-        """Start again on ``state`` (as after a crash), sync ``config`` once and ``check`` the server;
-        return the deliveries' states."""
+    def synced(cls, state: Path, *configs: Config, check: Callable[[Daemon, Config], object] | None = None,
+               recover: bool = False) -> dict[str, tuple[str, str | None]]:
+        """Open a notifier on ``state`` (first giving up what a killed predecessor claimed, with
+        ``recover``), run one pass per config in order, ``check`` the server against the last; close
+        it and return the pushes' states."""
         async def go() -> dict[str, tuple[str, str | None]]:
-            daemon = cls(state, config)
+            daemon = cls(state, configs[0])
             try:
-                await daemon.notifier.recover()
-                await daemon.sync(config)
-                check(daemon, config)
+                if recover:
+                    await daemon.notifier.recover()
+                for config in configs:
+                    await daemon.sync(config)
+                if check is not None:
+                    check(daemon, configs[-1])
                 return daemon.states()
             finally:
                 await daemon.notifier.close()
@@ -300,7 +304,7 @@ def test_a_restart_mid_sync_writes_nothing_twice(server: DavServer, write: Calla
     try:
         asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-cal", memo == "lost"))
         assert len(proxy.made()) == 2
-        states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(server, d, c))
+        states = Daemon.synced(tmp_path / "state", config, check=lambda d, c: assert_in_step(server, d, c), recover=True)
     finally:
         proxy.stop()
     assert [m for m, _, _ in proxy.made()] == ["PUT", "PUT"], proxy.writes
@@ -317,15 +321,7 @@ def test_a_uid_taken_by_another_object_is_reported(server: DavServer, write: Cal
              "DTEND:20260310T150000Z\r\nSUMMARY:Someone else's\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
     server.client().request(server.url + "elsewhere.ics", "PUT", other, {"Content-Type": "text/calendar"})
 
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
-    states = asyncio.run(go())
+    states = Daemon.synced(tmp_path / "state", config)
     state, error = states["vat/push/0 finance-cal"]
     assert state == "failed" and error is not None and "UID conflict" in error, states
     assert states["weekly-db/push/0 finance-cal"] == ("sent", None)
@@ -388,15 +384,7 @@ def test_history_shows_the_pushes(server: DavServer, write: Callable[..., Path],
     from outage_daemon.loader import load
 
     path = str(write(config_text(server.url)))
-
-    async def go() -> None:
-        daemon = Daemon(tmp_path / "state", load(path))
-        try:
-            await daemon.sync(load(path))
-        finally:
-            await daemon.notifier.close()
-
-    asyncio.run(go())
+    Daemon.synced(tmp_path / "state", load(path))
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr
     assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [

@@ -71,21 +71,6 @@ def assert_in_step(fake: GoogleFake, daemon: Daemon, config: Config) -> dict[str
     return got
 
 
-def synced(tmp_path: Path, *configs: Config) -> dict[str, tuple[str, str | None]]:
-    """Run one pass per config, in order, on one state directory; return the pushes' states."""
-
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", configs[0])
-        try:
-            for config in configs:
-                await daemon.sync(config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
-    return asyncio.run(go())
-
-
 def test_event_ids_are_googles_alphabet_stable_and_distinct() -> None:
     ids = {event_id(f"w{i}@status.example.com") for i in range(1000)}
     assert len(ids) == 1000
@@ -329,9 +314,9 @@ def test_an_event_deleted_in_google_comes_back_with_the_next_change(fake: Google
     first = load_config(write, config_text(fake.url))
     changed = load_config(write, config_text(fake.url, WINDOWS.replace("before 21:00", "before 19:00")), "b.yaml")
     vat = event_id("vat@status.example.com")
-    synced(tmp_path, first)
+    Daemon.synced(tmp_path / "state", first)
     fake.edit(vat, status="cancelled")  # deleted by someone in Google Calendar
-    states = synced(tmp_path, changed)
+    states = Daemon.synced(tmp_path / "state", changed)
     assert all(state == ("sent", None) for state in states.values()), states
     assert "before 19:00" in fake.live()["vat@status.example.com"]["description"]
     assert [(s.method, s.status) for s in fake.seen if s.event_id == vat][-3:] == [
@@ -358,7 +343,7 @@ def test_a_restart_mid_sync_writes_nothing_twice(fake: GoogleFake, write: Callab
         notifier.executor.shutdown()
 
     asyncio.run(crash())
-    states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(fake, d, c))
+    states = Daemon.synced(tmp_path / "state", config, check=lambda d, c: assert_in_step(fake, d, c), recover=True)
     made = [(s.method, s.status) for s in fake.seen if s.method != "GET" and s.status < 300]
     assert made == [("POST", 200), ("POST", 200)], fake.seen
     assert len(fake.events) == 2
@@ -424,7 +409,7 @@ def test_a_sequence_google_raised_by_itself_is_gone_past(fake: GoogleFake, write
     first = load_config(write, config_text(fake.url))
     moved = load_config(write, config_text(fake.url, WINDOWS.replace("2026-03-10 22:00", "2026-03-10 21:00")), "b.yaml")
     fake.bumps = 2
-    states = synced(tmp_path, first, moved)
+    states = Daemon.synced(tmp_path / "state", first, moved)
     assert all(state == ("sent", None) for state in states.values()), states
     vat = event_id("vat@status.example.com")
     assert [(s.method, s.status) for s in fake.seen if s.event_id == vat] == [
@@ -437,7 +422,7 @@ def test_a_google_that_hangs_is_given_up_on_after_the_timeout(fake: GoogleFake, 
     config = load_config(write, config_text(fake.url, extra=", timeout: 1s"))
     fake.stall = 5.0
     started = time.monotonic()
-    states = synced(tmp_path, config)
+    states = Daemon.synced(tmp_path / "state", config)
     took = time.monotonic() - started
     assert all(state == "pending" and "no answer within 1s" in (error or "") for state, error in states.values()), states
     assert took < 4.5, took  # two writes, a second each, not the five Google would take
@@ -449,7 +434,7 @@ def test_an_event_under_our_id_that_we_did_not_write_is_reported(fake: GoogleFak
     vat = event_id("vat@status.example.com")  # the same iCalUID is not enough to be taken for ours
     fake.events[vat] = {"id": vat, "iCalUID": "vat@status.example.com", "status": "confirmed", "sequence": 0,
                         "etag": '"1"', "summary": "Not ours"}
-    states = synced(tmp_path, config)
+    states = Daemon.synced(tmp_path / "state", config)
     state, error = states["vat/push/0 finance-cal"]
     assert state == "failed" and error is not None and "conflict" in error, states
     assert fake.events[vat]["summary"] == "Not ours"
@@ -531,7 +516,7 @@ def test_a_bad_key_is_refused_before_anything_is_sent(write: Callable[..., Path]
 
 def test_history_shows_the_pushes(fake: GoogleFake, write: Callable[..., Path], tmp_path: Path) -> None:
     config = load_config(write, config_text(fake.url))
-    synced(tmp_path, config)
+    Daemon.synced(tmp_path / "state", config)
     path = str(tmp_path / "cfg.yaml")
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr

@@ -313,7 +313,7 @@ def test_a_restart_mid_sync_writes_nothing_twice(graph: GraphServer, write: Call
 
     asyncio.run(crash_after_sending(tmp_path / "state", config, "finance-365", memo == "lost"))
     assert graph.graph.writes() == [("POST", 201)] * 4
-    states = Daemon.restarted(tmp_path / "state", config, lambda d, c: assert_in_step(graph, d, c))
+    states = Daemon.synced(tmp_path / "state", config, check=lambda d, c: assert_in_step(graph, d, c), recover=True)
     assert graph.graph.writes() == [("POST", 201)] * 4, graph.graph.writes()
     assert sorted(states.values()) == [("sent", None), ("sent", None)]
 
@@ -481,16 +481,8 @@ def test_a_graph_that_does_not_answer_fails_the_write_within_its_timeout(
     config = load(write, config_text(graph.url, extra=", timeout: 1s"))
     graph.graph.slow = 5
 
-    async def go() -> dict[str, tuple[str, str | None]]:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            return daemon.states()
-        finally:
-            await daemon.notifier.close()
-
     began = time.monotonic()
-    states = asyncio.run(go())
+    states = Daemon.synced(tmp_path / "state", config)
     assert time.monotonic() - began < 4.5  # two writes, each given up after 1s
     assert sorted(states.values()) == [("pending", "no answer within 1s (the whole write)")] * 2
 
@@ -640,31 +632,14 @@ def test_another_calendar_of_the_mailbox_is_written_where_it_is(graph: GraphServ
                                                                 tmp_path: Path) -> None:
     config = load(write, config_text(graph.url, extra=", calendar_id: AAMkAGI2TGuLAAA="))
 
-    async def go() -> None:
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-            assert_in_step(graph, daemon, config)
-        finally:
-            await daemon.notifier.close()
-
-    asyncio.run(go())
+    Daemon.synced(tmp_path / "state", config, check=lambda d, c: assert_in_step(graph, d, c))
     paths = {r.path for r in graph.graph.requests if r.method in ("GET", "POST") and r.path.endswith("/events")}
     assert paths == {f"/v1.0/users/{MAILBOX}/calendars/AAMkAGI2TGuLAAA=/events"}
 
 
 def test_history_shows_the_pushes(graph: GraphServer, write: Callable[..., Path], tmp_path: Path) -> None:
     path = str(write(config_text(graph.url)))
-
-    async def go() -> None:
-        config = load(write, config_text(graph.url))
-        daemon = Daemon(tmp_path / "state", config)
-        try:
-            await daemon.sync(config)
-        finally:
-            await daemon.notifier.close()
-
-    asyncio.run(go())
+    Daemon.synced(tmp_path / "state", load(write, config_text(graph.url)))
     shown = cli("history", "-c", path, "--state-dir", str(tmp_path / "state"), "--window", "vat", "--json")
     assert shown.returncode == 0, shown.stderr
     assert [(e["key"], e["kind"], e["recipient"], e["channel"], e["state"]) for e in json.loads(shown.stdout)] == [
