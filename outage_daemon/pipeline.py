@@ -83,19 +83,15 @@ class Hold:
     lost: set[tuple[str, str, str]] = field(default_factory=set)
     late: list[Delivery] = field(default_factory=list)
 
-    def done(self, d: Delivery) -> None:
-        """Given a delivery whose outcome is written (or that was not attempted), renew it no more."""
+    def done(self, d: Delivery, written: asyncio.Future[bool] | None = None) -> None:
+        """Given a delivery that was not attempted, or whose outcome was ``written`` (or failed to
+        be), renew its claim no more."""
         self.open.pop(_ident(d), None)
 
 
 def _ident(d: Delivery) -> tuple[str, str, str]:
     """Given a delivery, return what names it: key, recipient, channel."""
     return d.key, d.recipient, d.channel
-
-
-def _settled(hold: Hold, d: Delivery, written: asyncio.Future[bool]) -> None:
-    """Once the outcome of ``d`` is written (or its write failed), renew its claim no more."""
-    hold.done(d)
 
 
 def _fail(batch: list[tuple[Attempt, asyncio.Future[bool]]], exc: Exception) -> None:
@@ -529,7 +525,7 @@ class Notifier:
             hold.deadline = asked + lease.total_seconds() / 2
             for d, ok in zip(held, kept, strict=True):
                 if not ok:
-                    hold.open.pop(_ident(d), None)
+                    hold.done(d)
                     hold.lost.add(_ident(d))
 
     async def _send_all(self, claimed: list[Delivery], channel: Channel, width: int, tally: Tally,
@@ -547,7 +543,7 @@ class Notifier:
                 if outcome is None:
                     hold.done(d)
                 else:  # renewed until written: a peer takes over no outcome still in memory
-                    outcome.add_done_callback(functools.partial(_settled, hold, d))
+                    outcome.add_done_callback(functools.partial(hold.done, d))
                     written.append(outcome)
 
         await asyncio.gather(*(worker() for _ in range(min(width, len(todo)))))
