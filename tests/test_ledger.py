@@ -216,6 +216,48 @@ def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         open_ledger(f"sqlite:///{path}")
 
 
+def test_a_ledger_of_schema_6_keeps_its_pending_payloads_when_they_move_to_their_own_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    from outage_daemon.ledger.sqlite import SCHEMA
+
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as db:  # as the version before payloads moved left it
+        for script in SCHEMA[:6]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version=6")
+        row = ("INSERT INTO deliveries (key, recipient, channel, state, attempts, message_id, payload, expires, "
+               "next_try, created, updated) VALUES (?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?)")
+        stamp = NOW.isoformat()
+        db.execute(row, ("w1/a", "a@example.com", "pending", 0, "<a>", b"body of a", "2026-03-02T08:00:00+00:00",
+                         stamp, stamp, stamp))
+        db.execute(row, ("w1/a", "b@example.com", "sent", 1, "<b>", None, "2026-03-02T08:00:00+00:00",
+                         stamp, stamp, stamp))
+    with open_ledger(f"sqlite:///{path}") as ledger:
+        assert [(d.recipient, d.state, d.payload) for d in ledger.deliveries()] == [
+            ("a@example.com", "pending", b"body of a"), ("b@example.com", "sent", None)]
+        [claimed] = ledger.claim("node-a", NOW)
+        assert claimed.payload == b"body of a"
+    with sqlite3.connect(path) as db:
+        assert [r[1] for r in db.execute("PRAGMA table_info(deliveries)")].count("payload") == 0
+
+
+def test_a_payload_is_gone_once_its_delivery_is_done(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = default_url(str(tmp_path / "state"))
+    with open_ledger(url) as ledger:
+        ledger.record([Decision("w1/a", "w1", Kind.BEFORE_STOP, NOW)],
+                      [pending("w1/a", "a@example.com"), pending("w1/a", "b@example.com")], NOW)
+        a, b = ledger.claim("node-a", NOW)
+        ledger.mark([Attempt(a, "sent", NOW), Attempt(b, "pending", NOW, "451 busy", NOW + timedelta(minutes=1))])
+        assert [(d.recipient, d.payload) for d in ledger.deliveries()] == [
+            ("a@example.com", None), ("b@example.com", b"body of b@example.com")]
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:  # not only hidden: deleted, the retried one's kept
+        assert [r[0] for r in db.execute("SELECT recipient FROM payloads")] == ["b@example.com"]
+
+
 def test_history_answers_what_was_decided_sent_skipped_and_failed(ledger: Ledger) -> None:
     later = NOW + timedelta(minutes=5)
     ledger.record([Decision("w1/a", "w1", Kind.BEFORE_STOP, NOW), Decision("w1/b", "w1", Kind.AT_STOP, NOW, "superseded")],

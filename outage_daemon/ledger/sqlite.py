@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from outage_daemon.core.acks import Acknowledgement
 from outage_daemon.core.kinds import Kind
@@ -33,8 +33,13 @@ from outage_daemon.core.records import (
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries
 
-_DELIVERY_COLUMNS = ("key, recipient, channel, state, attempts, last_error, message_id, payload, expires, next_try, "
-                     "owner, claim")
+# A payload lives in a table of its own: a claim or an outcome rewrites a delivery's row, which then
+# stays small, instead of the whole message with it. It is read only while its delivery is pending.
+_PAYLOAD = ("(SELECT payload FROM payloads p WHERE deliveries.state = 'pending' AND p.key = deliveries.key "
+            "AND p.recipient = deliveries.recipient AND p.channel = deliveries.channel)")
+T = TypeVar("T")
+_DELIVERY_COLUMNS = (f"key, recipient, channel, state, attempts, last_error, message_id, {_PAYLOAD}, expires, "
+                     "next_try, owner, claim")
 
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
@@ -138,6 +143,19 @@ SCHEMA = [
         PRIMARY KEY (window_id, occurrence, channel, recipient)
     );
     """,
+    # version 7: payloads apart from their deliveries (a claim or an outcome no longer rewrites the message)
+    """
+    CREATE TABLE payloads (
+        key       TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        channel   TEXT NOT NULL,
+        payload   BLOB NOT NULL,
+        PRIMARY KEY (key, recipient, channel)
+    );
+    INSERT INTO payloads SELECT key, recipient, channel, payload FROM deliveries
+        WHERE state = 'pending' AND payload IS NOT NULL;
+    ALTER TABLE deliveries DROP COLUMN payload;
+    """,
 ]
 
 
@@ -149,6 +167,10 @@ class SqliteLedger:
     def __init__(self, path: str) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
+        self.spent: list[tuple[str, str, str]] = []  # deliveries done whose payloads the next claim deletes
+        if sqlite3.sqlite_version_info < (3, 35):  # RETURNING, UPDATE FROM, DROP COLUMN
+            raise LedgerError(f"the ledger needs SQLite 3.35 or newer; this Python has {sqlite3.sqlite_version}: "
+                              "use a newer Python build, or a PostgreSQL ledger (--ledger postgresql://…)")
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
@@ -181,7 +203,25 @@ class SqliteLedger:
                 self.db.execute(f"PRAGMA user_version={number}")
 
     def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error), self._tx():
+            self._forget_spent()
         self.db.close()
+
+    def _keep_payloads(self, deliveries: Sequence[Delivery]) -> None:
+        """Store the payloads of ``deliveries`` that are pending (one recorded again keeps its first)."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO payloads SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM deliveries "
+            "WHERE key = ?1 AND recipient = ?2 AND channel = ?3 AND state = 'pending')",
+            [(d.key, d.recipient, d.channel, d.payload) for d in deliveries if d.payload is not None])
+
+    def _forget_spent(self) -> None:
+        """Delete the payloads of the deliveries marked done since last time: in one go, which costs
+        less than one by one in every outcome's own transaction."""
+        spent, self.spent = self.spent, []
+        for chunk in _chunks(spent):
+            self.db.execute(
+                f"DELETE FROM payloads WHERE (key, recipient, channel) IN (VALUES {_rows(len(chunk), 3)})",  # noqa: S608
+                [value for ident in chunk for value in ident])
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -243,13 +283,10 @@ class SqliteLedger:
                             (name, value))
 
     def decided(self, keys: Iterable[str]) -> set[str]:
-        wanted = list(keys)
         found: set[str] = set()
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(list(keys)):
             found.update(r[0] for r in self.db.execute(
-                f"SELECT key FROM decisions WHERE key IN ({marks})", chunk))  # noqa: S608 - placeholders only
+                f"SELECT key FROM decisions WHERE key IN ({', '.join('?' * len(chunk))})", chunk))  # noqa: S608
         return found
 
     def record(self, decisions: Iterable[Decision], deliveries: Iterable[Delivery], now: datetime) -> None:
@@ -259,44 +296,50 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(d.key, d.window_id, str(d.kind), d.due.isoformat(), "skipped" if d.skipped else "send", d.reason,
                   stamp) for d in decisions])
+            rows = list(deliveries)
             self.db.executemany(
                 "INSERT OR IGNORE INTO deliveries (key, recipient, channel, state, attempts, message_id, "
-                "payload, expires, next_try, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)",
-                [(d.key, d.recipient, d.channel, d.message_id, d.payload, _utc(d.expires), _utc(d.next_try),
-                  stamp, stamp) for d in deliveries])
+                "expires, next_try, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)",
+                [(d.key, d.recipient, d.channel, d.message_id, _utc(d.expires), _utc(d.next_try), stamp, stamp)
+                 for d in rows])
+            self._keep_payloads(rows)
 
     def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE, limit: int | None = None,
               channel: str | None = None) -> list[Delivery]:
         now = now or datetime.now(UTC)
         stamp = _utc(now)  # every time is stored by _utc, whose text sorts as the instant does
         with self._tx():
-            free = self.db.execute(
-                "SELECT key, recipient, channel FROM deliveries WHERE state = 'pending' AND next_try <= ? "
+            self._forget_spent()
+            rows = self.db.execute(  # one statement: rows taken, renumbered and read back at once
+                f"UPDATE deliveries SET owner = ?, claim = claim + 1, lease_until = ? WHERE rowid IN ("  # noqa: S608
+                "SELECT rowid FROM deliveries WHERE state = 'pending' AND next_try <= ? "
                 "AND (owner IS NULL OR lease_until IS NULL OR lease_until <= ?) AND (? IS NULL OR channel = ?) "
-                "ORDER BY created, key, recipient LIMIT ?",
-                (stamp, stamp, channel, channel, -1 if limit is None else limit)).fetchall()
-            self.db.executemany(
-                "UPDATE deliveries SET owner = ?, claim = claim + 1, lease_until = ? "
-                "WHERE key = ? AND recipient = ? AND channel = ?",
-                [(owner, _utc(now + lease), *row) for row in free])
-            sql = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE key = ? AND recipient = ? AND channel = ?"  # noqa: S608
-            found = [_delivery(r) for row in free for r in self.db.execute(sql, row).fetchall()]
-        return [d for d in found if d.owner == owner]
+                f"ORDER BY created, key, recipient LIMIT ?) RETURNING created, {_DELIVERY_COLUMNS}",
+                (owner, _utc(now + lease), stamp, stamp, channel, channel, -1 if limit is None else limit)).fetchall()
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))  # RETURNING has no order of its own
+        return [_delivery(r[1:]) for r in rows]
 
     def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
-        held = []
-        with self._tx():
-            for a in attempts:
-                d, drop_payload = a.delivery, a.state in ("sent", "failed")
-                cursor = self.db.execute(
-                    "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, updated = ?, "
-                    "next_try = COALESCE(?, next_try), payload = CASE WHEN ? THEN NULL ELSE payload END, "
-                    "owner = NULL, lease_until = NULL WHERE key = ? AND recipient = ? AND channel = ? "
-                    "AND state = 'pending' AND owner IS ? AND claim = ?",
-                    (a.state, a.error, _utc(a.at), _utc(a.next_try) if a.next_try else None, drop_payload,
-                     d.key, d.recipient, d.channel, d.owner, d.claim))
-                held.append(cursor.rowcount == 1)
-        return held
+        if not attempts:
+            return []
+        held: set[tuple[str, str, str]] = set()
+        for chunk in _chunks(attempts):  # one statement each, atomic by itself (or within a block)
+            held.update(self.db.execute(
+                f"WITH v(key, recipient, channel, owner, claim, state, error, at, next_try) AS "  # noqa: S608
+                f"(VALUES {_rows(len(chunk), 9)}) "
+                "UPDATE deliveries SET state = v.state, attempts = attempts + 1, last_error = v.error, updated = v.at, "
+                "next_try = COALESCE(v.next_try, deliveries.next_try), owner = NULL, lease_until = NULL FROM v "
+                "WHERE deliveries.key = v.key AND deliveries.recipient = v.recipient "
+                "AND deliveries.channel = v.channel AND deliveries.state = 'pending' "
+                "AND deliveries.owner IS v.owner AND deliveries.claim = v.claim "
+                "RETURNING deliveries.key, deliveries.recipient, deliveries.channel",
+                [value for a in chunk for value in (
+                    a.delivery.key, a.delivery.recipient, a.delivery.channel, a.delivery.owner, a.delivery.claim,
+                    a.state, a.error, _utc(a.at), _utc(a.next_try) if a.next_try else None)]).fetchall())
+        done = [(a.delivery.key, a.delivery.recipient, a.delivery.channel) for a in attempts]
+        self.spent += [ident for a, ident in zip(attempts, done, strict=True)
+                       if ident in held and a.state in ("sent", "failed")]
+        return [ident in held for ident in done]
 
     def renew(self, deliveries: Sequence[Delivery], lease: timedelta, now: datetime | None = None) -> list[bool]:
         until = _utc((now or datetime.now(UTC)) + lease)
@@ -317,6 +360,10 @@ class SqliteLedger:
             cursor = self.db.execute(
                 "UPDATE deliveries SET owner = NULL, lease_until = NULL "
                 "WHERE state = 'pending' AND owner IS NOT NULL AND (? IS NULL OR owner = ?)", (owner, owner))
+            if owner is None:  # a process killed before its next claim left the payloads of what it did
+                self.db.execute("DELETE FROM payloads WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE "
+                                "d.key = payloads.key AND d.recipient = payloads.recipient "
+                                "AND d.channel = payloads.channel AND d.state = 'pending')")
         return cursor.rowcount
 
     def pending(self, now: datetime | None = None) -> list[Delivery]:
@@ -420,14 +467,27 @@ class SqliteLedger:
                 (d.key, d.window_id, str(d.kind), d.due.isoformat(), "skipped" if d.skipped else "send", d.reason,
                  _utc(at)) for d, at in history.decisions])
             self.db.executemany(
-                "INSERT INTO deliveries (key, recipient, channel, state, attempts, last_error, message_id, payload, "
-                "expires, next_try, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id, d.payload,
+                "INSERT INTO deliveries (key, recipient, channel, state, attempts, last_error, message_id, "
+                "expires, next_try, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.key, d.recipient, d.channel, d.state, d.attempts, d.last_error, d.message_id,
                   _utc(d.expires), _utc(d.next_try), _utc(created), _utc(updated))
                  for d, created, updated in history.deliveries])
+            self._keep_payloads([d for d, _, _ in history.deliveries])
             self.record_silences(history.silences)
             for ack in history.acknowledgements:
                 self.acknowledge(ack)
+
+
+def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Given items, yield them in runs of at most ``size`` (a statement's parameters are bounded)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _rows(count: int, width: int) -> str:
+    """Return the placeholders of ``count`` rows of ``width`` values: ``(?, ?), (?, ?)``."""
+    row = f"({', '.join('?' * width)})"
+    return ", ".join([row] * count)
 
 
 def _split(script: str) -> list[str]:
