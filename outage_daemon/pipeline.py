@@ -468,43 +468,69 @@ class Notifier:
 
     async def _pump(self, name: str, tally: Tally) -> None:
         """Claim up to PIPELINE × ``concurrency`` due deliveries of channel ``name`` and send them,
-        ``concurrency`` at once; repeat until nothing is due (a claim stays small, and the connections
-        never wait for the next claim in between). On a shared ledger the claim is taken on the
-        database's clock and renewed every quarter lease while the batch sends (:meth:`_renew`); a
-        delivery is sent only while at least half its lease is left (at least one send's timeout:
-        the config refuses a shorter lease), else it is given back for whoever holds it next."""
+        ``concurrency`` at once; repeat until nothing is due. The next batch is claimed while the
+        last round of the one before is still sending, and its senders take over the connections as
+        those finish (never more than ``concurrency`` in flight, in order), so the connections never
+        wait for a claim. On a shared ledger a claim is taken on the database's clock and renewed every
+        quarter lease while its batch sends (:meth:`_renew`); a delivery is sent only while at least
+        half its lease is left (at least one send's timeout: the config refuses a shorter lease), else
+        it is given back for whoever holds it next."""
         options, shared = self.config.ledger, self.ledger.shared
-        while not self.stopping:
-            self.again.discard(name)
-            channel = self.channels.get(name)
-            if channel is None:
-                return
-            width = max(channel.concurrency, 1)
-            start = elapsed()
-            claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(), options.lease,
-                                    limit=min(width * PIPELINE, options.batch), channel=name)
-            if not claimed:
-                if name in self.again:
-                    continue
-                return
-            hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
-                        {_ident(d): d for d in claimed})
-            channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
-            batch = asyncio.ensure_future(self._send_all(claimed, channel, width, tally, hold))
-            renewer = asyncio.ensure_future(self._renew(hold, options.lease)) if shared else None
-            self.sending[batch] = channel
-            try:
-                await batch
-            finally:
-                del self.sending[batch]
-                if renewer is not None:
-                    renewer.cancel()
-                    await asyncio.gather(renewer, return_exceptions=True)
-            if hold.late:  # given back at once, unless another replica holds them already (fencing)
-                await self.db(self.ledger.release, self.owner, hold.late)
-                log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
-                            "ledger unreachable?); given back, unless another replica holds them already",
-                            len(hold.late))
+        channel = self.channels.get(name)
+        if channel is None:
+            return
+        slots = asyncio.Semaphore(max(channel.concurrency, 1))  # held by the senders of every batch
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not self.stopping:
+                self.again.discard(name)
+                channel = self.channels.get(name)
+                if channel is None:
+                    break
+                width = max(channel.concurrency, 1)
+                start = elapsed()
+                claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(),
+                                        options.lease, limit=min(width * PIPELINE, options.batch), channel=name)
+                if not claimed:
+                    if name in self.again:
+                        continue
+                    break
+                hold = Hold(start + options.lease.total_seconds() / 2 if shared else float("inf"),
+                            {_ident(d): d for d in claimed})
+                channel = self.channels.get(name, channel)  # a reload may have replaced it meanwhile
+                low: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                batch = asyncio.ensure_future(self._batch(claimed, channel, slots, tally, hold, low))
+                running.add(batch)
+                batch.add_done_callback(running.discard)
+                await asyncio.wait([batch, low], return_when=asyncio.FIRST_COMPLETED)
+                if batch.done():
+                    batch.result()  # what the writing of its outcomes raised
+            await asyncio.gather(*running)
+        finally:
+            for unfinished in running:
+                unfinished.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _batch(self, claimed: list[Delivery], channel: Channel, slots: asyncio.Semaphore, tally: Tally,
+                     hold: Hold, low: asyncio.Future[None]) -> None:
+        """Send one claimed batch (:meth:`_send_all`), its claims renewed meanwhile on a shared ledger;
+        then give back those that were not sent in time."""
+        lease = self.config.ledger.lease
+        sending = asyncio.ensure_future(self._send_all(claimed, channel, slots, tally, hold, low))
+        renewer = asyncio.ensure_future(self._renew(hold, lease)) if self.ledger.shared else None
+        self.sending[sending] = channel
+        try:
+            await sending
+        finally:
+            del self.sending[sending]
+            if renewer is not None:
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+        if hold.late:  # given back at once, unless another replica holds them already (fencing)
+            await self.db(self.ledger.release, self.owner, hold.late)
+            log.warning("%d claimed deliveries not sent in time (their lease could have run out: a pause, the "
+                        "ledger unreachable?); given back, unless another replica holds them already",
+                        len(hold.late))
 
     async def _renew(self, hold: Hold, lease: timedelta) -> None:
         """Every quarter ``lease``, renew the claims of ``hold`` not yet done (fenced, on the ledger's
@@ -528,25 +554,34 @@ class Notifier:
                     hold.done(d)
                     hold.lost.add(_ident(d))
 
-    async def _send_all(self, claimed: list[Delivery], channel: Channel, width: int, tally: Tally,
-                        hold: Hold) -> None:
-        """Send ``claimed`` through ``width`` workers, each taking the next delivery once its last
-        send is done (its outcome is written behind it, while the next one goes out); return when
-        every outcome is written (raise what the writing raised)."""
+    async def _send_all(self, claimed: list[Delivery], channel: Channel, slots: asyncio.Semaphore, tally: Tally,
+                        hold: Hold, low: asyncio.Future[None]) -> None:
+        """Send ``claimed`` through as many senders as ``slots`` allows, each taking the next delivery
+        once its last send is done (its outcome is written behind it, while the next one goes out);
+        settle ``low`` once a round of sends is all that is left. Return when every outcome is written
+        (raise what the writing raised)."""
         todo = collections.deque(claimed)
         written: list[asyncio.Future[bool]] = []
+        width = max(channel.concurrency, 1)
 
-        async def worker() -> None:
-            while todo:
-                d = todo.popleft()
-                outcome = await self._attempt(d, channel, tally, hold)
-                if outcome is None:
-                    hold.done(d)
-                else:  # renewed until written: a peer takes over no outcome still in memory
-                    outcome.add_done_callback(functools.partial(hold.done, d))
-                    written.append(outcome)
+        async def sender() -> None:
+            async with slots:
+                while todo:
+                    d = todo.popleft()
+                    if len(todo) <= width and not low.done():
+                        low.set_result(None)
+                    outcome = await self._attempt(d, channel, tally, hold)
+                    if outcome is None:
+                        hold.done(d)
+                    else:  # renewed until written: a peer takes over no outcome still in memory
+                        outcome.add_done_callback(functools.partial(hold.done, d))
+                        written.append(outcome)
 
-        await asyncio.gather(*(worker() for _ in range(min(width, len(todo)))))
+        try:
+            await asyncio.gather(*(sender() for _ in range(min(width, len(todo)))))
+        finally:
+            if not low.done():
+                low.set_result(None)
         await asyncio.gather(*written)
 
     async def _attempt(self, d: Delivery, channel: Channel, tally: Tally, hold: Hold) -> asyncio.Future[bool] | None:

@@ -117,6 +117,63 @@ windows:
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 3
 
 
+class Claims(Watched):
+    """A ledger that notes, at every claim of email, how many sends were in flight (``flying``)."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.flying, self.at_claims = [0], list[int]()
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("channel") == "email":
+            self.at_claims.append(self.flying[0])
+        return self.inner.claim(*args, **kwargs)
+
+
+def test_the_next_batch_is_claimed_while_the_last_sends_of_the_one_before_are_in_flight(
+        config_of: Callable[[str], Config], tmp_path: Path) -> None:
+    """The connections never wait for a claim; still, no more sends at once than the channel's
+    concurrency, and in the order claimed."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    people = [f"r{i:02}@example.com" for i in range(10)]
+    config = config_of(f"""
+timezone: UTC
+ledger: {{batch: 4}}
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
+audiences: {{team: {{email: [{', '.join(reversed(people))}]}}}}
+windows:
+  - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
+     end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
+""")
+    ledger = Claims(open_ledger(default_url(str(tmp_path))))
+    most, order = [0], list[str]()
+
+    async def go() -> int:
+        notifier = Notifier(config, ledger, str(tmp_path), lambda: datetime.now(UTC))
+        channel = notifier.channels["email"]
+        channel.concurrency, real = 2, channel.send
+
+        async def send(recipient: str, payload: bytes) -> Any:
+            ledger.flying[0] += 1
+            most[0], _ = max(most[0], ledger.flying[0]), order.append(recipient)
+            try:
+                await asyncio.sleep(0.02)
+                return await real(recipient, payload)
+            finally:
+                ledger.flying[0] -= 1
+
+        channel.send = send  # type: ignore[method-assign]
+        try:
+            return (await notifier.run_once(timedelta(seconds=5))).sent
+        finally:
+            await notifier.close()
+
+    assert asyncio.run(go()) == 10
+    assert (most[0], order) == (2, people)
+    assert len(ledger.at_claims) == 4 and ledger.at_claims[0] == 0, ledger.at_claims  # 4 + 4 + 2, then none left
+    assert all(flying > 0 for flying in ledger.at_claims[1:]), ledger.at_claims
+
+
 def test_a_replaced_config_s_windows_are_freed_on_the_executor_once_the_config_is(
         config_of: Callable[[str], Config]) -> None:
     config = config_of("""
