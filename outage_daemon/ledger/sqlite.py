@@ -33,11 +33,12 @@ from outage_daemon.core.records import (
 from outage_daemon.core.timerules import UTC
 from outage_daemon.ledger.base import HISTORY_SQL, LEASE, LedgerError, history_entries
 
+T = TypeVar("T")
+
 # A payload lives in a table of its own: a claim or an outcome rewrites a delivery's row, which then
 # stays small, instead of the whole message with it. It is read only while its delivery is pending.
 _PAYLOAD = ("(SELECT payload FROM payloads p WHERE deliveries.state = 'pending' AND p.key = deliveries.key "
             "AND p.recipient = deliveries.recipient AND p.channel = deliveries.channel)")
-T = TypeVar("T")
 _DELIVERY_COLUMNS = (f"key, recipient, channel, state, attempts, last_error, message_id, {_PAYLOAD}, expires, "
                      "next_try, owner, claim")
 
@@ -323,19 +324,21 @@ class SqliteLedger:
         if not attempts:
             return []
         held: set[tuple[str, str, str]] = set()
-        for chunk in _chunks(attempts):  # one statement each, atomic by itself (or within a block)
-            held.update(self.db.execute(
-                f"WITH v(key, recipient, channel, owner, claim, state, error, at, next_try) AS "  # noqa: S608
-                f"(VALUES {_rows(len(chunk), 9)}) "
-                "UPDATE deliveries SET state = v.state, attempts = attempts + 1, last_error = v.error, updated = v.at, "
-                "next_try = COALESCE(v.next_try, deliveries.next_try), owner = NULL, lease_until = NULL FROM v "
-                "WHERE deliveries.key = v.key AND deliveries.recipient = v.recipient "
-                "AND deliveries.channel = v.channel AND deliveries.state = 'pending' "
-                "AND deliveries.owner IS v.owner AND deliveries.claim = v.claim "
-                "RETURNING deliveries.key, deliveries.recipient, deliveries.channel",
-                [value for a in chunk for value in (
-                    a.delivery.key, a.delivery.recipient, a.delivery.channel, a.delivery.owner, a.delivery.claim,
-                    a.state, a.error, _utc(a.at), _utc(a.next_try) if a.next_try else None)]).fetchall())
+        with self._tx():
+            for chunk in _chunks(attempts):  # one statement each
+                held.update(self.db.execute(
+                    f"WITH v(key, recipient, channel, owner, claim, state, error, at, next_try) AS "  # noqa: S608
+                    f"(VALUES {_rows(len(chunk), 9)}) "
+                    "UPDATE deliveries SET state = v.state, attempts = attempts + 1, last_error = v.error, "
+                    "updated = v.at, next_try = COALESCE(v.next_try, deliveries.next_try), owner = NULL, "
+                    "lease_until = NULL FROM v "
+                    "WHERE deliveries.key = v.key AND deliveries.recipient = v.recipient "
+                    "AND deliveries.channel = v.channel AND deliveries.state = 'pending' "
+                    "AND deliveries.owner IS v.owner AND deliveries.claim = v.claim "
+                    "RETURNING deliveries.key, deliveries.recipient, deliveries.channel",
+                    [value for a in chunk for value in (
+                        a.delivery.key, a.delivery.recipient, a.delivery.channel, a.delivery.owner, a.delivery.claim,
+                        a.state, a.error, _utc(a.at), _utc(a.next_try) if a.next_try else None)]).fetchall())
         done = [(a.delivery.key, a.delivery.recipient, a.delivery.channel) for a in attempts]
         self.spent += [ident for a, ident in zip(attempts, done, strict=True)
                        if ident in held and a.state in ("sent", "failed")]
