@@ -144,7 +144,8 @@ SCHEMA = [
         PRIMARY KEY (window_id, occurrence, channel, recipient)
     );
     """,
-    # version 7: payloads apart from their deliveries (a claim or an outcome no longer rewrites the message)
+    # version 7: payloads apart from their deliveries (a claim or an outcome no longer rewrites the message),
+    # and the index of pending deliveries holds only those (as PostgreSQL's: the sent ones only grow)
     """
     CREATE TABLE payloads (
         key       TEXT NOT NULL,
@@ -156,6 +157,8 @@ SCHEMA = [
     INSERT INTO payloads SELECT key, recipient, channel, payload FROM deliveries
         WHERE state = 'pending' AND payload IS NOT NULL;
     ALTER TABLE deliveries DROP COLUMN payload;
+    DROP INDEX deliveries_pending;
+    CREATE INDEX deliveries_pending ON deliveries (next_try) WHERE state = 'pending';
     """,
 ]
 
