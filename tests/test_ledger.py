@@ -258,6 +258,27 @@ def test_a_payload_is_gone_once_its_delivery_is_done(tmp_path: Path) -> None:
         assert [r[0] for r in db.execute("SELECT recipient FROM payloads")] == ["b@example.com"]
 
 
+def test_payloads_a_killed_process_left_are_deleted_when_the_next_start_gives_back_the_claims(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    url = default_url(str(tmp_path / "state"))
+    path = url.removeprefix("sqlite:///")
+    killed = open_ledger(url)
+    killed.record([Decision("w1/a", "w1", Kind.BEFORE_STOP, NOW)],
+                  [pending("w1/a", "a@example.com"), pending("w1/a", "b@example.com")], NOW)
+    a, _ = killed.claim("node-a", NOW)
+    killed.mark([Attempt(a, "sent", NOW)])  # its payload waits for the next claim, which never comes
+    killed.db.close()  # type: ignore[attr-defined]  # no close(): as after kill -9
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM payloads").fetchone()[0] == 2
+    with open_ledger(url) as started:
+        assert started.release() == 1  # b's claim, given back
+        assert [(d.recipient, d.payload) for d in started.pending()] == [("b@example.com", b"body of b@example.com")]
+    with sqlite3.connect(path) as db:
+        assert [r[0] for r in db.execute("SELECT recipient FROM payloads")] == ["b@example.com"]
+
+
 def test_history_answers_what_was_decided_sent_skipped_and_failed(ledger: Ledger) -> None:
     later = NOW + timedelta(minutes=5)
     ledger.record([Decision("w1/a", "w1", Kind.BEFORE_STOP, NOW), Decision("w1/b", "w1", Kind.AT_STOP, NOW, "superseded")],
