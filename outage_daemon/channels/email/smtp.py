@@ -88,7 +88,7 @@ class SmtpPool:
             else:
                 await _drop(client)  # a 4xx or a garbled reply: start afresh next time
             return refusal(exc.code, exc.message)
-        except aiosmtplib.SMTPException as exc:  # one command's timeout among them
+        except aiosmtplib.SMTPException as exc:  # a reply out of step, a connection lost or refused
             await _drop(client)
             return Outcome(False, True, f"{type(exc).__name__}: {exc}")
         except asyncio.TimeoutError:  # the whole delivery's: the connection is out of step with the relay
