@@ -94,6 +94,11 @@ def _ident(d: Delivery) -> tuple[str, str, str]:
     return d.key, d.recipient, d.channel
 
 
+def _width(channel: Channel) -> int:
+    """Given a channel, return how many of its sends may be in flight at once (at least one)."""
+    return max(channel.concurrency, 1)
+
+
 def _fail(batch: list[tuple[Attempt, asyncio.Future[bool]]], exc: Exception) -> None:
     """Given outcomes that could not be written, hand ``exc`` to each one's wait (unless cancelled)."""
     for _, waiter in batch:
@@ -479,7 +484,7 @@ class Notifier:
         channel = self.channels.get(name)
         if channel is None:
             return
-        slots = asyncio.Semaphore(max(channel.concurrency, 1))  # held by the senders of every batch
+        slots = asyncio.Semaphore(_width(channel))  # held by the senders of every batch
         running: set[asyncio.Task[None]] = set()
         try:
             while not self.stopping:
@@ -487,7 +492,7 @@ class Notifier:
                 channel = self.channels.get(name)
                 if channel is None:
                     break
-                width = max(channel.concurrency, 1)
+                width = _width(channel)
                 start = elapsed()
                 claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(),
                                         options.lease, limit=min(width * PIPELINE, options.batch), channel=name)
@@ -562,7 +567,7 @@ class Notifier:
         (raise what the writing raised)."""
         todo = collections.deque(claimed)
         written: list[asyncio.Future[bool]] = []
-        width = max(channel.concurrency, 1)
+        width = _width(channel)
 
         async def sender() -> None:
             async with slots:
