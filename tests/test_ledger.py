@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -210,7 +211,7 @@ def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
     path = tmp_path / "ledger.sqlite3"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA user_version=99")
     with pytest.raises(LedgerError, match="newer than this outage-daemon understands"):
         open_ledger(f"sqlite:///{path}")
@@ -222,7 +223,7 @@ def test_a_ledger_of_schema_6_keeps_its_pending_payloads_when_they_move_to_their
     from outage_daemon.ledger.sqlite import SCHEMA
 
     path = tmp_path / "ledger.sqlite3"
-    with sqlite3.connect(path, isolation_level=None) as db:  # as the version before payloads moved left it
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:  # as the version before payloads moved left it
         for script in SCHEMA[:6]:
             db.executescript(script)
         db.execute("PRAGMA user_version=6")
@@ -238,7 +239,7 @@ def test_a_ledger_of_schema_6_keeps_its_pending_payloads_when_they_move_to_their
             ("a@example.com", "pending", b"body of a"), ("b@example.com", "sent", None)]
         [claimed] = ledger.claim("node-a", NOW)
         assert claimed.payload == b"body of a"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         assert [r[1] for r in db.execute("PRAGMA table_info(deliveries)")].count("payload") == 0
 
 
@@ -254,7 +255,7 @@ def test_a_payload_is_gone_once_its_delivery_is_done(tmp_path: Path) -> None:
         assert [(d.recipient, d.payload) for d in ledger.deliveries()] == [
             ("a@example.com", None), ("b@example.com", b"body of b@example.com")]
     path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:  # not only hidden: deleted, the retried one's kept
+    with contextlib.closing(sqlite3.connect(path)) as db:  # not only hidden: deleted, the retried one's kept
         assert [r[0] for r in db.execute("SELECT recipient FROM payloads")] == ["b@example.com"]
 
 
@@ -270,12 +271,12 @@ def test_payloads_a_killed_process_left_are_deleted_when_the_next_start_gives_ba
     a, _ = killed.claim("node-a", NOW)
     killed.mark([Attempt(a, "sent", NOW)])  # its payload waits for the next claim, which never comes
     killed.db.close()  # type: ignore[attr-defined]  # no close(): as after kill -9
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT count(*) FROM payloads").fetchone()[0] == 2
     with open_ledger(url) as started:
         assert started.release() == 1  # b's claim, given back
         assert [(d.recipient, d.payload) for d in started.pending()] == [("b@example.com", b"body of b@example.com")]
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         assert [r[0] for r in db.execute("SELECT recipient FROM payloads")] == ["b@example.com"]
 
 
