@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,13 +29,17 @@ sys.path.insert(0, str(ROOT / "tests"))  # pgserver: a PostgreSQL of its own
 
 from common import config_text, median_of  # noqa: E402
 from icalendar import Calendar, Event  # noqa: E402
+from pgserver import PgServer  # noqa: E402
 
 from outage_daemon.cli import print_problems  # noqa: E402
 from outage_daemon.core.checks import warnings  # noqa: E402
+from outage_daemon.core.records import Attempt, Decision, Delivery  # noqa: E402
 from outage_daemon.core.revisions import revise, revise_all  # noqa: E402
 from outage_daemon.formats import ical as feed  # noqa: E402
 from outage_daemon.formats.push import pushes  # noqa: E402
 from outage_daemon.formats.text import summary  # noqa: E402
+from outage_daemon.ledger.base import LEASE  # noqa: E402
+from outage_daemon.ledger.sqlite import SqliteLedger  # noqa: E402
 from outage_daemon.loader import load  # noqa: E402
 
 UTC = timezone.utc
@@ -170,6 +175,54 @@ def bench_push(sizes: list[int], folder: Path, repeat: int) -> None:
     RESULTS["push"] = results
 
 
+def cpu_of(pid: int, reaped: bool = False) -> float:
+    """Given a process, return the seconds of CPU it has used (with those of its children it has
+    reaped, when ``reaped``); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(server: PgServer) -> float | None:
+    """Given our own PostgreSQL server, return the seconds of CPU it has used: the postmaster, the
+    backends it has reaped and those alive; None for an external server (not measurable here)."""
+    if server.folder is None:
+        return None
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    used = cpu_of(postmaster, reaped=True)
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError):
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(postmaster):
+                used += cpu_of(int(entry.name))
+    return used
+
+
+class WritesInMemory(SqliteLedger):
+    """The control of the fan-out bench, not a mode of the daemon: the SQLite ledger with the
+    deliveries recorded, claimed and their outcomes acknowledged in memory, none written, to show
+    what the fan-out costs without its bookkeeping."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.held: list[Delivery] = []
+
+    def record(self, decisions: Iterable[Decision], deliveries: Iterable[Delivery], now: datetime) -> None:
+        self.held.extend(deliveries)
+        super().record(decisions, [], now)
+
+    def claim(self, owner: str, now: datetime | None, lease: timedelta = LEASE,
+              limit: int | None = None, channel: str | None = None) -> list[Delivery]:
+        mine = [d for d in self.held if channel is None or d.channel == channel][:limit]
+        taken = {id(d) for d in mine}
+        self.held = [d for d in self.held if id(d) not in taken]
+        return mine
+
+    def mark(self, attempts: Sequence[Attempt]) -> list[bool]:
+        return [True] * len(attempts)
+
+
 def start_sink() -> tuple[subprocess.Popen[bytes], int]:
     """aiosmtpd's discarding sink in a process of its own, on a free loopback port."""
     import socket
@@ -211,15 +264,15 @@ async def bare_fanout(port: int, messages: list[tuple[str, bytes]], connections:
 
 def bench_fanout(count: int, folder: Path, repeat: int) -> None:
     """3. Email fan-out of ``count`` personalised messages on one node, its ledger on SQLite and on
-    PostgreSQL, each next to bare aiosmtplib sending the same bytes on as many connections; the three
-    interleaved in every repeat (this machine's speed drifts), ratios from their medians, spread from
-    the ratios of each repeat. Ours is timed as a running daemon makes a fan-out: its ledger open
-    (opening and migrating it is start-up, timed apart), from the pass that finds the reminder due
-    to the channels and the ledger closed (SMTP QUIT, as bare aiosmtplib's). A first round, untimed,
-    warms both (imports, compiled templates)."""
+    PostgreSQL, each next to bare aiosmtplib sending the same bytes on as many connections; with
+    them a control, our fan-out with the ledger's delivery writes kept in memory (what the fan-out
+    costs without its bookkeeping). The four interleaved in every repeat (this machine's speed
+    drifts), ratios from their medians, spread from the ratios of each repeat, and the CPU that
+    each side and the sink (and the PostgreSQL server) used. Ours is timed as a running daemon makes
+    a fan-out: its ledger open (opening and migrating it is start-up, timed apart), from the pass
+    that finds the reminder due to the channels and the ledger closed (SMTP QUIT, as bare
+    aiosmtplib's). A first round, untimed, warms all (imports, compiled templates)."""
     import asyncio
-
-    from pgserver import PgServer
 
     from outage_daemon.channels.email.message import payloads
     from outage_daemon.channels.render import templates
@@ -229,44 +282,67 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
 
     proc, port = start_sink()
     server = PgServer()
+    sides = ("sqlite", "postgres", "control", "bare")
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    opened: dict[str, list[float]] = {"sqlite": [], "postgres": []}
+    cpu: dict[str, list[tuple[float, float, float | None]]] = {side: [] for side in sides}  # ours, sink, server
     try:
         start = datetime.now(UTC) + timedelta(hours=1, seconds=-5)
         text = config_text(1, recipients=count, start=start).replace(
             "calendar:", f"email: {{from: ops@example.com, smtp: {{host: 127.0.0.1, port: {port}, security: none, "
             f"connections: 4}}}}\ncalendar:").replace("[1d, 2h, 15m]", "[1h]")
-        times: dict[str, list[float]] = {"sqlite": [], "postgres": [], "bare": [], "open_sqlite": [],
-                                         "open_postgres": []}
+
+        def notifier(side: str, config: object, state: Path) -> Notifier:
+            clock = lambda: datetime.now(UTC)  # noqa: E731
+            if side == "control":
+                return Notifier(config, WritesInMemory(str(state / "ledger.sqlite3")), str(state), clock)  # type: ignore[arg-type]
+            return Notifier.open(config, str(state), clock, server.database() if side == "postgres" else None)  # type: ignore[arg-type]
+
+        def used() -> tuple[float, float, float | None]:
+            return time.process_time(), cpu_of(proc.pid), server_cpu(server)
+
+        def spent(since: tuple[float, float, float | None]) -> tuple[float, float, float | None]:
+            time.sleep(0.3)  # the server's backends, closed with the pool, are gone and counted
+            now = used()
+            return now[0] - since[0], now[1] - since[1], None if now[2] is None or since[2] is None else now[2] - since[2]
+
+        async def ours(side: str, config: object, state: Path) -> tuple[float, tuple[float, float, float | None]]:
+            t0 = time.perf_counter()
+            running = notifier(side, config, state)
+            t1, c1 = time.perf_counter(), used()
+            try:
+                tally = await running.run_once()
+            finally:
+                await running.close()
+            took = time.perf_counter() - t1
+            assert tally.sent == count, tally
+            if side in opened:
+                opened[side].append(t1 - t0)
+            return took, spent(c1)
+
         for attempt in range(-1, repeat):  # -1: the warm-up round
             path = folder / f"fan{attempt}.yaml"
             path.write_text(text, encoding="utf-8")
             config = load(str(path))
-
-            async def ours(c: object = config, n: int = attempt, url: str | None = None) -> tuple[int, float, float]:
-                t0 = time.perf_counter()
-                notifier = Notifier.open(c, str(folder / f"fan-state{n}-{url is None}"),  # type: ignore[arg-type]
-                                         lambda: datetime.now(UTC), url)
-                t1 = time.perf_counter()
-                try:
-                    tally = await notifier.run_once()
-                finally:
-                    await notifier.close()
-                return tally.sent, t1 - t0, time.perf_counter() - t1
-
-            for backend, url in (("sqlite", None), ("postgres", server.database())):
-                os.makedirs(folder / f"fan-state{attempt}-{url is None}", exist_ok=True)
-                sent, opening, took = asyncio.run(ours(url=url))
-                assert sent == count, sent
-                if attempt >= 0:
-                    times[backend].append(took)
-                    times[f"open_{backend}"].append(opening)
             now = datetime.now(UTC)
             [send], _ = decide(plan(config, now - timedelta(hours=1), now), set(), now)
-            env = templates(None)
-            prepared = list(payloads(send, config, [f"u{i}@example.com" for i in range(count)], now, env).items())
-            t0 = time.perf_counter()
-            asyncio.run(bare_fanout(port, prepared, 4))
-            if attempt >= 0:
-                times["bare"].append(time.perf_counter() - t0)
+            prepared = list(payloads(send, config, [f"u{i}@example.com" for i in range(count)], now,
+                                     templates(None)).items())
+            for side in sides:
+                state = folder / f"fan-state{attempt}-{side}"
+                state.mkdir()
+                if side == "bare":
+                    t0, c0 = time.perf_counter(), used()
+                    asyncio.run(bare_fanout(port, prepared, 4))
+                    took, cost = time.perf_counter() - t0, spent(c0)
+                else:
+                    took, cost = asyncio.run(ours(side, config, state))
+                if attempt >= 0:
+                    times[side].append(took)
+                    cpu[side].append(cost)
+            if attempt < 0:
+                opened["sqlite"].clear()
+                opened["postgres"].clear()
     finally:
         server.stop()
         proc.terminate()
@@ -274,15 +350,32 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
     bare_rate = count / statistics.median(times["bare"])
     results: dict[str, object] = {"messages": count, "connections": 4, "repeats": repeat,
                                   "bare_aiosmtplib_per_s": bare_rate}
-    for backend in ("sqlite", "postgres"):
-        rate = count / statistics.median(times[backend])
-        spread = [b / o for o, b in zip(times[backend], times["bare"], strict=True)]
-        results[backend] = {"ours_per_s": rate, "ratio": rate / bare_rate, "ratio_min": min(spread),
-                            "ratio_max": max(spread), "open_s": statistics.median(times[f"open_{backend}"])}
-        row(f"email fan-out, {count:,} personalised, ledger on {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}",
-            f"{rate:.0f} msg/s", f"{bare_rate:.0f} msg/s bare aiosmtplib",
-            f"{rate / bare_rate:.2f}× ({min(spread):.2f}–{max(spread):.2f}) " + verdict(rate / bare_rate >= 0.9)
-            + " (≥ 0.9×)")
+    per = 1000 / count  # CPU is shown per 1,000 messages
+
+    def cpu_ms(side: str, which: int) -> float | None:
+        used = [u for u in (c[which] for c in cpu[side]) if u is not None]
+        return statistics.median(used) * 1000 * per if used else None
+
+    results["bare_cpu_ms"] = {"ours": cpu_ms("bare", 0), "sink": cpu_ms("bare", 1)}
+    names = {"sqlite": "ledger on SQLite", "postgres": "ledger on PostgreSQL",
+             "control": "control: delivery writes kept in memory"}
+    for side, name in names.items():
+        rate = count / statistics.median(times[side])
+        spread = [b / o for o, b in zip(times[side], times["bare"], strict=True)]
+        results[side] = {"ours_per_s": rate, "ratio": rate / bare_rate, "ratio_min": min(spread),
+                         "ratio_max": max(spread),
+                         "cpu_ms": {"ours": cpu_ms(side, 0), "sink": cpu_ms(side, 1), "server": cpu_ms(side, 2)}}
+        if side in opened:
+            results[side]["open_s"] = statistics.median(opened[side])  # type: ignore[index]
+        target = "(no target)" if side == "control" else verdict(rate / bare_rate >= 0.9) + " (≥ 0.9×)"
+        row(f"email fan-out, {count:,} personalised, {name}", f"{rate:.0f} msg/s", f"{bare_rate:.0f} msg/s bare aiosmtplib",
+            f"{rate / bare_rate:.2f}× ({min(spread):.2f}–{max(spread):.2f}) {target}")
+    for side, name in names.items():
+        ours_cpu = f"{cpu_ms(side, 0):.0f} ms"
+        if side == "postgres" and cpu_ms(side, 2) is not None:
+            ours_cpu += f" + {cpu_ms(side, 2):.0f} ms the PostgreSQL server"
+        row(f"CPU per 1,000 messages of the fan-out, {name}", f"{ours_cpu}; sink {cpu_ms(side, 1):.0f} ms",
+            f"bare {cpu_ms('bare', 0):.0f} ms; sink {cpu_ms('bare', 1):.0f} ms", "")
     RESULTS["fanout"] = results
 
 
