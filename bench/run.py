@@ -175,11 +175,17 @@ def bench_push(sizes: list[int], folder: Path, repeat: int) -> None:
     RESULTS["push"] = results
 
 
+def stat_of(pid: int | str) -> list[str]:
+    """Given a process, return the fields of its ``/proc/PID/stat`` after its name (state, parent,
+    …); raise OSError once it is gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_of(pid: int, reaped: bool = False) -> float:
     """Given a process, return the seconds of CPU it has used (with those of its children it has
     reaped, when ``reaped``); 0 once it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_of(pid)
     except OSError:
         return 0.0
     return sum(int(f) for f in fields[11:15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
@@ -194,7 +200,7 @@ def server_cpu(server: PgServer) -> float | None:
     used = cpu_of(postmaster, reaped=True)
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError, IndexError):
-            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(postmaster):
+            if entry.name.isdigit() and stat_of(entry.name)[1] == str(postmaster):
                 used += cpu_of(int(entry.name))
     return used
 
@@ -355,23 +361,23 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
     results["bare_cpu_ms"] = {"ours": cpu_ms("bare", 0), "sink": cpu_ms("bare", 1)}
     names = {"sqlite": "ledger on SQLite", "postgres": "ledger on PostgreSQL",
              "control": "control: delivery writes kept in memory"}
+    usage = {side: {"ours": cpu_ms(side, 0), "sink": cpu_ms(side, 1),
+                    "server": cpu_ms(side, 2) if side == "postgres" else None} for side in names}
     for side, name in names.items():
         rate = count / statistics.median(times[side])
         spread = [b / o for o, b in zip(times[side], times["bare"], strict=True)]
         results[side] = {"ours_per_s": rate, "ratio": rate / bare_rate, "ratio_min": min(spread),
-                         "ratio_max": max(spread),
-                         "cpu_ms": {"ours": cpu_ms(side, 0), "sink": cpu_ms(side, 1),
-                                    "server": cpu_ms(side, 2) if side == "postgres" else None}}
+                         "ratio_max": max(spread), "cpu_ms": usage[side]}
         if side in opened:
             results[side]["open_s"] = statistics.median(opened[side])  # type: ignore[index]
         target = "(no target)" if side == "control" else verdict(rate / bare_rate >= 0.9) + " (≥ 0.9×)"
         row(f"email fan-out, {count:,} personalised, {name}", f"{rate:.0f} msg/s", f"{bare_rate:.0f} msg/s bare aiosmtplib",
             f"{rate / bare_rate:.2f}× ({min(spread):.2f}–{max(spread):.2f}) {target}")
     for side, name in names.items():
-        ours_cpu, server_ms = f"{cpu_ms(side, 0):.0f} ms", results[side]["cpu_ms"]["server"]  # type: ignore[index]
+        ours_cpu, server_ms = f"{usage[side]['ours']:.0f} ms", usage[side]["server"]
         if server_ms is not None:
             ours_cpu += f" + {server_ms:.0f} ms the PostgreSQL server"
-        row(f"CPU per 1,000 messages of the fan-out, {name}", f"{ours_cpu}; sink {cpu_ms(side, 1):.0f} ms",
+        row(f"CPU per 1,000 messages of the fan-out, {name}", f"{ours_cpu}; sink {usage[side]['sink']:.0f} ms",
             f"bare {cpu_ms('bare', 0):.0f} ms; sink {cpu_ms('bare', 1):.0f} ms", "")
     RESULTS["fanout"] = results
 
