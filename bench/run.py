@@ -435,8 +435,8 @@ def bench_responsiveness(n: int, folder: Path, quick: bool) -> None:
         verdict(startup < 3) + " (< 3 s)")  # type: ignore[operator]
 def bench_replicas(folder: Path, quick: bool) -> None:
     """8. Replicas on one PostgreSQL: fan-out by 1 (pinned to one CPU) and 3 of them (pinned round-robin
-    over the CPUs) next to one SQLite daemon, lateness, takeover after kill -9 (quick: 600 recipients,
-    the takeover with 200, a 3 s lease and a 1 s poll)."""
+    over the CPUs) next to one SQLite daemon, the same against a relay that takes its time, lateness,
+    takeover after kill -9 (quick: 600 recipients, the takeover with 200, a 3 s lease and a 1 s poll)."""
     from replicas_bench import bench_replicas as run
 
     r = run(folder / "replicas", quick)
@@ -450,6 +450,15 @@ def bench_replicas(folder: Path, quick: bool) -> None:
     rate, spread = r["postgres_3"]["per_s"], r["postgres_3"]["cpus"]  # type: ignore[index]
     row(f"daemon fan-out, {n:,} recipients, 3 replicas on PostgreSQL, taskset over {spread} CPUs", f"{rate:.0f} msg/s",
         f"{one:.0f} msg/s 1 replica", f"{rate / one:.2f}× " + verdict(rate >= one) + " (≥ 1×)")
+    slow, slow_three = r["relay_postgres_1"], r["relay_postgres_3"]
+    relay = f"relay {slow['relay_ms']:.0f} ms per message"  # type: ignore[index]
+    row(f"daemon fan-out, {n:,} recipients, {relay}, 1 replica on PostgreSQL, 1 CPU",
+        f"{slow['per_s']:.0f} msg/s", "", "")  # type: ignore[index]
+    row(f"daemon fan-out, {n:,} recipients, {relay}, 3 replicas on PostgreSQL, taskset over "
+        f"{slow_three['cpus']} CPUs", f"{slow_three['per_s']:.0f} msg/s",  # type: ignore[index]
+        f"{slow['per_s']:.0f} msg/s 1 replica",  # type: ignore[index]
+        f"{slow_three['per_s'] / slow['per_s']:.2f}× "  # type: ignore[index]
+        + verdict(slow_three["per_s"] >= slow["per_s"]) + " (≥ 1×)")  # type: ignore[index]
     three = r["postgres_3"]
     row(f"reminder lateness, 3 replicas, {n:,} recipients", f"{three['first_late_ms']:.0f} ms first",  # type: ignore[index]
         f"{three['last_late_ms']:.0f} ms last", "")  # type: ignore[index]
