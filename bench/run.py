@@ -191,18 +191,28 @@ def cpu_of(pid: int, reaped: bool = False) -> float:
     return sum(int(f) for f in fields[11:15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(server: PgServer) -> float | None:
-    """Given our own PostgreSQL server, return the seconds of CPU it has used: the postmaster, the
-    backends it has reaped and those alive; None for an external server (not measurable here)."""
+def server_processes(server: PgServer) -> tuple[int, list[int]] | None:
+    """Given our own PostgreSQL server, return its postmaster and the processes it runs now; None
+    for an external server."""
     if server.folder is None:
         return None
     postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-    used = cpu_of(postmaster, reaped=True)
+    children = []
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError, IndexError):
             if entry.name.isdigit() and stat_of(entry.name)[1] == str(postmaster):
-                used += cpu_of(int(entry.name))
-    return used
+                children.append(int(entry.name))
+    return postmaster, children
+
+
+def server_cpu(server: PgServer) -> float | None:
+    """Given our own PostgreSQL server, return the seconds of CPU it has used: the postmaster, the
+    backends it has reaped and those alive; None for an external server (not measurable here)."""
+    found = server_processes(server)
+    if found is None:
+        return None
+    postmaster, children = found
+    return cpu_of(postmaster, reaped=True) + sum(cpu_of(child) for child in children)
 
 
 class WritesInMemory(SqliteLedger):
@@ -268,7 +278,7 @@ async def bare_fanout(port: int, messages: list[tuple[str, bytes]], connections:
     await asyncio.gather(*(worker() for _ in range(connections)))
 
 
-def bench_fanout(count: int, folder: Path, repeat: int) -> None:
+def bench_fanout(count: int, folder: Path, repeat: int, pin: bool = False) -> None:
     """3. Email fan-out of ``count`` personalised messages on one node, its ledger on SQLite and on
     PostgreSQL, each next to bare aiosmtplib sending the same bytes on as many connections; with
     them a control, our fan-out with the ledger's delivery writes kept in memory (what the fan-out
@@ -277,7 +287,9 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
     each side and the sink (and the PostgreSQL server) used. Ours is timed as a running daemon makes
     a fan-out: its ledger open (opening and migrating it is start-up, timed apart), from the pass
     that finds the reminder due to the channels and the ledger closed (SMTP QUIT, as bare
-    aiosmtplib's). A first round, untimed, warms all (imports, compiled templates)."""
+    aiosmtplib's). A first round, untimed, warms all (imports, compiled templates). ``pin``: our side
+    and bare aiosmtplib on the last CPU, the sink and the PostgreSQL server on the first (as a relay
+    and a database on other hosts take none of the sender's CPU)."""
     import asyncio
 
     from outage_daemon.channels.email.message import payloads
@@ -288,6 +300,15 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
 
     proc, port = start_sink()
     server = PgServer()
+    mine = os.sched_getaffinity(0)
+    if pin:
+        first, last = min(mine), max(mine)
+        assert first != last, "--pin needs two CPUs"
+        postmaster, children = server_processes(server) or (0, [])
+        for pid in (proc.pid, postmaster, *children):  # backends forked later inherit the postmaster's
+            if pid:
+                os.sched_setaffinity(pid, {first})
+        os.sched_setaffinity(0, {last})  # this thread, and the threads it starts from now on
     sides = ("sqlite", "postgres", "control", "bare")
     times: dict[str, list[float]] = {side: [] for side in sides}
     opened: dict[str, list[float]] = {"sqlite": [], "postgres": []}  # opening the ledger: start-up, timed apart
@@ -346,11 +367,12 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
                     if side in opened:
                         opened[side].append(opening)
     finally:
+        os.sched_setaffinity(0, mine)
         server.stop()
         proc.terminate()
         proc.wait()
     bare_rate = count / statistics.median(times["bare"])
-    results: dict[str, object] = {"messages": count, "connections": 4, "repeats": repeat,
+    results: dict[str, object] = {"messages": count, "connections": 4, "repeats": repeat, "pinned": pin,
                                   "bare_aiosmtplib_per_s": bare_rate}
     per = 1000 / count  # CPU is shown per 1,000 messages
 
@@ -359,8 +381,9 @@ def bench_fanout(count: int, folder: Path, repeat: int) -> None:
         return statistics.median(used) * 1000 * per if used else None
 
     results["bare_cpu_ms"] = {"ours": cpu_ms("bare", 0), "sink": cpu_ms("bare", 1)}
-    names = {"sqlite": "ledger on SQLite", "postgres": "ledger on PostgreSQL",
-             "control": "control: delivery writes kept in memory"}
+    where = ", sink and server on another CPU" if pin else ""
+    names = {"sqlite": f"ledger on SQLite{where}", "postgres": f"ledger on PostgreSQL{where}",
+             "control": f"control: delivery writes kept in memory{where}"}
     usage = {side: {"ours": cpu_ms(side, 0), "sink": cpu_ms(side, 1),
                     "server": cpu_ms(side, 2) if side == "postgres" else None} for side in names}
     for side, name in names.items():
@@ -532,6 +555,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["fanout", "replicas", "responsiveness"],
                         help="run one section (results.json is left as it is)")
     parser.add_argument("--repeat", type=int, help="repeats of the timed sections (default 5, quick 3)")
+    parser.add_argument("--pin", action="store_true", help="fan-out: the senders on one CPU, the sink and the "
+                        "PostgreSQL server on another")
     args = parser.parse_args()
     sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
     repeat = args.repeat or (3 if args.quick else 5)
@@ -540,7 +565,7 @@ def main() -> int:
         folder = Path(tmp)
         if args.only:
             if args.only == "fanout":
-                bench_fanout(200 if args.quick else 1000, folder, repeat)
+                bench_fanout(200 if args.quick else 1000, folder, repeat, args.pin)
             elif args.only == "replicas":
                 bench_replicas(folder, args.quick)
             else:
