@@ -467,21 +467,14 @@ def bench_replicas(folder: Path, quick: bool) -> None:
     base = r["sqlite_1"]["per_s"]  # type: ignore[index]
     n = r["sqlite_1"]["recipients"]  # type: ignore[index]
     row(f"daemon fan-out, {n:,} recipients, SQLite, 1 CPU", f"{base:.0f} msg/s", "(due time to last sent)", "")
-    one = r["postgres_1"]["per_s"]  # type: ignore[index]
-    row(f"daemon fan-out, {n:,} recipients, 1 replica on PostgreSQL, 1 CPU", f"{one:.0f} msg/s",
-        f"{base:.0f} msg/s SQLite daemon", f"{one / base:.2f}×")
-    rate, spread = r["postgres_3"]["per_s"], r["postgres_3"]["cpus"]  # type: ignore[index]
-    row(f"daemon fan-out, {n:,} recipients, 3 replicas on PostgreSQL, taskset over {spread} CPUs", f"{rate:.0f} msg/s",
-        f"{one:.0f} msg/s 1 replica", f"{rate / one:.2f}× " + verdict(rate >= one) + " (≥ 1×)")
-    slow, slow_three = r["relay_postgres_1"], r["relay_postgres_3"]
-    relay = f"relay {slow['relay_ms']:.0f} ms per message"  # type: ignore[index]
-    row(f"daemon fan-out, {n:,} recipients, {relay}, 1 replica on PostgreSQL, 1 CPU",
-        f"{slow['per_s']:.0f} msg/s", "", "")  # type: ignore[index]
-    row(f"daemon fan-out, {n:,} recipients, {relay}, 3 replicas on PostgreSQL, taskset over "
-        f"{slow_three['cpus']} CPUs", f"{slow_three['per_s']:.0f} msg/s",  # type: ignore[index]
-        f"{slow['per_s']:.0f} msg/s 1 replica",  # type: ignore[index]
-        f"{slow_three['per_s'] / slow['per_s']:.2f}× "  # type: ignore[index]
-        + verdict(slow_three["per_s"] >= slow["per_s"]) + " (≥ 1×)")  # type: ignore[index]
+    relay = f"relay {r['relay_postgres_1']['relay_ms']:.0f} ms per message, "  # type: ignore[index]
+    for prefix, label in (("", ""), ("relay_", relay)):
+        one = r[f"{prefix}postgres_1"]["per_s"]  # type: ignore[index]
+        row(f"daemon fan-out, {n:,} recipients, {label}1 replica on PostgreSQL, 1 CPU", f"{one:.0f} msg/s",
+            "" if prefix else f"{base:.0f} msg/s SQLite daemon", "" if prefix else f"{one / base:.2f}×")
+        rate, spread = r[f"{prefix}postgres_3"]["per_s"], r[f"{prefix}postgres_3"]["cpus"]  # type: ignore[index]
+        row(f"daemon fan-out, {n:,} recipients, {label}3 replicas on PostgreSQL, taskset over {spread} CPUs",
+            f"{rate:.0f} msg/s", f"{one:.0f} msg/s 1 replica", f"{rate / one:.2f}× " + verdict(rate >= one) + " (≥ 1×)")
     three = r["postgres_3"]
     row(f"reminder lateness, 3 replicas, {n:,} recipients", f"{three['first_late_ms']:.0f} ms first",  # type: ignore[index]
         f"{three['last_late_ms']:.0f} ms last", "")  # type: ignore[index]
@@ -577,7 +570,7 @@ def main() -> int:
         bench_render(sizes, folder, repeat)
         bench_metrics(sizes, folder, repeat)
         bench_push(sizes, folder, repeat)
-        bench_fanout(200 if args.quick else 1000, folder, repeat)
+        bench_fanout(200 if args.quick else 1000, folder, repeat, args.pin)
         bench_running_daemon([1000] if args.quick else [1000, 10_000], folder, args.quick)
         bench_responsiveness(1000 if args.quick else 10_000, folder, args.quick)
         bench_replicas(folder, args.quick)
