@@ -195,6 +195,8 @@ class Notifier:
         self.revisions: dict[str, Revision] = {}
         self.marks: list[tuple[Attempt, asyncio.Future[bool]]] = []
         self.writer: asyncio.Future[None] | None = None
+        self.handed = self.settled = 0  # outcomes queued to be written, and those whose write is over
+        self.barriers: list[tuple[int, asyncio.Future[None]]] = []  # claims waiting for outcomes (:meth:`_written`)
         self.health: Callable[[LedgerError | None], None] = lambda error: None
         self.pumps: dict[str, asyncio.Task[None]] = {}  # one sending loop per channel
         self.again: set[str] = set()  # channels kicked while their loop ran
@@ -479,7 +481,8 @@ class Notifier:
         wait for a claim. On a shared ledger a claim is taken on the database's clock and renewed every
         quarter lease while its batch sends (:meth:`_renew`); a delivery is sent only while at least
         half its lease is left (at least one send's timeout: the config refuses a shorter lease), else
-        it is given back for whoever holds it next."""
+        it is given back for whoever holds it next. A claim waits until the outcomes queued before it
+        are written (:meth:`_written`)."""
         options, shared = self.config.ledger, self.ledger.shared
         channel = self.channels.get(name)
         if channel is None:
@@ -493,6 +496,7 @@ class Notifier:
                 if channel is None:
                     break
                 width = _width(channel)
+                await self._written()
                 start = elapsed()
                 claimed = await self.db(self.ledger.claim, self.owner, None if shared else self.clock(),
                                         options.lease, limit=min(width * PIPELINE, options.batch), channel=name)
@@ -636,6 +640,7 @@ class Notifier:
         return the future of its write: whether the claim still held (counted in ``tally`` then)."""
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.marks.append((Attempt(d, state, self.clock(), error, retry_at), waiter))
+        self.handed += 1
         if self.writer is None or self.writer.done():
             self.writer = asyncio.ensure_future(self._write_marks())
         waiter.add_done_callback(lambda w: _count(w, d, state, tally))
@@ -663,6 +668,21 @@ class Notifier:
                 for (_, waiter), ok in zip(batch, held, strict=True):
                     if not waiter.done():  # a batch cancelled while it waited for its outcomes (halt)
                         waiter.set_result(ok)
+            self.settled += len(batch)
+            ready = [barrier for upto, barrier in self.barriers if upto <= self.settled]
+            self.barriers = [(upto, barrier) for upto, barrier in self.barriers if upto > self.settled]
+            for barrier in ready:
+                if not barrier.done():  # its claim was cancelled meanwhile
+                    barrier.set_result(None)
+
+    async def _written(self) -> None:
+        """Return once every outcome queued so far is written (or given up). A claim waits for it: after
+        an outage or a pause the lease of a delivery this process sent may have run out, and a claim
+        made before its outcome is written would take it back and send it again."""
+        if self.settled < self.handed:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.barriers.append((self.handed, waiter))
+            await waiter
 
     async def heartbeat(self, version: str) -> list[Peer]:
         """Store this replica's heartbeat; return the replicas seen lately (a few polls), itself included."""

@@ -16,7 +16,7 @@ from unittest import mock
 from outage_daemon.core.model import Config
 from outage_daemon.core.timerules import UTC
 from outage_daemon.daemon import bury
-from outage_daemon.ledger import default_url, open_ledger
+from outage_daemon.ledger import LedgerError, default_url, open_ledger
 from outage_daemon.loader import free_gradually
 from outage_daemon.pipeline import Notifier
 
@@ -201,3 +201,69 @@ windows:
         assert first() is None and freed == ["release_0"]
     finally:
         graves.shutdown(wait=True)
+
+
+class Outage(Watched):
+    """A ledger that goes away right after the first claim (every claim and outcome write fails with
+    LedgerError) until ``down`` is cleared: a database outage in the middle of a batch."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.down, self.claims, self.refused = False, 0, 0
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        if self.down:
+            raise LedgerError("ledger sqlite:///x: the database is down")
+        self.claims += 1
+        claimed = self.inner.claim(*args, **kwargs)
+        self.down = self.claims == 1
+        return claimed
+
+    def mark(self, attempts: Any) -> list[bool]:
+        if self.down:
+            self.refused += len(attempts)
+            raise LedgerError("ledger sqlite:///x: the database is down")
+        return list(self.inner.mark(attempts))
+
+
+def test_after_an_outage_a_claim_never_takes_back_what_this_process_sent_but_has_not_recorded(
+        config_of: Callable[[str], Config], tmp_path: Path) -> None:
+    """The database goes away mid-batch: messages go out, their outcomes are kept in memory, and the
+    next claim fails. It comes back after the claims' lease ran out, while the outcome writer
+    waits to try again: the next pass's claim must not take those deliveries back (they are this
+    process's own, and due) and send them a second time; it waits for the kept outcomes first."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    config = config_of(f"""
+timezone: UTC
+notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
+audiences: {{team: {{email: [a@example.com, b@example.com, c@example.com]}}}}
+windows:
+  - {{id: soon, system: Ledger, start: '{start + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
+     end: '{start + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
+""")
+    ledger = Outage(open_ledger(default_url(str(tmp_path))))
+    now = [start]
+
+    async def go() -> list[str]:
+        notifier = Notifier(config, ledger, str(tmp_path), lambda: now[0])  # type: ignore[arg-type]
+        try:
+            await notifier.recover()
+            tally = await notifier.reload(config, candidates=await notifier.plan(timedelta(microseconds=1)))
+            failed = await asyncio.gather(notifier.deliver(tally), return_exceptions=True)
+            assert isinstance(failed[0], LedgerError), failed  # the claim after the batch: the database is down
+            for _ in range(500):  # an outcome refused: kept in memory, the writer waiting to try again
+                if ledger.refused:
+                    break
+                await asyncio.sleep(0.01)
+            assert ledger.refused and list((tmp_path / "outbox" / "new").iterdir())  # sent before the outage
+            now[0] += config.ledger.lease + timedelta(seconds=1)  # the claims' lease ran out meanwhile
+            ledger.down = False
+            await notifier.deliver(tally)
+            assert notifier.writer is not None
+            await notifier.writer
+            return sorted(d.state for d in await notifier.db(ledger.inner.history, "soon"))
+        finally:
+            await notifier.close()
+
+    assert asyncio.run(go()) == ["sent"] * 3
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 3  # each message once
