@@ -38,16 +38,23 @@ class Watched:
         return call
 
 
-def test_a_pass_makes_no_ledger_call_on_the_event_loop(config_of: Callable[[str], Config], tmp_path: Path) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
-    config = config_of(f"""
+def soon(config_of: Callable[[str], Config], now: datetime, people: list[str], extra: str = "") -> Config:
+    """Given the present and the recipients, return a config whose window "soon" starts 50 minutes on,
+    with one email reminder an hour before its start (due 10 minutes ago); ``extra`` adds top-level keys."""
+    return config_of(f"""
 timezone: UTC
+{extra}
 notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
-audiences: {{team: {{email: [a@example.com, b@example.com]}}}}
+audiences: {{team: {{email: [{', '.join(people)}]}}}}
 windows:
   - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
      end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
 """)
+
+
+def test_a_pass_makes_no_ledger_call_on_the_event_loop(config_of: Callable[[str], Config], tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = soon(config_of, now, ["a@example.com", "b@example.com"])
     ledger = Watched(open_ledger(default_url(str(tmp_path))))
 
     async def go() -> tuple[int, str]:
@@ -82,14 +89,7 @@ def test_outcomes_waiting_for_the_ledger_are_recorded_after_a_halt(config_of: Ca
     """SIGTERM cancels the batches still waiting for their outcomes to be written: the outcomes are
     written all the same (the messages went out), and the writer does not fail on the cancelled waits."""
     now = datetime.now(UTC).replace(microsecond=0)
-    config = config_of(f"""
-timezone: UTC
-notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
-audiences: {{team: {{email: [a@example.com, b@example.com, c@example.com]}}}}
-windows:
-  - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
-     end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
-""")
+    config = soon(config_of, now, ["a@example.com", "b@example.com", "c@example.com"])
     ledger = Held(open_ledger(default_url(str(tmp_path))))
 
     async def go() -> list[str]:
@@ -136,15 +136,7 @@ def test_the_next_batch_is_claimed_while_the_last_sends_of_the_one_before_are_in
     concurrency, and in the order claimed."""
     now = datetime.now(UTC).replace(microsecond=0)
     people = [f"r{i:02}@example.com" for i in range(10)]
-    config = config_of(f"""
-timezone: UTC
-ledger: {{batch: 4}}
-notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
-audiences: {{team: {{email: [{', '.join(reversed(people))}]}}}}
-windows:
-  - {{id: soon, system: Ledger, start: '{now + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
-     end: '{now + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
-""")
+    config = soon(config_of, now, list(reversed(people)), "ledger: {batch: 4}")
     ledger = Claims(open_ledger(default_url(str(tmp_path))))
     most, order = [0], list[str]()
 
@@ -233,14 +225,7 @@ def test_after_an_outage_a_claim_never_takes_back_what_this_process_sent_but_has
     waits to try again: the next pass's claim must not take those deliveries back (they are this
     process's own, and due) and send them a second time; it waits for the kept outcomes first."""
     start = datetime.now(UTC).replace(microsecond=0)
-    config = config_of(f"""
-timezone: UTC
-notify: {{before_stop: [1h], at_stop: false, before_restore: [], at_restore: false}}
-audiences: {{team: {{email: [a@example.com, b@example.com, c@example.com]}}}}
-windows:
-  - {{id: soon, system: Ledger, start: '{start + timedelta(minutes=50):%Y-%m-%dT%H:%M:%SZ}',
-     end: '{start + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}'}}
-""")
+    config = soon(config_of, start, ["a@example.com", "b@example.com", "c@example.com"])
     ledger = Outage(open_ledger(default_url(str(tmp_path))))
     now = [start]
 
